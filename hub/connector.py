@@ -1,0 +1,165 @@
+"""The connector contract: what the engine, the CLI and third-party plugins agree on.
+
+A connector is a one-shot async context manager that reads canonical records from a vendor and
+writes them back. A plugin (the object an entry point in ``prophub.connectors`` names) ties a
+connector class to its settings model and its sandbox, so ``prophub sandbox`` and
+``prophub demo`` find them the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
+
+from hub.models import CanonicalRecord
+
+if TYPE_CHECKING:
+    from hub.config import ConnectorSettings
+
+    from hub.sandbox import SandboxOptions
+
+__all__ = [
+    "Capabilities",
+    "Connector",
+    "ConnectorPlugin",
+    "Sandbox",
+    "SourceRecord",
+    "WriteAction",
+    "WriteResult",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """One record read from a source: the canonical record, its vendor id and updated-at."""
+
+    record: CanonicalRecord
+    source_id: str
+    updated_at: datetime | None = None
+
+
+class WriteAction(StrEnum):
+    """What a write did at the target."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The target's id for a written record and what the write did."""
+
+    ref: str
+    action: WriteAction
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """Which canonical entities a connector reads, writes and deletes."""
+
+    reads: frozenset[str] = frozenset()
+    writes: frozenset[str] = frozenset()
+    deletes: frozenset[str] = frozenset()
+    incremental: frozenset[str] = frozenset()
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A vendor connector; use it as ``async with connector: ...``."""
+
+    name: str
+    vendor: str
+    capabilities: Capabilities
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def check(self) -> None:
+        """Verify credentials and reachability; raise a ``VendorError`` if either fails."""
+        ...
+
+    def read(
+        self,
+        entity: str,
+        since: datetime | None = None,
+        *,
+        collections: Sequence[str] | None = None,
+    ) -> AsyncIterator[SourceRecord]:
+        """Stream the entity's records page by page, only those updated at or after ``since``.
+
+        ``collections`` restricts which of the vendor's collections feed the entity (for
+        example Buildium's ``association-units`` but not ``rental-units``).
+        """
+        ...
+
+    async def write(
+        self, entity: str, record: CanonicalRecord, known_ref: str | None
+    ) -> WriteResult:
+        """Create (``known_ref`` None) or update the record; 409 resolves to the existing one.
+
+        Reference fields (``parent_key``, ``neighborhood_key``, ``home_key``...) hold this
+        target's refs where the engine knows them, else the canonical keys.
+        """
+        ...
+
+    async def lookup(self, entity: str, record: CanonicalRecord) -> str | None:
+        """Find the record at this vendor by its natural key (external id, email...)."""
+        ...
+
+    async def delete(self, entity: str, ref: str, *, deactivate: bool = False) -> None:
+        """Delete (or deactivate) a record; ``UnsupportedValue`` where the vendor cannot."""
+        ...
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """A local vendor server; ``async with`` starts it on loopback and stops it."""
+
+    vendor: str
+    base_url: str
+    credentials: dict[str, str]
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def connector_table(self) -> dict[str, Any]:
+        """A ``[connectors.NAME]`` config table (``type`` included) that points at this sandbox."""
+        ...
+
+
+class ConnectorFactory(Protocol):
+    def __call__(self, settings: Any, *, name: str) -> Connector: ...
+
+
+class SandboxFactory(Protocol):
+    def __call__(self, options: SandboxOptions, credentials: Mapping[str, str]) -> Sandbox: ...
+
+
+@dataclass(frozen=True)
+class ConnectorPlugin:
+    """What an entry point in ``prophub.connectors`` names: connector, settings and sandbox."""
+
+    name: str
+    connector: ConnectorFactory
+    settings: type[ConnectorSettings]
+    sandbox: SandboxFactory | None = None
+    #: CLI credential flags the sandbox accepts, e.g. {"client_id": "demo-client"}, with defaults.
+    sandbox_credentials: Mapping[str, str] = field(default_factory=dict)
+    description: str = ""

@@ -1,0 +1,1 @@
+"""Pure mapping functions between vendor payloads and the canonical model."""
