@@ -1,1 +1,1 @@
-"""Vendor connectors: one package per vendor, each found through the prophub.connectors entry points."""
+"""Vendor connectors, one package per vendor, found through prophub.connectors entry points."""

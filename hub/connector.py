@@ -19,7 +19,6 @@ from hub.models import CanonicalRecord
 
 if TYPE_CHECKING:
     from hub.config import ConnectorSettings
-
     from hub.sandbox import SandboxOptions
 
 __all__ = [

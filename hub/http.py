@@ -1,0 +1,403 @@
+"""The vendor HTTP client every connector uses.
+
+``VendorClient`` owns one aiohttp session. A request passes through the connector's limits
+(rate, concurrency, 429 pause), its auth middleware, then the retry loop decides from the
+answer: idempotent calls are retried on 429/5xx, connection errors, timeouts and unreadable
+bodies; a create (``create=True``) only when it provably did not take effect (the connection
+was refused, or a 429). Otherwise the error says ``outcome_unknown`` so the caller looks the
+record up before creating it again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import aiohttp
+import structlog
+from multidict import CIMultiDict
+
+from hub.auth import OAuth2ClientCredentials
+from hub.errors import (
+    ConnectionFailed,
+    PaginationError,
+    ProtocolError,
+    RateLimited,
+    RequestTimeout,
+    TransientError,
+    VendorError,
+    error_for_status,
+)
+from hub.limits import Limits
+from hub.paging import Page, Paginator
+from hub.retry import Budget, RetryPolicy, Sleep, default_sleep, parse_retry_after, retry_delay
+
+__all__ = ["RequestObserver", "Response", "VendorClient"]
+
+log = structlog.get_logger("hub.http")
+
+ErrorMessages = Callable[[int, Mapping[str, str], bytes], list[str]]
+Middleware = Callable[..., Any]
+_REQUEST_ID_HEADERS = ("X-Request-Id", "X-Amzn-RequestId", "Request-Id", "X-Correlation-Id")
+
+
+class RequestObserver(Protocol):
+    """Hooks for metrics: called off the request path's decisions, never altering them."""
+
+    def on_request(
+        self,
+        vendor: str,
+        method: str,
+        path: str,
+        status: int | None,
+        elapsed: float,
+        attempt: int,
+    ) -> None:
+        """One attempt finished (status None: no answer)."""
+        ...
+
+    def on_throttled(self, vendor: str, retry_after: float | None) -> None:
+        """The vendor answered 429."""
+        ...
+
+    def on_retry(self, vendor: str, method: str, path: str, attempt: int, reason: str) -> None:
+        """An attempt will be retried."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A complete answer: status, headers and the whole body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    method: str
+    path: str
+    vendor: str = ""
+
+    def json(self) -> Any:
+        """The body as JSON; ``ProtocolError`` for HTML pages, truncated or invalid JSON."""
+        return decode_json(
+            self.vendor, self.method, self.path, self.status, self.headers, self.body
+        )
+
+
+def decode_json(
+    vendor: str, method: str, path: str, status: int, headers: Mapping[str, str], body: bytes
+) -> Any:
+    """Decode a JSON body or raise a ``ProtocolError`` saying what came instead."""
+    context = {"vendor": vendor, "method": method, "path": path, "status": status}
+    if "html" in headers.get("Content-Type", "").lower() or body.lstrip()[:1] == b"<":
+        raise ProtocolError("HTML page instead of JSON", **context)  # type: ignore[arg-type]
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ProtocolError("body is not valid UTF-8", **context) from None  # type: ignore[arg-type]
+    except ValueError:
+        problem = "empty body" if not body.strip() else "truncated or invalid JSON"
+        raise ProtocolError(problem, **context) from None  # type: ignore[arg-type]
+
+
+class _State(Enum):
+    UNOPENED = 1
+    OPENED = 2
+    CLOSED = 3
+
+
+class VendorClient:
+    """One vendor's HTTP client: session lifecycle, auth, limits, retries, typed errors."""
+
+    def __init__(
+        self,
+        *,
+        vendor: str,
+        base_url: str,
+        auth: Middleware | None = None,
+        limits: Limits | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        error_messages: ErrorMessages | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        observer: RequestObserver | None = None,
+        sleep: Sleep | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.vendor = vendor
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self.error_messages = error_messages or default_error_messages
+        self.default_headers = dict(default_headers or {})
+        self.observer = observer
+        self.sleep = sleep or default_sleep
+        self.clock = clock
+        self.limits = limits or Limits(10.0, clock=clock, sleep=self.sleep)
+        self._session: aiohttp.ClientSession | None = None
+        self._state = _State.UNOPENED
+
+    async def __aenter__(self) -> Self:
+        if self._state is not _State.UNOPENED:
+            raise RuntimeError("a VendorClient can be opened once")
+        self._state = _State.OPENED
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            headers={"Accept": "application/json", **self.default_headers},
+            middlewares=(self.auth,) if self.auth is not None else (),
+        )
+        if isinstance(self.auth, OAuth2ClientCredentials):
+            self.auth.bind(self._session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._state = _State.CLOSED
+        if self._session is not None:
+            await self._session.close()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The open session (only inside ``async with``)."""
+        if self._session is None or self._state is not _State.OPENED:
+            raise RuntimeError("VendorClient is not open: use `async with client:`")
+        return self._session
+
+    # -- requests ----------------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        create: bool = False,
+        expect_json: bool | None = None,
+    ) -> Response:
+        """Send a request with retries; error statuses raise the matching ``VendorError``."""
+        method = method.upper()
+        parse = method == "GET" if expect_json is None else expect_json
+        budget = Budget(self.retry, self.clock)
+        while True:
+            attempt = budget.next_attempt()
+            try:
+                response = await self._attempt(method, path, params, json, headers, attempt)
+                self._raise_for_status(response, create)
+                if parse:
+                    response.json()
+                return response
+            except TransientError as exc:
+                await self._maybe_retry(exc, budget, method, path, create)
+            except ProtocolError as exc:
+                if create or method != "GET":
+                    raise
+                await self._maybe_retry(exc, budget, method, path, create)
+
+    async def _maybe_retry(
+        self, exc: VendorError, budget: Budget, method: str, path: str, create: bool
+    ) -> None:
+        """Sleep before the next attempt, or re-raise when retrying is wrong or out of budget."""
+        provably_not_applied = isinstance(exc, RateLimited) or (
+            isinstance(exc, ConnectionFailed) and not exc.outcome_unknown
+        )
+        if create and not provably_not_applied:
+            exc.outcome_unknown = True
+            raise exc
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            delay = min(exc.retry_after, self.retry.max_retry_after)
+        else:
+            delay = retry_delay(budget.attempt, policy=self.retry)
+        if not budget.allows(delay):
+            raise exc
+        if self.observer is not None:
+            self.observer.on_retry(self.vendor, method, path, budget.attempt, type(exc).__name__)
+        log.info(
+            "retrying",
+            vendor=self.vendor,
+            method=method,
+            path=path,
+            attempt=budget.attempt,
+            delay_s=round(delay, 3),
+            reason=type(exc).__name__,
+        )
+        if isinstance(exc, RateLimited):
+            self.limits.pause(delay)  # every request of this connector waits, this one too
+        else:
+            await self.sleep(delay)
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        headers: Mapping[str, str] | None,
+        attempt: int,
+    ) -> Response:
+        started = self.clock()
+        status: int | None = None
+        try:
+            async with (
+                self.limits.slot(),
+                self.session.request(
+                    method,
+                    self.base_url + path,
+                    params=_params(params),
+                    json=body,
+                    headers=headers,
+                ) as resp,
+            ):
+                status = resp.status
+                payload = await resp.read()
+                return Response(
+                    status, CIMultiDict(resp.headers), payload, method, path, self.vendor
+                )
+        except aiohttp.ClientConnectorError as exc:
+            raise self._transport_error(ConnectionFailed, method, path, exc, False) from None
+        except (
+            aiohttp.ClientPayloadError,
+            aiohttp.ServerDisconnectedError,
+            aiohttp.ClientOSError,
+        ) as exc:
+            raise self._transport_error(ConnectionFailed, method, path, exc, True) from None
+        except TimeoutError as exc:
+            raise self._transport_error(RequestTimeout, method, path, exc, True) from None
+        finally:
+            self._observe(method, path, status, self.clock() - started, attempt)
+
+    def _transport_error(
+        self, cls: type[VendorError], method: str, path: str, exc: BaseException, unknown: bool
+    ) -> VendorError:
+        text = "timed out" if cls is RequestTimeout else f"connection failed ({type(exc).__name__})"
+        return cls(text, vendor=self.vendor, method=method, path=path, outcome_unknown=unknown)
+
+    def _observe(
+        self, method: str, path: str, status: int | None, elapsed: float, attempt: int
+    ) -> None:
+        log.debug(
+            "request",
+            vendor=self.vendor,
+            method=method,
+            path=path,
+            status=status,
+            attempt=attempt,
+            elapsed_ms=round(elapsed * 1000, 1),
+        )
+        if self.observer is not None:
+            self.observer.on_request(self.vendor, method, path, status, elapsed, attempt)
+
+    def _raise_for_status(self, response: Response, create: bool) -> None:
+        status = response.status
+        if status < 400:
+            return
+        cls = error_for_status(status)
+        kw: dict[str, Any] = {
+            "vendor": self.vendor,
+            "method": response.method,
+            "path": response.path,
+            "status": status,
+            "messages": self.error_messages(status, response.headers, response.body),
+            "request_id": _request_id(response.headers),
+            "outcome_unknown": create and status >= 500,
+        }
+        if cls is RateLimited:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if self.observer is not None:
+                self.observer.on_throttled(self.vendor, retry_after)
+            raise RateLimited("rate limited", retry_after=retry_after, **kw)
+        raise cls(_reason(status), **kw)
+
+    # -- paging ------------------------------------------------------------------------------
+
+    async def paginate(
+        self,
+        path: str,
+        paginator: Paginator,
+        *,
+        params: Mapping[str, Any] | None = None,
+        items: Callable[[Response], list[Any]] | None = None,
+    ) -> AsyncIterator[list[Any]]:
+        """Yield each page's items, one page at a time; ``PaginationError`` on a loop."""
+        extract = items or _list_body
+        seen: set[tuple[tuple[str, str], ...]] = set()
+        page_params: dict[str, Any] | None = paginator.first()
+        while page_params is not None:
+            query = {**(params or {}), **page_params}
+            marker = tuple(sorted((k, str(v)) for k, v in query.items()))
+            if marker in seen:
+                raise PaginationError(f"{self.vendor} {path}: the same page was asked twice")
+            seen.add(marker)
+            response = await self.request("GET", path, params=query)
+            found = extract(response)
+            yield found
+            page_params = paginator.next(Page(page_params, found, response.headers))
+
+
+def _list_body(response: Response) -> list[Any]:
+    data = response.json()
+    if not isinstance(data, list):
+        raise ProtocolError(
+            "expected a JSON list",
+            vendor=response.vendor,
+            method=response.method,
+            path=response.path,
+            status=response.status,
+        )
+    return data
+
+
+def _params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+    if params is None:
+        return None
+    out = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = str(value).lower()
+        elif isinstance(value, list | tuple):
+            value = ",".join(str(v) for v in value)
+        out[key] = str(value)
+    return out
+
+
+def _request_id(headers: Mapping[str, str]) -> str | None:
+    for name in _REQUEST_ID_HEADERS:
+        if name in headers:
+            return headers[name]
+    return None
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def default_error_messages(status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
+    """A vendor-neutral guess at an error body's messages: JSON message fields, else text."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        text = body.decode("utf-8", "replace").strip()
+        return [text[:500]] if text and "html" not in headers.get("Content-Type", "") else []
+    if isinstance(data, dict):
+        found = [str(data[k]) for k in ("message", "error", "UserMessage", "detail") if data.get(k)]
+        errors = data.get("errors")
+        if isinstance(errors, list):
+            found += [str(e)[:500] for e in errors]
+        return found
+    return []

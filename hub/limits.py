@@ -1,0 +1,49 @@
+"""Per-connector rate limit and concurrency cap, shared by every flow that uses the connector."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from aiolimiter import AsyncLimiter
+
+__all__ = ["Limits"]
+
+
+class Limits:
+    """An aiolimiter rate, a concurrency cap, and a pause gate that a 429 closes for everyone."""
+
+    def __init__(
+        self,
+        rate: float,
+        period: float = 1.0,
+        max_concurrency: int = 4,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.rate = rate
+        self.period = period
+        self.limiter = AsyncLimiter(rate, period)
+        self.semaphore = asyncio.Semaphore(max_concurrency)
+        self.clock = clock
+        self.sleep = sleep
+        self.resume_at = 0.0
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request of this connector for ``seconds`` (a vendor's Retry-After)."""
+        self.resume_at = max(self.resume_at, self.clock() + seconds)
+
+    async def _wait_pause(self) -> None:
+        while (wait := self.resume_at - self.clock()) > 0:
+            await self.sleep(wait)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one concurrency slot and one rate token for the duration of a request."""
+        async with self.semaphore:
+            await self._wait_pause()
+            await self.limiter.acquire()
+            yield

@@ -1,0 +1,103 @@
+"""Pagination strategies: the first request's params, then the next page's params or None."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = ["OffsetLimit", "Page", "PageNumber", "Paginator", "SinglePage"]
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One fetched page: the params that asked for it, its items and response headers."""
+
+    params: Params
+    items: list[Any]
+    headers: Mapping[str, str]
+
+
+class Paginator(Protocol):
+    """A paging strategy: where to start and where to go next."""
+
+    def first(self) -> Params:
+        """Params of the first page."""
+        ...
+
+    def next(self, page: Page) -> Params | None:
+        """Params of the page after ``page``, or None when the read is complete."""
+        ...
+
+
+class SinglePage:
+    """An endpoint that answers everything at once."""
+
+    def first(self) -> Params:
+        """No paging params."""
+        return {}
+
+    def next(self, page: Page) -> Params | None:
+        """There is never a next page."""
+        return None
+
+
+@dataclass(frozen=True)
+class OffsetLimit:
+    """``offset``/``limit`` paging with the total in a header (Buildium).
+
+    Stops at the total as the latest page reports it (it may change mid-read), on an empty
+    page, or on a short page when no total is sent. A short page with more to come continues
+    at the next unread offset rather than skipping.
+    """
+
+    limit: int = 1000
+    offset_param: str = "offset"
+    limit_param: str = "limit"
+    total_header: str = "X-Total-Count"
+
+    def first(self) -> Params:
+        """Offset 0."""
+        return {self.offset_param: 0, self.limit_param: self.limit}
+
+    def next(self, page: Page) -> Params | None:
+        """The next offset, unless the read is complete."""
+        if not page.items:
+            return None
+        offset = int(page.params[self.offset_param]) + len(page.items)
+        total = _int(page.headers.get(self.total_header))
+        if total is None and len(page.items) < self.limit:
+            return None
+        if total is not None and offset >= total:
+            return None
+        return {self.offset_param: offset, self.limit_param: self.limit}
+
+
+@dataclass(frozen=True)
+class PageNumber:
+    """``page``/``per_page`` paging that stops on a short or empty page (Propertybase GO)."""
+
+    per_page: int = 100
+    page_param: str = "page"
+    per_page_param: str = "per_page"
+    start: int = 1
+
+    def first(self) -> Params:
+        """The first page."""
+        return {self.page_param: self.start, self.per_page_param: self.per_page}
+
+    def next(self, page: Page) -> Params | None:
+        """The following page, unless this one was short."""
+        if len(page.items) < self.per_page:
+            return None
+        number = int(page.params[self.page_param]) + 1
+        return {self.page_param: number, self.per_page_param: self.per_page}
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
