@@ -1,0 +1,203 @@
+"""The library API: ``async with Hub.from_config(path) as hub: await hub.sync("flow")``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from hub import registry
+from hub.config import FlowSettings, HubConfig, load_config, secret_values
+from hub.connector import Connector
+from hub.engine import FlowReport, FlowRun, run_flow
+from hub.errors import ConfigError, HubError
+from hub.http import RequestObserver
+from hub.log import register_secret
+from hub.models import entity_of
+from hub.store import StateStore
+
+__all__ = ["ENTITY_ORDER", "Hub", "RequestCounter"]
+
+#: flows run in this order so parents exist before children
+ENTITY_ORDER = ("location", "organization", "home", "person", "document")
+
+
+class RequestCounter:
+    """Counts requests and 429s per connector, and forwards to another observer."""
+
+    def __init__(self, forward: RequestObserver | None = None) -> None:
+        self.forward = forward
+        self.requests = 0
+        self.throttled = 0
+        self.by_status: Counter[int | None] = Counter()
+
+    def on_request(
+        self, vendor: str, method: str, path: str, status: int | None, elapsed: float, attempt: int
+    ) -> None:
+        """Count one attempt."""
+        self.requests += 1
+        self.by_status[status] += 1
+        if self.forward is not None:
+            self.forward.on_request(vendor, method, path, status, elapsed, attempt)
+
+    def on_throttled(self, vendor: str, retry_after: float | None) -> None:
+        """Count one 429."""
+        self.throttled += 1
+        if self.forward is not None:
+            self.forward.on_throttled(vendor, retry_after)
+
+    def on_retry(self, vendor: str, method: str, path: str, attempt: int, reason: str) -> None:
+        """Forward a retry."""
+        if self.forward is not None:
+            self.forward.on_retry(vendor, method, path, attempt, reason)
+
+
+class Hub:
+    """The engine, its state store and its connectors, opened and closed together."""
+
+    def __init__(
+        self,
+        config: HubConfig,
+        *,
+        observer: RequestObserver | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.config = config
+        self.observer = observer
+        self.sleep = sleep
+        self.counters: dict[str, RequestCounter] = {}
+        self.connectors: dict[str, Connector] = {}
+        self._store: StateStore | None = None
+        self._stack: AsyncExitStack | None = None
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._opened = False
+
+    @classmethod
+    def from_config(cls, config: HubConfig | str | Path, **kw: Any) -> Hub:
+        """A hub for a config object or the path of a TOML config file."""
+        if not isinstance(config, HubConfig):
+            config = load_config(config)
+        return cls(config, **kw)
+
+    @property
+    def store(self) -> StateStore:
+        """The open state store."""
+        if self._store is None:
+            raise RuntimeError("the hub is not open: use `async with hub:`")
+        return self._store
+
+    async def __aenter__(self) -> Self:
+        if self._opened:
+            raise RuntimeError("a Hub can be opened once")
+        self._opened = True
+        for value in secret_values(self.config):
+            register_secret(value)
+        stack = AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            self._store = await stack.enter_async_context(StateStore.open(self.config.state.url))
+            for name, settings in self.config.connectors.items():
+                counter = self.counters[name] = RequestCounter(self.observer)
+                plugin = registry.get(settings.type)
+                connector = plugin.connector(settings, name=name, observer=counter)  # type: ignore[call-arg]
+                self.connectors[name] = await stack.enter_async_context(connector)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._stack is not None:
+            await self._stack.aclose()
+        self._store = None
+
+    def flow(self, name: str) -> FlowSettings:
+        """The settings of the flow called ``name``."""
+        for flow in self.config.flows:
+            if flow.name == name:
+                return flow
+        raise ConfigError(f"no flow named {name!r}", key="flows")
+
+    async def sync(self, name: str, *, full: bool = False, dry_run: bool = False) -> FlowReport:
+        """Run one flow once; never two runs of the same flow at once in this process."""
+        flow = self.flow(name)
+        lock = self._locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            involved = {flow.source, flow.target}
+            before = {n: (self.counters[n].requests, self.counters[n].throttled) for n in involved}
+            report = await run_flow(
+                flow,
+                self.connectors[flow.source],
+                self.connectors[flow.target],
+                self.store,
+                full=full,
+                dry_run=dry_run,
+                sleep=self.sleep,
+            )
+            report.requests = sum(self.counters[n].requests - before[n][0] for n in involved)
+            report.throttled = sum(self.counters[n].throttled - before[n][1] for n in involved)
+        return report
+
+    async def sync_all(self, *, full: bool = False, dry_run: bool = False) -> list[FlowReport]:
+        """Run every enabled flow once, parents' entities first."""
+        flows = sorted(
+            (f for f in self.config.flows if f.enabled), key=lambda f: ENTITY_ORDER.index(f.entity)
+        )
+        return [await self.sync(f.name, full=full, dry_run=dry_run) for f in flows]
+
+    async def check(self) -> dict[str, str | None]:
+        """Each connector's credentials and reachability: None if fine, else the error."""
+        results: dict[str, str | None] = {}
+        for name, connector in self.connectors.items():
+            try:
+                await connector.check()
+            except HubError as exc:
+                results[name] = str(exc)
+            else:
+                results[name] = None
+        return results
+
+    async def retry_dead_letters(self, flow: str | None = None) -> dict[str, int]:
+        """Send dead-lettered records through their flow's write path again."""
+        totals = {"retried": 0, "written": 0, "failed": 0}
+        for letter in await self.store.dead_letters(flow):
+            settings = self.flow(letter["flow"])
+            if letter["body"] is None:
+                continue
+            record = entity_of(letter["entity"]).model_validate(letter["body"])
+            run = FlowRun(
+                settings,
+                self.connectors[settings.source],
+                self.connectors[settings.target],
+                self.store,
+                dry_run=False,
+                sleep=self.sleep,
+            )
+            totals["retried"] += 1
+            try:
+                await run.write_one(record)
+            except HubError as exc:
+                totals["failed"] += 1
+                await self.store.add_dead_letter(
+                    letter["flow"],
+                    letter["entity"],
+                    letter["key"],
+                    letter["source_id"],
+                    str(exc),
+                    type(exc).__name__,
+                    letter["body"],
+                )
+                continue
+            totals["written"] += 1
+            await self.store.clear_dead_letter(letter["flow"], letter["entity"], letter["key"])
+        return totals

@@ -1,0 +1,479 @@
+"""The sync engine: one flow reads an entity from a source and writes it to a target.
+
+Per record: translate references into the target's refs (creating missing parents first),
+compare the content hash with the one last written there (unchanged costs no write), record
+an intended create in the ledger before sending it, settle an unknown outcome by looking the
+record up rather than creating it again, and dead-letter what the target rejects. The cursor
+moves only when the whole read was handled, so a crash re-reads rather than skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from hub.config import FlowSettings
+from hub.connector import Connector, SourceRecord, WriteAction, WriteResult
+from hub.errors import (
+    AuthFailed,
+    HubError,
+    MappingError,
+    MissingParent,
+    PermanentError,
+    ProtocolError,
+    TransientError,
+    UnsupportedValue,
+    VendorError,
+)
+from hub.models import LOCATION_PARENT, CanonicalRecord, Location, entity_of, record_hash
+from hub.store import StateStore
+
+__all__ = ["FlowReport", "ReadFailure", "run_flow"]
+
+log = structlog.get_logger("hub.engine")
+
+BATCH = 200
+ECHO_TOLERANCE = timedelta(seconds=2)
+#: reference field -> the entity it points at
+REFERENCES = {
+    "parent_key": "location",
+    "neighborhood_key": "location",
+    "home_key": "home",
+    "organization_key": "organization",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFailure:
+    """A source record that could not be read or mapped; the engine dead-letters it."""
+
+    source_id: str
+    reason: str
+    key: str = ""
+    raw: dict[str, Any] | None = None
+
+
+@dataclass
+class FlowReport:
+    """What one run of a flow did."""
+
+    flow: str
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    skipped: int = 0
+    deleted: int = 0
+    requests: int = 0
+    throttled: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+    planned: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The per-flow object ``prophub sync --json`` prints."""
+        return {
+            "flow": self.flow,
+            "read": self.read,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "requests": self.requests,
+            "throttled": self.throttled,
+            "seconds": round(self.seconds, 3),
+            "skipped": self.skipped,
+            "deleted": self.deleted,
+        }
+
+    def counts(self) -> dict[str, int]:
+        """The counters stored with the run."""
+        return {k: v for k, v in self.as_json().items() if isinstance(v, int)}
+
+
+class _Abort(HubError):
+    """Stop the run: every further write would fail the same way."""
+
+
+def _depth(record: CanonicalRecord) -> int:
+    if isinstance(record, Location):
+        kinds = list(LOCATION_PARENT)
+        return kinds.index(record.kind)
+    return 0
+
+
+class FlowRun:
+    """One run of one flow; :func:`run_flow` is the way to start it."""
+
+    def __init__(
+        self,
+        flow: FlowSettings,
+        source: Connector,
+        target: Connector,
+        store: StateStore,
+        *,
+        dry_run: bool,
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self.flow = flow
+        self.source = source
+        self.target = target
+        self.store = store
+        self.dry_run = dry_run
+        self.sleep = sleep
+        self.report = FlowReport(flow.name, dry_run=dry_run)
+        self.options = flow.options
+        self.semaphore = asyncio.Semaphore(flow.concurrency)
+        self.run_id = 0
+        self.max_updated: datetime | None = None
+        self.ensured: dict[tuple[str, str], str] = {}
+
+    # -- the run -------------------------------------------------------------------------
+
+    async def execute(self, since: datetime | None, full: bool) -> FlowReport:
+        """Read everything (or since the cursor), write it, then settle cursor and deletions."""
+        await self._ensure_configured_locations()
+        batch: list[SourceRecord | ReadFailure] = []
+        async for item in self._read(since):
+            batch.append(item)
+            if len(batch) >= BATCH:
+                await self._handle_batch(batch)
+                batch = []
+        await self._handle_batch(batch)
+        if full and not self.dry_run:
+            await self._handle_deletions()
+        if self.max_updated is not None and not self.dry_run:
+            await self.store.set_cursor(self.flow.name, self.max_updated)
+        return self.report
+
+    async def _read(self, since: datetime | None) -> AsyncIterator[SourceRecord | ReadFailure]:
+        collections = self.options.get("collections")
+        stream = self.source.read(self.flow.entity, since, collections=collections)
+        async with contextlib.aclosing(stream):  # type: ignore[type-var]
+            async for item in stream:
+                yield item
+
+    async def _handle_batch(self, batch: Sequence[SourceRecord | ReadFailure]) -> None:
+        good: list[SourceRecord] = []
+        for item in batch:
+            self.report.read += 1
+            if isinstance(item, ReadFailure):
+                await self._dead_letter(
+                    item.key or item.source_id, item.source_id, item.reason, "ReadFailure", item.raw
+                )
+            else:
+                good.append(item)
+        if not self.dry_run and good:
+            await self._remember(good)
+        for depth in sorted({_depth(item.record) for item in good}):
+            level = [item for item in good if _depth(item.record) == depth]
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._handle(item)) for item in level]
+            if any(task.cancelled() for task in tasks):
+                raise asyncio.CancelledError  # a write was cancelled: never count it as done
+        for item in good:
+            if item.updated_at is not None:
+                stamp = _aware(item.updated_at)
+                self.max_updated = max(self.max_updated or stamp, stamp)
+
+    async def _remember(self, items: Sequence[SourceRecord]) -> None:
+        rows = [
+            (i.record.key, i.source_id, record_hash(i.record), i.record.model_dump(mode="json"))
+            for i in items
+        ]
+        await self.store.put_records(self.source.name, self.flow.entity, self.run_id, rows)
+
+    async def _handle(self, item: SourceRecord) -> None:
+        async with self.semaphore:
+            if await self._is_echo(item):
+                self.report.skipped += 1
+                self._plan("skip", item.record.key)
+                return
+            try:
+                record = self._apply_options(item.record)
+                action = await self._write(self.flow.entity, record)
+            except AuthFailed as exc:
+                raise _Abort(str(exc)) from exc
+            except (PermanentError, MappingError, TransientError, ProtocolError) as exc:
+                body = item.record.model_dump(mode="json")
+                await self._dead_letter(
+                    item.record.key, item.source_id, str(exc), type(exc).__name__, body
+                )
+                return
+            self._count(action)
+            if not self.dry_run:
+                await self.store.clear_dead_letter(
+                    self.flow.name, self.flow.entity, item.record.key
+                )
+
+    def _count(self, action: WriteAction) -> None:
+        if action is WriteAction.CREATED:
+            self.report.created += 1
+        elif action is WriteAction.UPDATED:
+            self.report.updated += 1
+        else:
+            self.report.unchanged += 1
+
+    async def _dead_letter(
+        self, key: str, source_id: str, reason: str, kind: str, body: dict[str, Any] | None
+    ) -> None:
+        self.report.failed += 1
+        log.warning("dead letter", flow=self.flow.name, key=key, reason=reason)
+        if not self.dry_run:
+            await self.store.add_dead_letter(
+                self.flow.name, self.flow.entity, key, source_id, reason, kind, body
+            )
+
+    # -- echo suppression ----------------------------------------------------------------
+
+    async def _is_echo(self, item: SourceRecord) -> bool:
+        """The record only reflects the hub's own write of a record that came from the target."""
+        mine = await self.store.find_ref(self.source.name, self.flow.entity, item.source_id)
+        if mine is None:
+            return False
+        if not await self.store.has_record(self.target.name, self.flow.entity, mine.key):
+            return False
+        if item.updated_at is None:
+            return True
+        return _aware(item.updated_at) <= mine.written_at + ECHO_TOLERANCE
+
+    # -- options (canonical-level mapping overrides) -------------------------------------
+
+    def _apply_options(self, record: CanonicalRecord) -> CanonicalRecord:
+        defaults = self.options.get("defaults") or {}
+        updates = {k: v for k, v in defaults.items() if getattr(record, k, None) in (None, "")}
+        renames = self.options.get("details_rename") or {}
+        details = getattr(record, "details", None)
+        if renames and isinstance(details, dict):
+            updates["details"] = {renames.get(k, k): v for k, v in details.items()}
+        by_state = self.options.get("region_by_state") or {}
+        if isinstance(record, Location) and by_state and not record.parent_name:
+            state = record.address.state if record.address else None
+            if state in by_state:
+                updates["parent_name"] = by_state[state]
+        if not updates:
+            return record
+        return type(record).model_validate({**record.model_dump(), **updates})
+
+    async def _ensure_configured_locations(self) -> None:
+        for body in self.options.get("locations") or []:
+            location = Location.model_validate(body)
+            try:
+                await self._write("location", location)
+            except (PermanentError, TransientError, ProtocolError) as exc:
+                raise _Abort(f"configured location {location.key}: {exc}") from exc
+
+    # -- writing -------------------------------------------------------------------------
+
+    async def write_one(self, record: CanonicalRecord) -> WriteAction:
+        """Write one record through the full path (options, parents, ledger)."""
+        return await self._write(self.flow.entity, self._apply_options(record))
+
+    async def _write(self, entity: str, record: CanonicalRecord, depth: int = 0) -> WriteAction:
+        translated = await self._translate(record, depth)
+        digest = record_hash(translated)
+        known = await self.store.get_xref(self.target.name, entity, record.key)
+        if known is not None and known.hash == digest:
+            self._plan("unchanged", record.key)
+            return WriteAction.UNCHANGED
+        if self.dry_run:
+            self._plan("create" if known is None else "update", record.key)
+            return WriteAction.CREATED if known is None else WriteAction.UPDATED
+        try:
+            result = await self._send(entity, translated, known.ref if known else None, digest)
+        except MissingParent:
+            if depth > 0:
+                raise
+            self.ensured.clear()  # a parent we thought was there is gone: write it again
+            await self._forget_parents(record)
+            return await self._write(entity, record, depth + 1)
+        await self.store.put_xref(self.target.name, entity, record.key, result.ref, digest)
+        if known is not None and result.action is WriteAction.CREATED:
+            return WriteAction.UPDATED  # re-created after it vanished: still an update to us
+        return result.action
+
+    async def _send(
+        self, entity: str, record: CanonicalRecord, ref: str | None, digest: str
+    ) -> WriteResult:
+        if ref is not None:
+            return await self._retrying(lambda: self.target.write(entity, record, ref))
+        return await self._retrying(lambda: self._create(entity, record, digest))
+
+    async def _create(self, entity: str, record: CanonicalRecord, digest: str) -> WriteResult:
+        """Create once: a create whose outcome is unknown is looked up, never sent blindly."""
+        target = self.target.name
+        if await self.store.ledger_pending(target, entity, record.key):
+            found = await self.target.lookup(entity, record)
+            await self.store.ledger_resolve(target, entity, record.key)
+            if found is not None:
+                result = await self.target.write(entity, record, found)
+                return WriteResult(
+                    result.ref,
+                    WriteAction.UPDATED
+                    if result.action is WriteAction.UNCHANGED
+                    else result.action,
+                )
+        entry = await self.store.ledger_begin(self.flow.name, target, entity, record.key, digest)
+        try:
+            result = await self.target.write(entity, record, None)
+        except VendorError as exc:
+            if not exc.outcome_unknown:
+                await self.store.ledger_finish(entry, "failed")
+            raise
+        await self.store.ledger_finish(entry)
+        return result
+
+    async def _retrying(self, call: Callable[[], Awaitable[WriteResult]]) -> WriteResult:
+        attempts = int(self.options.get("write_attempts", 3))
+        for attempt in range(1, attempts + 1):
+            try:
+                return await call()
+            except TransientError:
+                if attempt == attempts:
+                    raise
+                await self.sleep(min(30.0, 0.5 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    # -- references and parents ------------------------------------------------------------
+
+    async def _translate(self, record: CanonicalRecord, depth: int) -> CanonicalRecord:
+        data = await self._translate_value(record.model_dump(), depth, record.key)
+        return type(record).model_validate(data)
+
+    async def _translate_value(self, value: Any, depth: int, own: str) -> Any:
+        if isinstance(value, list):
+            return [await self._translate_value(v, depth, own) for v in value]
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for name, item in value.items():
+            if name == "full_name":
+                continue  # derived, never input
+            if name in REFERENCES and isinstance(item, str) and item and item != own:
+                out[name] = await self._ref_for(REFERENCES[name], item, depth)
+            else:
+                out[name] = await self._translate_value(item, depth, own)
+        return out
+
+    async def _ref_for(self, entity: str, key: str, depth: int) -> str:
+        """The target's ref for a referenced record, writing the record first if it is missing."""
+        if (entity, key) in self.ensured:
+            return self.ensured[(entity, key)]
+        known = await self.store.get_xref(self.target.name, entity, key)
+        if known is None and depth < 4 and self.target.capabilities.writes >= {entity}:
+            body = await self.store.get_record(entity, key) or self._configured(entity, key)
+            if body is not None and not self.dry_run:
+                await self._write(entity, entity_of(entity).model_validate(body), depth + 1)
+                known = await self.store.get_xref(self.target.name, entity, key)
+        ref = known.ref if known is not None else key
+        self.ensured[(entity, key)] = ref
+        return ref
+
+    def _configured(self, entity: str, key: str) -> dict[str, Any] | None:
+        if entity != "location":
+            return None
+        for body in self.options.get("locations") or []:
+            if body.get("key") == key:
+                return dict(body)
+        return None
+
+    async def _forget_parents(self, record: CanonicalRecord) -> None:
+        data = record.model_dump()
+        for name, entity in REFERENCES.items():
+            key = data.get(name)
+            if isinstance(key, str) and key:
+                await self.store.drop_xref(self.target.name, entity, key)
+
+    # -- deletions -----------------------------------------------------------------------
+
+    async def _handle_deletions(self) -> None:
+        gone = await self.store.unseen_records(self.source.name, self.flow.entity, self.run_id)
+        for key, source_id in gone:
+            await self._delete(key, source_id)
+
+    async def _delete(self, key: str, source_id: str) -> None:
+        policy = self.flow.on_delete
+        known = await self.store.get_xref(self.target.name, self.flow.entity, key)
+        log.info("record disappeared at source", flow=self.flow.name, key=key, on_delete=policy)
+        if policy != "ignore" and known is not None:
+            try:
+                await self.target.delete(
+                    self.flow.entity, known.ref, deactivate=policy == "deactivate"
+                )
+            except (UnsupportedValue, PermanentError) as exc:
+                await self._dead_letter(
+                    key, source_id, f"cannot {policy}: {exc}", type(exc).__name__, None
+                )
+                return
+            await self.store.drop_xref(self.target.name, self.flow.entity, key)
+        self.report.deleted += 1
+        await self.store.forget_record(self.source.name, self.flow.entity, key)
+
+    def _plan(self, action: str, key: str) -> None:
+        if self.dry_run:
+            self.report.planned.append((action, key))
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def run_flow(
+    flow: FlowSettings,
+    source: Connector,
+    target: Connector,
+    store: StateStore,
+    *,
+    full: bool = False,
+    dry_run: bool = False,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> FlowReport:
+    """Run one flow once and return its report; the run is recorded in the store."""
+    run = FlowRun(flow, source, target, store, dry_run=dry_run, sleep=sleep)
+    full = full or flow.mode == "full"
+    since = None if full else await store.get_cursor(flow.name)
+    started = time.monotonic()
+    if not dry_run:
+        run.run_id = await store.start_run(flow.name)
+    structlog.contextvars.bind_contextvars(flow=flow.name, run_id=run.run_id)
+    try:
+        report = await run.execute(since, full)
+    except BaseException as exc:
+        run.report.seconds = time.monotonic() - started
+        if not dry_run:
+            status = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
+            await asyncio.shield(
+                store.finish_run(run.run_id, status, run.report.counts(), _describe(exc))
+            )
+        if isinstance(exc, BaseExceptionGroup):
+            _reraise_first(exc)
+        raise
+    finally:
+        structlog.contextvars.unbind_contextvars("flow", "run_id")
+    report.seconds = time.monotonic() - started
+    if not dry_run:
+        await store.finish_run(run.run_id, "ok", report.counts())
+    return report
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(e) for e in exc.exceptions)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _reraise_first(group: BaseExceptionGroup[BaseException]) -> None:
+    first = group.exceptions[0]
+    if isinstance(first, BaseExceptionGroup):
+        _reraise_first(first)
+    if isinstance(first, _Abort) and isinstance(first.__cause__, HubError):
+        raise first.__cause__ from None
+    raise first from None

@@ -1,0 +1,512 @@
+"""The state store over SQLAlchemy 2 Core (async): one code path for SQLite and PostgreSQL.
+
+Holds the cross-reference of ids (canonical key <-> vendor ref per connector) with the content
+hash last written there, the last canonical record read from each source, the idempotency
+ledger of intended creates, cursors, runs, dead letters and leases. The schema is created and
+migrated by :data:`MIGRATIONS` when the store opens; nobody runs DDL by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "StateStore", "XRef", "async_url"]
+
+metadata = sa.MetaData()
+
+xref = sa.Table(
+    "xref",
+    metadata,
+    sa.Column("connector", sa.String(100), primary_key=True),
+    sa.Column("entity", sa.String(40), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("ref", sa.String(255), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("xref_by_ref", "connector", "entity", "ref"),
+)
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("source", sa.String(100), primary_key=True),
+    sa.Column("entity", sa.String(40), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("source_id", sa.String(255), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("seen_run", sa.Integer, nullable=False),
+    sa.Index("records_by_key", "entity", "key"),
+)
+ledger = sa.Table(
+    "ledger",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("flow", sa.String(200), nullable=False),
+    sa.Column("target", sa.String(100), nullable=False),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ledger_pending", "target", "entity", "key", "state"),
+)
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("flow", sa.String(200), primary_key=True),
+    sa.Column("cursor", sa.String(64), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("flow", sa.String(200), nullable=False, index=True),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("counts", sa.Text, nullable=False, default="{}"),
+    sa.Column("error", sa.Text),
+)
+dead_letters = sa.Table(
+    "dead_letters",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("flow", sa.String(200), nullable=False, index=True),
+    sa.Column("entity", sa.String(40), nullable=False),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("source_id", sa.String(255), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("error_type", sa.String(100), nullable=False),
+    sa.Column("body", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False, default=1),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+Migration = Callable[[AsyncConnection], Awaitable[None]]
+
+
+async def _v1(conn: AsyncConnection) -> None:
+    tables = [xref, records, ledger, cursors, runs, dead_letters, leases]
+    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=tables))
+
+
+#: ordered schema migrations; version N is MIGRATIONS[N - 1]
+MIGRATIONS: Sequence[Migration] = (_v1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def async_url(url: str) -> str:
+    """The SQLAlchemy async URL for a plain ``sqlite:///`` or ``postgresql://`` URL."""
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url.removeprefix(plain)
+    return url
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class XRef:
+    """A canonical key's ref at one connector and the hash last written there."""
+
+    key: str
+    ref: str
+    hash: str
+    written_at: datetime
+
+
+class StateStore:
+    """The hub's durable state; open with ``async with StateStore.open(url) as store``."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, url: str) -> AsyncIterator[StateStore]:
+        """Connect, migrate to the current schema, and dispose of the engine afterwards."""
+        target = async_url(url)
+        kwargs: dict[str, Any] = {}
+        if target.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 30}
+        engine = create_async_engine(target, **kwargs)
+        if target.startswith("sqlite"):
+            sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        try:
+            store = cls(engine)
+            await store.migrate()
+            yield store
+        finally:
+            await engine.dispose()
+
+    async def migrate(self) -> int:
+        """Apply every migration not yet applied; returns the schema version."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(lambda s: schema_version.create(s, checkfirst=True))
+            done = (await conn.execute(sa.select(sa.func.max(schema_version.c.version)))).scalar()
+            for number in range((done or 0) + 1, SCHEMA_VERSION + 1):
+                await MIGRATIONS[number - 1](conn)
+                await conn.execute(
+                    schema_version.insert().values(version=number, applied_at=_now())
+                )
+        return SCHEMA_VERSION
+
+    # -- cross-reference -----------------------------------------------------------------
+
+    async def get_xref(self, connector: str, entity: str, key: str) -> XRef | None:
+        """The ref and last-written hash of ``key`` at ``connector``."""
+        query = sa.select(xref).where(
+            xref.c.connector == connector, xref.c.entity == entity, xref.c.key == key
+        )
+        return await self._xref(query)
+
+    async def find_ref(self, connector: str, entity: str, ref: str) -> XRef | None:
+        """The cross-reference row holding ``ref`` at ``connector``, if the hub wrote it."""
+        query = sa.select(xref).where(
+            xref.c.connector == connector, xref.c.entity == entity, xref.c.ref == ref
+        )
+        return await self._xref(query)
+
+    async def _xref(self, query: sa.Select[Any]) -> XRef | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return XRef(row.key, row.ref, row.hash, _aware(row.written_at))
+
+    async def put_xref(self, connector: str, entity: str, key: str, ref: str, hash: str) -> None:
+        """Record that ``key`` is ``ref`` at ``connector``, written with content ``hash``."""
+        async with self.engine.begin() as conn:
+            await self._upsert(
+                conn,
+                xref,
+                {"connector": connector, "entity": entity, "key": key},
+                {"ref": ref, "hash": hash, "written_at": _now()},
+            )
+
+    async def drop_xref(self, connector: str, entity: str, key: str) -> None:
+        """Forget ``key`` at ``connector`` (it was deleted there)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                xref.delete().where(
+                    xref.c.connector == connector, xref.c.entity == entity, xref.c.key == key
+                )
+            )
+
+    async def _upsert(
+        self, conn: AsyncConnection, table: sa.Table, keys: dict[str, Any], values: dict[str, Any]
+    ) -> None:
+        where = [table.c[k] == v for k, v in keys.items()]
+        updated = await conn.execute(table.update().where(*where).values(**values))
+        if updated.rowcount == 0:
+            await conn.execute(table.insert().values(**keys, **values))
+
+    # -- source records ------------------------------------------------------------------
+
+    async def put_records(
+        self,
+        source: str,
+        entity: str,
+        run_id: int,
+        rows: Sequence[tuple[str, str, str, dict[str, Any]]],
+    ) -> None:
+        """Remember records read from ``source``: (key, source_id, hash, canonical body)."""
+        async with self.engine.begin() as conn:
+            for key, source_id, hash, body in rows:
+                await self._upsert(
+                    conn,
+                    records,
+                    {"source": source, "entity": entity, "key": key},
+                    {
+                        "source_id": source_id,
+                        "hash": hash,
+                        "body": json.dumps(body),
+                        "seen_run": run_id,
+                    },
+                )
+
+    async def get_record(self, entity: str, key: str) -> dict[str, Any] | None:
+        """The last canonical body read for ``key`` from any source."""
+        query = sa.select(records.c.body).where(records.c.entity == entity, records.c.key == key)
+        async with self.engine.connect() as conn:
+            body = (await conn.execute(query)).scalar()
+        return json.loads(body) if body else None
+
+    async def has_record(self, source: str, entity: str, key: str) -> bool:
+        """Whether ``key`` was read from ``source``."""
+        query = sa.select(records.c.key).where(
+            records.c.source == source, records.c.entity == entity, records.c.key == key
+        )
+        async with self.engine.connect() as conn:
+            return (await conn.execute(query)).first() is not None
+
+    async def unseen_records(self, source: str, entity: str, run_id: int) -> list[tuple[str, str]]:
+        """(key, source_id) of records read earlier from ``source`` but not in run ``run_id``."""
+        query = sa.select(records.c.key, records.c.source_id).where(
+            records.c.source == source, records.c.entity == entity, records.c.seen_run != run_id
+        )
+        async with self.engine.connect() as conn:
+            return [(r.key, r.source_id) for r in await conn.execute(query)]
+
+    async def forget_record(self, source: str, entity: str, key: str) -> None:
+        """Drop a source record that disappeared."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                records.delete().where(
+                    records.c.source == source, records.c.entity == entity, records.c.key == key
+                )
+            )
+
+    # -- idempotency ledger --------------------------------------------------------------
+
+    async def ledger_begin(self, flow: str, target: str, entity: str, key: str, hash: str) -> int:
+        """Record an intended create before it is sent; returns the entry id."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                ledger.insert().values(
+                    flow=flow,
+                    target=target,
+                    entity=entity,
+                    key=key,
+                    hash=hash,
+                    state="pending",
+                    created_at=_now(),
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    async def ledger_finish(self, entry: int, state: str = "done") -> None:
+        """Mark an intended create as done (or failed: it provably did not happen)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(ledger.update().where(ledger.c.id == entry).values(state=state))
+
+    async def ledger_pending(self, target: str, entity: str, key: str) -> bool:
+        """Whether a create of ``key`` at ``target`` was sent without a known outcome."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(ledger)
+            .where(
+                ledger.c.target == target,
+                ledger.c.entity == entity,
+                ledger.c.key == key,
+                ledger.c.state == "pending",
+            )
+        )
+        async with self.engine.connect() as conn:
+            return bool((await conn.execute(query)).scalar())
+
+    async def ledger_resolve(self, target: str, entity: str, key: str) -> None:
+        """Close every pending entry of ``key`` at ``target`` (looked up and settled)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                ledger.update()
+                .where(
+                    ledger.c.target == target,
+                    ledger.c.entity == entity,
+                    ledger.c.key == key,
+                    ledger.c.state == "pending",
+                )
+                .values(state="resolved")
+            )
+
+    # -- cursors and runs ----------------------------------------------------------------
+
+    async def get_cursor(self, flow: str) -> datetime | None:
+        """The flow's cursor: records updated before it were handled."""
+        async with self.engine.connect() as conn:
+            value = (
+                await conn.execute(sa.select(cursors.c.cursor).where(cursors.c.flow == flow))
+            ).scalar()
+        return datetime.fromisoformat(value) if value else None
+
+    async def set_cursor(self, flow: str, value: datetime) -> None:
+        """Advance (or set) the flow's cursor."""
+        async with self.engine.begin() as conn:
+            await self._upsert(
+                conn,
+                cursors,
+                {"flow": flow},
+                {"cursor": _aware(value).isoformat(), "updated_at": _now()},
+            )
+
+    async def start_run(self, flow: str) -> int:
+        """Record the start of a run; returns its id."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                runs.insert().values(flow=flow, started_at=_now(), status="running", counts="{}")
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    async def finish_run(
+        self, run_id: int, status: str, counts: dict[str, Any], error: str | None = None
+    ) -> None:
+        """Record how a run ended and what it did."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(finished_at=_now(), status=status, counts=json.dumps(counts), error=error)
+            )
+
+    async def last_run(self, flow: str) -> dict[str, Any] | None:
+        """The flow's latest run with its counts, or None."""
+        query = sa.select(runs).where(runs.c.flow == flow).order_by(runs.c.id.desc()).limit(1)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return {
+            **json.loads(row.counts),
+            "id": row.id,
+            "status": row.status,
+            "started_at": row.started_at,
+            "finished_at": row.finished_at,
+            "error": row.error,
+        }
+
+    # -- dead letters --------------------------------------------------------------------
+
+    async def add_dead_letter(
+        self,
+        flow: str,
+        entity: str,
+        key: str,
+        source_id: str,
+        reason: str,
+        error_type: str,
+        body: dict[str, Any] | None,
+    ) -> None:
+        """Park a record that cannot be written, with the reason; repeats bump ``attempts``."""
+        where = [
+            dead_letters.c.flow == flow,
+            dead_letters.c.entity == entity,
+            dead_letters.c.key == key,
+        ]
+        async with self.engine.begin() as conn:
+            updated = await conn.execute(
+                dead_letters.update()
+                .where(*where)
+                .values(
+                    reason=reason,
+                    error_type=error_type,
+                    attempts=dead_letters.c.attempts + 1,
+                    body=json.dumps(body) if body is not None else None,
+                )
+            )
+            if updated.rowcount == 0:
+                await conn.execute(
+                    dead_letters.insert().values(
+                        flow=flow,
+                        entity=entity,
+                        key=key,
+                        source_id=source_id,
+                        reason=reason,
+                        error_type=error_type,
+                        attempts=1,
+                        created_at=_now(),
+                        body=json.dumps(body) if body is not None else None,
+                    )
+                )
+
+    async def clear_dead_letter(self, flow: str, entity: str, key: str) -> None:
+        """Remove the dead letter of a record that has now been written."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                dead_letters.delete().where(
+                    dead_letters.c.flow == flow,
+                    dead_letters.c.entity == entity,
+                    dead_letters.c.key == key,
+                )
+            )
+
+    async def dead_letters(self, flow: str | None = None) -> list[dict[str, Any]]:
+        """Dead letters, oldest first, optionally of one flow."""
+        query = sa.select(dead_letters).order_by(dead_letters.c.id)
+        if flow is not None:
+            query = query.where(dead_letters.c.flow == flow)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [{**row, "body": json.loads(row["body"]) if row["body"] else None} for row in rows]
+
+    async def drop_dead_letter(self, letter_id: int) -> bool:
+        """Delete one dead letter; False if there was none with that id."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(dead_letters.delete().where(dead_letters.c.id == letter_id))
+            return bool(result.rowcount)
+
+    # -- leases --------------------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, owner: str, ttl: float) -> bool:
+        """Take or renew the lease ``name`` for ``ttl`` seconds unless another owner holds it."""
+        now = _now()
+        expires = now + timedelta(seconds=ttl)
+        async with self.engine.begin() as conn:
+            taken = await conn.execute(
+                leases.update()
+                .where(
+                    leases.c.name == name,
+                    sa.or_(leases.c.owner == owner, leases.c.expires_at < now),
+                )
+                .values(owner=owner, expires_at=expires)
+            )
+            if taken.rowcount:
+                return True
+            exists = (
+                await conn.execute(sa.select(leases.c.owner).where(leases.c.name == name))
+            ).first()
+            if exists is not None:
+                return False
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(
+                        leases.insert().values(name=name, owner=owner, expires_at=expires)
+                    )
+            except sa.exc.IntegrityError:
+                return False
+            return True
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease back if ``owner`` holds it."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                leases.delete().where(leases.c.name == name, leases.c.owner == owner)
+            )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

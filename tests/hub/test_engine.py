@@ -1,0 +1,285 @@
+"""Engine semantics with in-memory connectors: every promise the sync engine makes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.config import FlowSettings
+from hub.engine import run_flow
+from hub.errors import AuthFailed
+from hub.models import Address, Home, Location, LocationKind, Person
+from hub.store import StateStore
+from hub.testing import FakeConnector
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+class Crash(BaseException):
+    """Stands for the process dying mid-write."""
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[StateStore]:
+    async with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as opened:
+        yield opened
+
+
+def home(i: int, hood: str = "hood-1", **kw: Any) -> Home:
+    address = Address(line1=f"{i} Oak St", city="Austin", state="TX", postal_code="78701")
+    return Home(key=f"home-{i}", address=address, neighborhood_key=hood, **kw)
+
+
+def hood(key: str = "hood-1", parent: str | None = "mc-1") -> Location:
+    return Location(key=key, kind=LocationKind.NEIGHBORHOOD, name=key, parent_key=parent)
+
+
+def flow(entity: str = "home", **kw: Any) -> FlowSettings:
+    return FlowSettings(name=f"s-to-t-{entity}", source="s", target="t", entity=entity, **kw)
+
+
+def pair() -> tuple[FakeConnector, FakeConnector]:
+    return FakeConnector(name="s"), FakeConnector(name="t")
+
+
+async def no_sleep(delay: float) -> None:
+    return None
+
+
+async def test_second_pass_writes_nothing(store: StateStore) -> None:
+    """Unchanged records cost no write on the next run."""
+    source, target = pair()
+    for i in range(5):
+        source.put("home", home(i), updated_at=T0)
+    first = await run_flow(flow(), source, target, store)
+    second = await run_flow(flow(), source, target, store, full=True)
+    assert (first.created, first.read) == (5, 5)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 5)
+    assert target.creates == 5 and target.updates == 0
+
+
+async def test_changed_record_is_updated(store: StateStore) -> None:
+    """A changed source record is written as an update, and only it."""
+    source, target = pair()
+    for i in range(3):
+        source.put("home", home(i), updated_at=T0)
+    await run_flow(flow(), source, target, store)
+    source.put("home", home(1, model="Preston"), ref="2", updated_at=T0 + timedelta(hours=1))
+    report = await run_flow(flow(), source, target, store)
+    # records stamped at the cursor are re-read (>=) but cost no write
+    assert (report.read, report.updated, report.created, report.unchanged) == (3, 1, 0, 2)
+    assert target.data["home"]["home-1"].record.model == "Preston"
+
+
+async def test_incremental_reads_since_cursor(store: StateStore) -> None:
+    """An incremental run reads only what changed since the cursor."""
+    source, target = pair()
+    source.put("home", home(1), updated_at=T0)
+    await run_flow(flow(), source, target, store)
+    assert await store.get_cursor("s-to-t-home") == T0
+    source.put("home", home(2), updated_at=T0 + timedelta(minutes=5))
+    report = await run_flow(flow(), source, target, store)
+    assert report.read == 2  # the record at the cursor itself and the new one
+    assert report.created == 1
+
+
+async def test_rejected_record_is_dead_lettered_and_others_written(store: StateStore) -> None:
+    """A record the target rejects lands in the DLQ with the vendor's message; the rest land."""
+    source, target = pair()
+    for i in range(4):
+        source.put("home", home(i))
+    target.fail_keys["home-2"] = "UnitNumber is required"
+    report = await run_flow(flow(), source, target, store)
+    assert (report.created, report.failed) == (3, 1)
+    letters = await store.dead_letters("s-to-t-home")
+    assert len(letters) == 1 and "UnitNumber is required" in letters[0]["reason"]
+    assert letters[0]["body"]["key"] == "home-2"
+
+
+async def test_dead_letter_clears_when_record_is_later_written(store: StateStore) -> None:
+    """Once the target accepts a record, its dead letter goes away."""
+    source, target = pair()
+    source.put("home", home(1))
+    target.fail_keys["home-1"] = "nope"
+    await run_flow(flow(), source, target, store)
+    target.fail_keys.clear()
+    await run_flow(flow(), source, target, store, full=True)
+    assert await store.dead_letters() == []
+
+
+async def test_unknown_outcome_is_looked_up_not_recreated(store: StateStore) -> None:
+    """A create that timed out after taking effect is found by lookup, never duplicated."""
+    source, target = pair()
+    source.put("home", home(1))
+    target.unknown_outcome_keys.add("home-1")
+    report = await run_flow(flow(), source, target, store, sleep=no_sleep)
+    assert target.creates == 1 and target.lookups == 1
+    assert report.failed == 0 and len(target.records("home")) == 1
+    assert (await store.get_xref("t", "home", "home-1")) is not None
+
+
+async def test_crash_between_send_and_record_does_not_duplicate(store: StateStore) -> None:
+    """A run cancelled after the vendor stored a record resolves it by lookup on the re-run."""
+    source, target = pair()
+    for i in range(3):
+        source.put("home", home(i))
+    original = target.write
+
+    async def crash_after_second(entity: str, record: Any, known_ref: str | None) -> Any:
+        result = await original(entity, record, known_ref)
+        if record.key == "home-1":
+            raise Crash  # the process died before recording the result
+        return result
+
+    target.write = crash_after_second  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        await run_flow(flow(concurrency=1), source, target, store)
+    target.write = original  # type: ignore[method-assign]
+    assert await store.get_cursor("s-to-t-home") is None  # cursor did not move
+    report = await run_flow(flow(), source, target, store)
+    assert len(target.records("home")) == 3 and target.creates == 3
+    assert target.lookups == 1 and report.failed == 0
+    assert (await store.last_run("s-to-t-home"))["status"] == "ok"
+
+
+async def test_missing_parents_are_created_first(store: StateStore) -> None:
+    """A home's neighborhood and its master community are written before the home."""
+    source, target = pair()
+    target.check_parents = True
+    mc = {"key": "mc-1", "kind": "master_community", "name": "MC"}
+    source.put("location", hood())
+    await run_flow(flow("location", options={"locations": [mc]}), source, target, store)
+    source.put("home", home(1))
+    report = await run_flow(flow("home"), source, target, store)
+    assert report.created == 1 and report.failed == 0
+    written = target.data["home"]["home-1"].record
+    assert written.neighborhood_key == target.data["location"]["hood-1"].ref
+
+
+async def test_parent_written_on_demand_from_stored_records(store: StateStore) -> None:
+    """A neighborhood read earlier but never written is written when a home needs it."""
+    source, target = pair()
+    other = FakeConnector(name="o")
+    source.put("location", hood(parent=None))
+    # the location flow goes elsewhere; the home flow must still create hood-1 at t
+    await run_flow(
+        FlowSettings(name="s-to-o", source="s", target="o", entity="location"), source, other, store
+    )
+    source.put("home", home(1))
+    target.check_parents = True
+    report = await run_flow(flow("home"), source, target, store)
+    assert report.created == 1 and "hood-1" in target.data["location"]
+
+
+async def test_locations_written_parents_first(store: StateStore) -> None:
+    """Within a read, regions come before divisions before communities before neighborhoods."""
+    source, target = pair()
+    target.check_parents = True
+    source.put("location", hood("n", parent="m"))
+    source.put("location", Location(key="m", kind="master_community", name="M", parent_key="d"))
+    source.put("location", Location(key="d", kind="division", name="D"))
+    report = await run_flow(flow("location"), source, target, store)
+    assert report.created == 3 and report.failed == 0
+
+
+async def test_defaults_and_detail_renames_apply(store: StateStore) -> None:
+    """Flow options fill empty fields and rename homeDetails keys."""
+    source, target = pair()
+    source.put("home", home(1, hood=None, details={"Lot": "7"}))  # type: ignore[arg-type]
+    options = {"defaults": {"neighborhood_key": "hood-x"}, "details_rename": {"Lot": "LotNo"}}
+    await run_flow(flow(options=options), source, target, store)
+    written = target.data["home"]["home-1"].record
+    assert written.neighborhood_key == "hood-x" and written.details == {"LotNo": "7"}
+
+
+async def test_echo_is_suppressed_between_opposite_flows(store: StateStore) -> None:
+    """Two opposite flows do not ping-pong the hub's own writes."""
+    a, b = FakeConnector(name="a"), FakeConnector(name="b")
+    a.put("person", Person(key="p1", first_name="Ada", emails=["ada@example.com"]))
+    ab = FlowSettings(name="a-to-b", source="a", target="b", entity="person")
+    ba = FlowSettings(name="b-to-a", source="b", target="a", entity="person")
+    await run_flow(ab, a, b, store)
+    back = await run_flow(ba, b, a, store)
+    assert back.skipped == 1 and back.created == 0 and a.creates == 0
+    again = await run_flow(ab, a, b, store, full=True)
+    assert again.created == 0 and again.updated == 0
+
+
+async def test_deletions_follow_on_delete(store: StateStore) -> None:
+    """A full run notices vanished records; on_delete=delete removes them at the target."""
+    source, target = pair()
+    for i in range(3):
+        source.put("home", home(i))
+    settings = flow(mode="full", on_delete="delete")
+    await run_flow(settings, source, target, store)
+    del source.data["home"]["home-0"]
+    report = await run_flow(settings, source, target, store)
+    assert report.deleted == 1 and target.deletes == 1
+    assert "home-0" not in target.data["home"]
+
+
+async def test_deletions_ignored_by_default_but_counted(store: StateStore) -> None:
+    """The default policy keeps the target's record and still reports the deletion."""
+    source, target = pair()
+    source.put("home", home(1))
+    await run_flow(flow(mode="full"), source, target, store)
+    del source.data["home"]["home-1"]
+    report = await run_flow(flow(mode="full"), source, target, store)
+    assert report.deleted == 1 and target.deletes == 0 and "home-1" in target.data["home"]
+
+
+async def test_dry_run_plans_without_writing(store: StateStore) -> None:
+    """A dry run says what it would do and writes nothing anywhere."""
+    source, target = pair()
+    source.put("home", home(1))
+    source.put("home", home(2))
+    report = await run_flow(flow(), source, target, store, dry_run=True)
+    assert sorted(report.planned) == [("create", "home-1"), ("create", "home-2")]
+    assert target.creates == 0 and await store.get_cursor("s-to-t-home") is None
+    assert await store.last_run("s-to-t-home") is None
+
+
+async def test_auth_failure_aborts_the_run(store: StateStore) -> None:
+    """Bad credentials stop the run instead of dead-lettering every record."""
+    source, target = pair()
+    source.put("home", home(1))
+
+    async def refuse(*args: Any) -> Any:
+        raise AuthFailed("bad credentials", vendor="t", status=401)
+
+    target.write = refuse  # type: ignore[method-assign]
+    with pytest.raises(AuthFailed):
+        await run_flow(flow(), source, target, store)
+    assert (await store.last_run("s-to-t-home"))["status"] == "failed"
+    assert await store.dead_letters() == []
+
+
+async def test_bounded_write_concurrency(store: StateStore) -> None:
+    """No more than the flow's concurrency writes run at once."""
+    source, target = pair()
+    for i in range(20):
+        source.put("home", home(i))
+    active, peak = 0, 0
+    original = target.write
+    full = asyncio.Event()
+
+    async def tracked(*args: Any) -> Any:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        if active >= 3:
+            full.set()
+        await asyncio.wait_for(full.wait(), timeout=5)
+        try:
+            return await original(*args)
+        finally:
+            active -= 1
+
+    target.write = tracked  # type: ignore[method-assign]
+    await run_flow(flow(concurrency=3), source, target, store)
+    assert peak == 3 and target.creates == 20
