@@ -19,13 +19,12 @@ from hub.models import CanonicalRecord
 
 if TYPE_CHECKING:
     from hub.config import ConnectorSettings
-    from hub.sandbox import SandboxOptions
+    from hub.sandbox import SandboxOptions, SandboxServer
 
 __all__ = [
     "Capabilities",
     "Connector",
     "ConnectorPlugin",
-    "Sandbox",
     "SourceRecord",
     "WriteAction",
     "WriteResult",
@@ -121,34 +120,14 @@ class Connector(Protocol):
         ...
 
 
-@runtime_checkable
-class Sandbox(Protocol):
-    """A local vendor server; ``async with`` starts it on loopback and stops it."""
-
-    vendor: str
-    base_url: str
-    credentials: dict[str, str]
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    def connector_table(self) -> dict[str, Any]:
-        """A ``[connectors.NAME]`` config table (``type`` included) that points at this sandbox."""
-        ...
-
-
 class ConnectorFactory(Protocol):
     def __call__(self, settings: Any, *, name: str) -> Connector: ...
 
 
 class SandboxFactory(Protocol):
-    def __call__(self, options: SandboxOptions, credentials: Mapping[str, str]) -> Sandbox: ...
+    def __call__(
+        self, options: SandboxOptions, credentials: Mapping[str, str]
+    ) -> SandboxServer: ...
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,14 @@ class Limits:
         max_concurrency: int = 4,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.rate = rate
         self.period = period
         self.limiter = AsyncLimiter(rate, period)
         self.semaphore = asyncio.Semaphore(max_concurrency)
         self.clock = clock
-        self.sleep = sleep
+        self.sleep = sleep or asyncio.sleep
         self.resume_at = 0.0
 
     def pause(self, seconds: float) -> None:

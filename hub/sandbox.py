@@ -407,6 +407,22 @@ class Collection:
             return self.size + touched_new - len(self.deleted)
         return sum(1 for _ in self.ids(since, until))
 
+    def page_items(
+        self,
+        offset: int,
+        limit: int,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        ids: Iterable[int] | None = None,
+    ) -> tuple[list[tuple[int, dict[str, Any]]], int]:
+        """One page of (id, record) pairs and the total matching, in ascending id order."""
+        chosen = list(ids) if ids is not None else None
+        source = iter(chosen) if chosen is not None else self.ids(since, until)
+        window = itertools.islice(source, offset, offset + limit)
+        pairs = [(i, r) for i, r in ((i, self.get(i)) for i in window) if r is not None]
+        total = len(chosen) if chosen is not None else self.count(since, until)
+        return pairs, total
+
     def page(
         self,
         offset: int,
@@ -416,12 +432,8 @@ class Collection:
         ids: Iterable[int] | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of records and the total matching, in ascending id order."""
-        chosen = list(ids) if ids is not None else None
-        source = iter(chosen) if chosen is not None else self.ids(since, until)
-        window = itertools.islice(source, offset, offset + limit)
-        records = [r for r in (self.get(i) for i in window) if r is not None]
-        total = len(chosen) if chosen is not None else self.count(since, until)
-        return records, total
+        pairs, total = self.page_items(offset, limit, since, until, ids)
+        return [record for _, record in pairs], total
 
 
 # -- seeded fake data --------------------------------------------------------------------------
