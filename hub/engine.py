@@ -41,6 +41,7 @@ log = structlog.get_logger("hub.engine")
 
 BATCH = 200
 ECHO_TOLERANCE = timedelta(seconds=2)
+CLOCK_SKEW = timedelta(minutes=1)
 #: reference field -> the entity it points at
 REFERENCES = {
     "parent_key": "location",
@@ -140,6 +141,8 @@ class FlowRun:
 
     async def execute(self, since: datetime | None, full: bool) -> FlowReport:
         """Read everything (or since the cursor), write it, then settle cursor and deletions."""
+        # Sources that stamp no record (Buildium) get the read's start, less clock skew.
+        read_started = datetime.now(UTC) - CLOCK_SKEW
         await self._ensure_configured_locations()
         batch: list[SourceRecord | ReadFailure] = []
         async for item in self._read(since):
@@ -150,8 +153,9 @@ class FlowRun:
         await self._handle_batch(batch)
         if full and not self.dry_run:
             await self._handle_deletions()
-        if self.max_updated is not None and not self.dry_run:
-            await self.store.set_cursor(self.flow.name, self.max_updated)
+        cursor = self.max_updated or read_started
+        if not self.dry_run and self.flow.entity in self.source.capabilities.incremental:
+            await self.store.set_cursor(self.flow.name, cursor)
         return self.report
 
     async def _read(self, since: datetime | None) -> AsyncIterator[SourceRecord | ReadFailure]:
