@@ -115,8 +115,9 @@ class BuilderBackedConnector:
             vendor=self.vendor,
             base_url=settings.base_url,
             auth=self.auth,
-            limits=Limits(settings.rate_limit, max_concurrency=settings.max_concurrency,
-                          sleep=sleep),
+            limits=Limits(
+                settings.rate_limit, max_concurrency=settings.max_concurrency, sleep=sleep
+            ),
             retry=retry or RetryPolicy(max_attempts=settings.max_retries + 1),
             timeout=settings.timeout,
             error_messages=_error_messages,

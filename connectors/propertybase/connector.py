@@ -1,0 +1,303 @@
+"""The Propertybase GO connector: ``X-BL-API-Key``, envelopes decoded on every answer.
+
+Entities and their collections: ``organization`` (``offices``, ``teams``), ``person``
+(``agents``, ``employees``, ``leads``), ``location`` (``developments``, as master communities)
+and ``home`` (``floor-plans`` of the developments, as home models).
+
+Writes: leads (``person``; POST, PATCH to update; the creation side-effect flags come from the
+settings and default to no emails and no tasks, so a sync never spams agents) and developments
+(``location``). A person is looked up by email before a lead is created, so a re-run never
+duplicates one. Paths, paging parameters and the updated-since filter are our assumptions (the
+endpoint reference is not public) and are settings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal, Self
+
+from pydantic import Field, SecretStr
+
+from hub.auth import HeaderAuth
+from hub.config import ConnectorSettings
+from hub.connector import Capabilities, SourceRecord, WriteAction, WriteResult
+from hub.errors import (
+    AuthFailed,
+    InvalidRecord,
+    NotFound,
+    PermissionDenied,
+    ProtocolError,
+    UnsupportedValue,
+    VendorError,
+)
+from hub.http import RequestObserver, Response, VendorClient
+from hub.limits import Limits
+from hub.models import CanonicalRecord, Location, Person
+from hub.paging import PageNumber
+from hub.retry import RetryPolicy, Sleep
+from mappings import propertybase as m
+
+__all__ = ["PropertybaseConnector", "PropertybaseSettings", "decode_envelope", "error_messages"]
+
+#: collection -> (entity, resource)
+COLLECTIONS = {
+    "offices": ("organization", "offices"),
+    "teams": ("organization", "teams"),
+    "agents": ("person", "agents"),
+    "employees": ("person", "employees"),
+    "leads": ("person", "leads"),
+    "developments": ("location", "developments"),
+    "floor-plans": ("home", "developments"),
+}
+DEFAULT_READS = {
+    "organization": ("offices", "teams"),
+    "person": ("agents", "employees", "leads"),
+    "location": ("developments",),
+    "home": ("floor-plans",),
+}
+MAPPERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "offices": m.to_office,
+    "teams": m.to_team,
+    "agents": m.to_agent,
+    "employees": m.to_employee,
+    "leads": m.to_lead,
+    "developments": m.to_development,
+}
+
+
+class PropertybaseSettings(ConnectorSettings):
+    """``[connectors.NAME]`` for ``type = "propertybase"``."""
+
+    type: Literal["propertybase"] = "propertybase"
+    api_key: SecretStr
+    api_prefix: str = "/api/v2"
+    page_size: int | None = Field(default=100, ge=1)
+    page_param: str = "page"
+    per_page_param: str = "per_page"
+    updated_since_param: str = "updated_since"
+    dont_send_email: bool = True
+    no_assignment_emails: bool = True
+    no_followup_task: bool = True
+
+
+def error_messages(status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
+    """The envelope's ``errors`` (and ``message``) of a failed answer."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    errors = data.get("errors")
+    found = [str(e) for e in errors] if isinstance(errors, list) else []
+    return found or ([str(data["message"])] if data.get("message") else [])
+
+
+def decode_envelope(response: Response) -> Any:
+    """The ``data`` of a success envelope; failure or unauthorized raise whatever the status."""
+    body = response.json()
+    context: dict[str, Any] = {
+        "vendor": "propertybase",
+        "method": response.method,
+        "path": response.path,
+        "status": response.status,
+    }
+    if not isinstance(body, dict) or body.get("status") not in (
+        "success",
+        "failure",
+        "unauthorized",
+    ):
+        raise ProtocolError("missing or unknown envelope", **context)
+    messages = [str(e) for e in body.get("errors") or []] or [str(body.get("message", ""))]
+    if body["status"] == "unauthorized":
+        cls: type[VendorError] = (
+            PermissionDenied if "permission" in " ".join(messages) else AuthFailed
+        )
+        raise cls(str(body.get("message") or "unauthorized"), messages=messages, **context)
+    if body["status"] == "failure":
+        raise InvalidRecord(str(body.get("message") or "failure"), messages=messages, **context)
+    if "data" not in body:
+        raise ProtocolError("success envelope without data", **context)
+    return body["data"]
+
+
+def _stamp(value: Any) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class PropertybaseConnector:
+    """Propertybase GO over one aiohttp session."""
+
+    vendor = "propertybase"
+    capabilities = Capabilities(
+        reads=frozenset(DEFAULT_READS),
+        writes=frozenset({"person", "location"}),
+        deletes=frozenset({"person", "location"}),
+        incremental=frozenset(DEFAULT_READS),
+    )
+
+    def __init__(
+        self,
+        settings: PropertybaseSettings,
+        *,
+        name: str = "propertybase",
+        observer: RequestObserver | None = None,
+        sleep: Sleep | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.prefix = settings.api_prefix.rstrip("/")
+        self.client = VendorClient(
+            vendor=self.vendor,
+            base_url=settings.base_url,
+            auth=HeaderAuth({"X-BL-API-Key": settings.api_key}),
+            limits=Limits(
+                settings.rate_limit, max_concurrency=settings.max_concurrency, sleep=sleep
+            ),
+            retry=retry or RetryPolicy(max_attempts=settings.max_retries + 1),
+            timeout=settings.timeout,
+            error_messages=error_messages,
+            observer=observer,
+            sleep=sleep,
+        )
+
+    async def __aenter__(self) -> Self:
+        await self.client.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.__aexit__(None, None, None)
+
+    async def _call(self, method: str, path: str, **kw: Any) -> Any:
+        response = await self.client.request(method, self.prefix + path, expect_json=True, **kw)
+        return decode_envelope(response)
+
+    async def check(self) -> None:
+        """Read one lead: proves the key, the domain and the read permission."""
+        await self._call("GET", "/leads", params={self.settings.per_page_param: 1})
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def read(
+        self,
+        entity: str,
+        since: datetime | None = None,
+        *,
+        collections: Sequence[str] | None = None,
+    ) -> AsyncIterator[SourceRecord]:
+        """Stream the entity's collections page by page (stops on a short or empty page)."""
+        if entity not in DEFAULT_READS:
+            raise UnsupportedValue(f"Propertybase GO does not hold {entity!r}", vendor=self.vendor)
+        for name in collections or DEFAULT_READS[entity]:
+            if COLLECTIONS.get(name, ("",))[0] != entity:
+                raise UnsupportedValue(
+                    f"{name!r} is not a Propertybase {entity} collection", vendor=self.vendor
+                )
+            async for payload in self._pages(COLLECTIONS[name][1], since):
+                for record in self._map(name, payload):
+                    yield SourceRecord(
+                        record, str(payload["id"]), _stamp(payload.get("updated_at"))
+                    )
+
+    def _map(self, name: str, payload: Mapping[str, Any]) -> list[CanonicalRecord]:
+        if name == "floor-plans":
+            return list(m.to_floor_plans(payload))
+        return [MAPPERS[name](payload)]
+
+    async def _pages(
+        self, resource: str, since: datetime | None, params: Mapping[str, Any] | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        s = self.settings
+        query = dict(params or {})
+        if since is not None:
+            query[s.updated_since_param] = since.isoformat()
+        paginator = PageNumber(
+            per_page=s.page_size or 100, page_param=s.page_param, per_page_param=s.per_page_param
+        )
+        async for page in self.client.paginate(
+            f"{self.prefix}/{resource}", paginator, params=query, items=self._items
+        ):
+            for item in page:
+                yield item
+
+    def _items(self, response: Response) -> list[Any]:
+        data = decode_envelope(response)
+        if not isinstance(data, list):
+            raise ProtocolError(
+                "expected a list in data",
+                vendor=self.vendor,
+                method="GET",
+                path=response.path,
+                status=response.status,
+            )
+        return data
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _flags(self) -> dict[str, bool]:
+        s = self.settings
+        return {
+            "dont_send_email": s.dont_send_email,
+            "no_assignment_emails": s.no_assignment_emails,
+            "no_followup_task": s.no_followup_task,
+        }
+
+    async def write(
+        self, entity: str, record: CanonicalRecord, known_ref: str | None
+    ) -> WriteResult:
+        """Create (POST) or update (PATCH) a lead or a development."""
+        if isinstance(record, Person):
+            return await self._save("leads", m.from_lead(record), known_ref, record)
+        if isinstance(record, Location):
+            return await self._save("developments", m.from_development(record), known_ref, record)
+        raise UnsupportedValue(
+            f"Propertybase connector cannot write {entity!r}", vendor=self.vendor
+        )
+
+    async def _save(
+        self, resource: str, body: dict[str, Any], ref: str | None, record: CanonicalRecord
+    ) -> WriteResult:
+        if ref is None:
+            ref = await self.lookup("person" if resource == "leads" else "location", record)
+        if ref is None:
+            flags = self._flags() if resource == "leads" else {}
+            created = await self._call("POST", f"/{resource}", json={**body, **flags}, create=True)
+            return WriteResult(str(created["id"]), WriteAction.CREATED)
+        current = await self._call("GET", f"/{resource}/{ref}")
+        if all(current.get(k) == v for k, v in body.items()):
+            return WriteResult(ref, WriteAction.UNCHANGED)
+        await self._call("PATCH", f"/{resource}/{ref}", json=body)
+        return WriteResult(ref, WriteAction.UPDATED)
+
+    async def lookup(self, entity: str, record: CanonicalRecord) -> str | None:
+        """A lead by email, a development by name."""
+        if isinstance(record, Person) and record.emails:
+            params = {"email": record.emails[0]}
+            resource = "leads"
+        elif isinstance(record, Location):
+            params, resource = {"name": record.name}, "developments"
+        else:
+            return None
+        async for payload in self._pages(resource, None, params):
+            return str(payload["id"])
+        return None
+
+    async def delete(self, entity: str, ref: str, *, deactivate: bool = False) -> None:
+        """Delete a lead or development (deactivation is documented for staff records only)."""
+        resources = {"person": "leads", "location": "developments"}
+        if deactivate or entity not in resources:
+            raise UnsupportedValue(
+                f"Propertybase cannot {'deactivate' if deactivate else 'delete'}"
+                f" a {entity} through this connector",
+                vendor=self.vendor,
+            )
+        try:
+            await self._call("DELETE", f"/{resources[entity]}/{ref}")
+        except NotFound:
+            return  # already gone: the outcome we wanted

@@ -1,0 +1,427 @@
+"""A local Propertybase GO API: ``X-BL-API-Key`` auth with per-resource permissions and the
+status/message/data/errors envelope on every answer.
+
+Documented by the vendor and implemented as documented: the header, JSON only, GET/POST/PATCH
+(PUT accepted)/DELETE, the envelope (``status`` success/failure/unauthorized, ``message``, ``data``
+object or list, ``errors`` list of strings, the HTTP status never in the body), 401
+``unauthorized`` naming the missing permission, unique office names, ``active_status`` and
+``email`` filters, and the lead-creation flags ``dont_send_email``, ``no_assignment_emails`` and
+``no_followup_task`` (recorded per lead in the admin collection ``lead-side-effects``).
+
+Our stated assumptions (the endpoint reference is not public; the connector keeps them
+configurable): resources at ``/api/v2/{offices,agents,employees,teams,leads,developments}``
+with ``/{id}`` for one record; Rails-style snake_case fields; paging by ``page`` (from 1) and
+``per_page`` (default 25, at most 100); an ``updated_since`` (ISO 8601) filter and an
+``updated_at`` on every record; validation failures answer 422.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from hub.sandbox import (
+    Collection,
+    SandboxOptions,
+    SandboxServer,
+    fake_address,
+    fake_person,
+    fake_words,
+)
+
+__all__ = ["RESOURCES", "PropertybaseSandbox"]
+
+RESOURCES = ("offices", "agents", "employees", "teams", "leads", "developments")
+SINGULAR = {
+    "offices": "Office",
+    "agents": "Agent",
+    "employees": "Employee",
+    "teams": "Team",
+    "leads": "Lead",
+    "developments": "Development",
+}
+REQUIRED = {
+    "offices": ("name",),
+    "agents": ("first_name", "last_name", "email"),
+    "employees": ("first_name", "last_name", "email"),
+    "teams": ("name",),
+    "leads": ("first_name", "last_name", "email"),
+    "developments": ("name",),
+}
+FIELDS = {
+    "offices": ("name", "email", "phone", "address", "active"),
+    "agents": (
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "office_id",
+        "team_id",
+        "title",
+        "active",
+    ),
+    "employees": ("first_name", "last_name", "email", "phone", "office_id", "title", "active"),
+    "teams": ("name", "email", "phone", "team_office_id", "active"),
+    "leads": (
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "agent_id",
+        "agent_email",
+        "team_id",
+        "source",
+        "status",
+        "notes",
+        "address",
+        "bold_leads_id",
+    ),
+    "developments": ("name", "description", "status", "addresses", "floor_plans", "active"),
+}
+LEAD_FLAGS = ("dont_send_email", "no_assignment_emails", "no_followup_task")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PER_OFFICE = 10
+
+
+class Failure(Exception):
+    """An answer in the failure or unauthorized envelope."""
+
+    def __init__(self, status: int, message: str, errors: list[str], kind: str = "failure") -> None:
+        super().__init__(message)
+        self.status, self.message, self.errors, self.kind = status, message, errors, kind
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class PropertybaseSandbox(SandboxServer):
+    """Propertybase GO on loopback, seeded with ``size`` leads and the rest in proportion."""
+
+    vendor = "propertybase"
+    default_credentials = {"api_key": "pb-sandbox-key"}
+
+    def __init__(
+        self, options: SandboxOptions | None = None, credentials: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(options, credentials)
+        default = {name: ["read", "write", "delete"] for name in RESOURCES}
+        self.permissions: dict[str, list[str]] = {
+            **default,
+            **self.options.extra.get("permissions", {}),
+        }
+        leads = self.options.size
+        offices = max(1, math.ceil(leads / 100))
+        makers: dict[str, tuple[int, Callable[[int], dict[str, Any]]]] = {
+            "offices": (offices, self._office),
+            "agents": (offices * PER_OFFICE, self._agent),
+            "employees": (offices * 3, self._employee),
+            "teams": (offices * 2, self._team),
+            "leads": (leads, self._lead),
+            "developments": (max(1, math.ceil(leads / 50)), self._development),
+        }
+        self.collections = {
+            name: Collection(name, size, make) for name, (size, make) in makers.items()
+        }
+        self.side_effects = Collection("lead-side-effects", 0, lambda i: {})
+        self.collections["lead-side-effects"] = self.side_effects
+        #: a test switch: answer every write with HTTP 200 and a failure envelope
+        self.fail_with_200 = False
+
+    # -- seeded records --------------------------------------------------------------------
+
+    def _address(self, index: int) -> dict[str, Any]:
+        fake = fake_address(self.options.seed, index)
+        return {
+            "street": fake["line1"],
+            "city": fake["city"],
+            "state": fake["state"],
+            "zip": fake["postal_code"],
+            "country": "US",
+        }
+
+    def _office(self, i: int) -> dict[str, Any]:
+        city = fake_address(self.options.seed, 50_000_000 + i)["city"]
+        return {
+            "id": i,
+            "name": f"{city} Office {i}",
+            "email": f"office{i}@example.com",
+            "phone": f"512-555-{1000 + i:04d}",
+            "address": self._address(50_000_000 + i),
+            "active": True,
+        }
+
+    def _person(self, i: int, offset: int) -> dict[str, Any]:
+        fake = fake_person(self.options.seed, offset + i)
+        return {
+            "id": i,
+            "first_name": fake["first"],
+            "last_name": fake["last"],
+            "email": fake["email"],
+            "phone": fake["phone"],
+        }
+
+    def _agent(self, i: int) -> dict[str, Any]:
+        return {
+            **self._person(i, 60_000_000),
+            "office_id": (i - 1) // PER_OFFICE + 1,
+            "team_id": (i - 1) // (PER_OFFICE // 2) + 1,
+            "title": "Agent",
+            "active": True,
+        }
+
+    def _employee(self, i: int) -> dict[str, Any]:
+        return {
+            **self._person(i, 70_000_000),
+            "office_id": (i - 1) // 3 + 1,
+            "title": ("Office Manager", "Coordinator", "Marketing")[i % 3],
+            "active": True,
+        }
+
+    def _team(self, i: int) -> dict[str, Any]:
+        return {
+            "id": i,
+            "name": f"{fake_words(self.options.seed, i, 'team')} Team",
+            "email": f"team{i}@example.com",
+            "team_office_id": (i - 1) // 2 + 1,
+            "active": True,
+        }
+
+    def _lead(self, i: int) -> dict[str, Any]:
+        agents = self.collections["agents"].size  # records are made lazily, after __init__
+        return {
+            **self._person(i, 80_000_000),
+            "agent_id": (i - 1) % max(1, agents) + 1,
+            "source": ("Website", "Zillow", "Referral", "Open House")[i % 4],
+            "status": ("new", "active", "nurture")[i % 3],
+        }
+
+    def _development(self, i: int) -> dict[str, Any]:
+        name = fake_words(self.options.seed, i, "development")
+        plans = [
+            {
+                "id": n,
+                "name": ("The Preston", "The Laurel", "The Aspen")[n - 1],
+                "bedrooms": 2 + n,
+                "bathrooms": 1.5 + n,
+                "square_feet": 1400 + n * 350,
+                "price": 350000 + n * 60000,
+            }
+            for n in (1, 2, 3)
+        ]
+        return {
+            "id": i,
+            "name": f"{name} Estates",
+            "description": f"New homes at {name}",
+            "status": "selling",
+            "addresses": [self._address(90_000_000 + i)],
+            "floor_plans": plans,
+            "active": True,
+        }
+
+    # -- envelope and auth -------------------------------------------------------------------
+
+    def _envelope(self, status: int, body: dict[str, Any]) -> web.Response:
+        return web.json_response(body, status=status)
+
+    def error_response(self, status: int, message: str) -> web.Response:
+        """The failure envelope (429s and injected 5xx use it too)."""
+        return self._envelope(
+            status, {"status": "failure", "message": message, "errors": [message]}
+        )
+
+    def connector_table(self) -> dict[str, Any]:
+        """A connector config table pointing at this sandbox."""
+        return {
+            "type": "propertybase",
+            "base_url": self.base_url,
+            "api_key": self.credentials["api_key"],
+        }
+
+    def _authorize(self, request: web.Request, resource: str, action: str) -> None:
+        if request.headers.get("X-BL-API-Key") != self.credentials["api_key"]:
+            raise Failure(401, "Unauthorized", ["Invalid or missing API key"], "unauthorized")
+        if action not in self.permissions.get(resource, []):
+            verb = {"read": "read", "write": "create or update", "delete": "delete"}[action]
+            raise Failure(
+                401,
+                f"{SINGULAR[resource]} not authorized",
+                [f"API Key does not have permissions to {verb} {resource}"],
+                "unauthorized",
+            )
+
+    def _route(self, resource: str, action: str, handler: Callable[[web.Request, str], Any]) -> Any:
+        async def routed(request: web.Request) -> web.StreamResponse:
+            try:
+                self._authorize(request, resource, action)
+                status, message, data = await handler(request, resource)
+            except Failure as failure:
+                return self._envelope(
+                    failure.status,
+                    {"status": failure.kind, "message": failure.message, "errors": failure.errors},
+                )
+            return self._envelope(status, {"status": "success", "message": message, "data": data})
+
+        return routed
+
+    def add_routes(self, app: web.Application) -> None:
+        """Index, show, create, update (PATCH or PUT) and delete for every resource."""
+        for resource in RESOURCES:
+            base = f"/api/v2/{resource}"
+            app.router.add_get(base, self._route(resource, "read", self._index))
+            app.router.add_get(base + "/{id}", self._route(resource, "read", self._show))
+            app.router.add_post(base, self._route(resource, "write", self._create))
+            app.router.add_patch(base + "/{id}", self._route(resource, "write", self._update))
+            app.router.add_put(base + "/{id}", self._route(resource, "write", self._update))
+            app.router.add_delete(base + "/{id}", self._route(resource, "delete", self._delete))
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    def _present(self, resource: str, record_id: int, record: dict[str, Any]) -> dict[str, Any]:
+        updated = self.collections[resource].updated_at(record_id)
+        return {**record, "updated_at": _stamp(updated)}
+
+    async def _index(self, request: web.Request, resource: str) -> tuple[int, str, Any]:
+        query = request.query
+        page = _int(query, "page", 1, 1, None)
+        per_page = _int(query, "per_page", 25, 1, 100)
+        since = _time(query, "updated_since")
+        collection = self.collections[resource]
+        tests = self._filters(query)
+        ids = None
+        if tests:
+            ids = [
+                i for i in collection.ids(since) if all(t(collection.get(i) or {}) for t in tests)
+            ]
+        pairs, total = collection.page_items((page - 1) * per_page, per_page, since, ids=ids)
+        data = [self._present(resource, i, r) for i, r in pairs]
+        return 200, f"{len(data)} of {total} {resource}", data
+
+    def _filters(self, query: Mapping[str, str]) -> list[Callable[[dict[str, Any]], bool]]:
+        tests: list[Callable[[dict[str, Any]], bool]] = []
+        status = query.get("active_status")
+        if status in ("active", "inactive"):
+            tests.append(lambda r: bool(r.get("active", True)) == (status == "active"))
+        elif status not in (None, "all"):
+            raise Failure(400, "Invalid parameters", [f"active_status '{status}' is not valid"])
+        if "email" in query:
+            email = query["email"].lower()
+            tests.append(lambda r: str(r.get("email", "")).lower() == email)
+        if "name" in query:
+            name = query["name"]
+            tests.append(lambda r: r.get("name") == name)
+        return tests
+
+    def _find(self, request: web.Request, resource: str) -> tuple[int, dict[str, Any]]:
+        raw = request.match_info["id"]
+        record = self.collections[resource].get(int(raw)) if raw.isdigit() else None
+        if record is None:
+            raise Failure(
+                404,
+                f"{SINGULAR[resource]} not found",
+                [f"{SINGULAR[resource]} {raw} does not exist"],
+            )
+        return int(raw), record
+
+    async def _show(self, request: web.Request, resource: str) -> tuple[int, str, Any]:
+        record_id, record = self._find(request, resource)
+        return 200, f"{SINGULAR[resource]} found", self._present(resource, record_id, record)
+
+    async def _body(self, request: web.Request, resource: str, verb: str) -> dict[str, Any]:
+        if request.content_type != "application/json":
+            raise Failure(
+                415,
+                f"{SINGULAR[resource]} not {verb}",
+                ["Requests must be JSON (Content-Type: application/json)"],
+            )
+        try:
+            body = await request.json()
+        except ValueError:
+            raise Failure(400, f"{SINGULAR[resource]} not {verb}", ["Malformed JSON"]) from None
+        if not isinstance(body, dict):
+            raise Failure(400, f"{SINGULAR[resource]} not {verb}", ["Body must be an object"])
+        if self.fail_with_200:
+            raise Failure(200, f"{SINGULAR[resource]} not {verb}", ["Record is locked"])
+        return body
+
+    def _validate(
+        self, resource: str, body: dict[str, Any], verb: str, record_id: int | None, creating: bool
+    ) -> dict[str, Any]:
+        errors = [
+            f"{name} can't be blank"
+            for name in REQUIRED[resource]
+            if creating and not body.get(name)
+        ]
+        if body.get("email") and not EMAIL.match(str(body["email"])):
+            errors.append("email is invalid")
+        if (
+            resource == "offices"
+            and body.get("name")
+            and self._office_name_taken(str(body["name"]), record_id)
+        ):
+            errors.append("Office name must be unique")
+        if errors:
+            raise Failure(422, f"{SINGULAR[resource]} not {verb}", errors)
+        return {k: body[k] for k in FIELDS[resource] if k in body}
+
+    def _office_name_taken(self, name: str, record_id: int | None) -> bool:
+        offices = self.collections["offices"]
+        return any(
+            (offices.get(i) or {}).get("name") == name and i != record_id for i in offices.ids()
+        )
+
+    async def _create(self, request: web.Request, resource: str) -> tuple[int, str, Any]:
+        body = await self._body(request, resource, "created")
+        fields = self._validate(resource, body, "created", None, creating=True)
+        record = self.collections[resource].create(lambda i: {"id": i, "active": True, **fields})
+        if resource == "leads":
+            flags = {flag: bool(body.get(flag, False)) for flag in LEAD_FLAGS}
+            self.side_effects.create(
+                lambda i: {
+                    "id": i,
+                    "lead_id": record["id"],
+                    **flags,
+                    "emails_sent": not flags["dont_send_email"],
+                    "followup_task": not flags["no_followup_task"],
+                }
+            )
+        return 201, f"{SINGULAR[resource]} created", self._present(resource, record["id"], record)
+
+    async def _update(self, request: web.Request, resource: str) -> tuple[int, str, Any]:
+        record_id, record = self._find(request, resource)
+        body = await self._body(request, resource, "updated")
+        fields = self._validate(resource, body, "updated", record_id, creating=False)
+        updated = self.collections[resource].put(record_id, {**record, **fields})
+        return 200, f"{SINGULAR[resource]} updated", self._present(resource, record_id, updated)
+
+    async def _delete(self, request: web.Request, resource: str) -> tuple[int, str, Any]:
+        record_id, _ = self._find(request, resource)
+        self.collections[resource].delete(record_id)
+        return 200, f"{SINGULAR[resource]} deleted", {"id": record_id}
+
+
+def _int(query: Mapping[str, str], name: str, default: int, low: int, high: int | None) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+        raise Failure(
+            400, "Invalid parameters", [f"{name} must be between {low} and {high or 'any'}"]
+        )
+    return int(raw)
+
+
+def _time(query: Mapping[str, str], name: str) -> datetime | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise Failure(400, "Invalid parameters", [f"{name} must be an ISO 8601 time"]) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
