@@ -7,18 +7,22 @@ import contextlib
 import json
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
 
 from hub import models
 from hub.errors import ConfigError, HubError
 
 if TYPE_CHECKING:
     from hub.config import HubConfig
+    from hub.engine import FlowReport
 
 T = TypeVar("T")
 
@@ -29,6 +33,20 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _setup(
+    log_level: Annotated[
+        str, typer.Option(envvar="PROPHUB_LOG_LEVEL", help="debug, info, warning or error.")
+    ] = "warning",
+    log_json: Annotated[bool, typer.Option("--log-json", help="Log JSON lines.")] = False,
+) -> None:
+    """Keep Builder Backed, Buildium and Propertybase GO in step."""
+    from hub.log import configure_logging
+
+    configure_logging(level=log_level, fmt="json" if log_json else "console", stream=sys.stderr)
+
 
 ConfigOption = Annotated[
     Path,
@@ -204,6 +222,235 @@ async def _serve_sandbox(make: Callable[[], Any]) -> None:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object per flow per line.")]
+
+
+def _console() -> Console:
+    return Console() if sys.stdout.isatty() else Console(width=120)
+
+
+def _report_table(title: str, reports: list[FlowReport]) -> Table:
+    table = Table(title=title)
+    for column in ("flow", "read", "created", "updated", "unchanged", "failed", "requests"):
+        table.add_column(column, justify="left" if column == "flow" else "right")
+    table.add_column("seconds", justify="right")
+    for r in reports:
+        row = (r.read, r.created, r.updated, r.unchanged, r.failed, r.requests)
+        table.add_row(r.flow, *(str(v) for v in row), f"{r.seconds:.2f}")
+    return table
+
+
+def _emit_json(report: FlowReport, **extra: Any) -> None:
+    sys.stdout.write(json.dumps({**report.as_json(), **extra}) + "\n")
+    sys.stdout.flush()
+
+
+@app.command()
+def sync(
+    flows: Annotated[list[str] | None, typer.Argument(help="Flow names (default: all).")] = None,
+    config: ConfigOption = Path("prophub.toml"),
+    all_flows: Annotated[bool, typer.Option("--all", help="Every enabled flow.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Ignore cursors; read everything.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan without writing.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run flows once, in dependency order, and report what each did."""
+    cfg = load(config)
+    names = list(flows or [])
+    known = {f.name for f in cfg.flows}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        fail(f"{config}: flows: no flow named {', '.join(unknown)}", 2)
+    if all_flows or not names:
+        names = [f.name for f in cfg.flows if f.enabled]
+    reports = run_async(_sync(cfg, names, full=full, dry_run=dry_run, as_json=as_json))
+    if not as_json:
+        _console().print(_report_table("dry run" if dry_run else "sync", reports))
+        if dry_run:
+            for report in reports:
+                for action, key in report.planned:
+                    typer.echo(f"{report.flow}: would {action} {key}")
+    if any(r.failed for r in reports):
+        raise typer.Exit(1)
+
+
+async def _sync(
+    cfg: HubConfig, names: list[str], *, full: bool, dry_run: bool, as_json: bool
+) -> list[FlowReport]:
+    from hub.app import Hub
+
+    reports = []
+    async with Hub.from_config(cfg) as hub:
+        for name in names:
+            with _progress(f"sync {name}", quiet=as_json):
+                report = await hub.sync(name, full=full, dry_run=dry_run)
+            reports.append(report)
+            if as_json:
+                _emit_json(report)
+    return reports
+
+
+@contextlib.contextmanager
+def _progress(label: str, *, quiet: bool) -> Iterator[None]:
+    """A spinner on a terminal; nothing in pipes or with --json."""
+    if quiet or not sys.stderr.isatty():
+        yield
+        return
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
+        bar.add_task(label)
+        yield
+
+
+@app.command()
+def run(config: ConfigOption = Path("prophub.toml")) -> None:
+    """Run the daemon: every flow on its schedule, with /healthz, /readyz and /metrics."""
+    from hub.daemon import Daemon
+
+    cfg = load(config)
+    raise typer.Exit(Daemon(cfg).run())
+
+
+@app.command()
+def status(config: ConfigOption = Path("prophub.toml"), as_json: JsonOption = False) -> None:
+    """Show flows with their cursors, last runs and dead-letter counts."""
+    cfg = load(config)
+    rows = run_async(_status(cfg))
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, default=str))
+        return
+    table = Table(title="flows")
+    for column in ("flow", "cursor", "last run", "status", "read", "written", "dead letters"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            *(
+                str(row[k])
+                for k in ("flow", "cursor", "last_run", "status", "read", "written", "dead_letters")
+            )
+        )
+    _console().print(table)
+
+
+async def _status(cfg: HubConfig) -> list[dict[str, Any]]:
+    from hub.store import StateStore
+
+    rows = []
+    async with StateStore.open(cfg.state.url) as store:
+        for flow in cfg.flows:
+            last = await store.last_run(flow.name)
+            rows.append(
+                {
+                    "flow": flow.name,
+                    "cursor": await store.get_cursor(flow.name),
+                    "last_run": last.get("finished_at") if last else None,
+                    "status": last.get("status") if last else "never run",
+                    "read": last.get("read", 0) if last else 0,
+                    "written": (last.get("created", 0) + last.get("updated", 0)) if last else 0,
+                    "dead_letters": len(await store.dead_letters(flow=flow.name)),
+                }
+            )
+    return rows
+
+
+dlq_app = typer.Typer(help="Inspect, retry or drop dead letters.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("list")
+def dlq_list(
+    config: ConfigOption = Path("prophub.toml"),
+    flow: Annotated[str | None, typer.Option(help="Only this flow.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List dead letters with their reasons."""
+    cfg = load(config)
+    letters = run_async(_dead_letters(cfg, flow))
+    for letter in letters:
+        if as_json:
+            typer.echo(json.dumps(letter, default=str))
+        else:
+            typer.echo(f"{letter['id']}\t{letter['flow']}\t{letter['key']}\t{letter['reason']}")
+
+
+async def _dead_letters(cfg: HubConfig, flow: str | None) -> list[dict[str, Any]]:
+    from hub.store import StateStore
+
+    async with StateStore.open(cfg.state.url) as store:
+        return [dict(letter) for letter in await store.dead_letters(flow=flow)]
+
+
+@dlq_app.command("retry")
+def dlq_retry(
+    config: ConfigOption = Path("prophub.toml"),
+    flow: Annotated[str | None, typer.Option(help="Only this flow.")] = None,
+) -> None:
+    """Send dead-lettered records through their flow's write path again."""
+    cfg = load(config)
+    report = run_async(_dlq_retry(cfg, flow))
+    typer.echo(
+        f"retried {report['retried']}, written {report['written']}, "
+        f"still failing {report['failed']}"
+    )
+    if report["failed"]:
+        raise typer.Exit(1)
+
+
+async def _dlq_retry(cfg: HubConfig, flow: str | None) -> dict[str, int]:
+    from hub.app import Hub
+
+    async with Hub.from_config(cfg) as hub:
+        return await hub.retry_dead_letters(flow)
+
+
+@dlq_app.command("drop")
+def dlq_drop(
+    ids: Annotated[list[int], typer.Argument(help="Dead-letter ids to drop.")],
+    config: ConfigOption = Path("prophub.toml"),
+) -> None:
+    """Drop dead letters by id."""
+    cfg = load(config)
+    dropped = run_async(_dlq_drop(cfg, ids))
+    typer.echo(f"dropped {dropped}")
+
+
+async def _dlq_drop(cfg: HubConfig, ids: list[int]) -> int:
+    from hub.store import StateStore
+
+    async with StateStore.open(cfg.state.url) as store:
+        return sum([await store.drop_dead_letter(i) for i in ids])
+
+
+@app.command()
+def demo(
+    as_json: JsonOption = False,
+    keep: Annotated[
+        Path | None, typer.Option(help="Keep the state store in this directory.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the sandboxes' data.")] = 42,
+) -> None:
+    """Run the demo: three sandboxes, Buildium -> Builder Backed -> Propertybase GO, twice."""
+    from hub.demo import run_demo
+
+    def show(number: int, report: FlowReport) -> None:
+        if as_json:
+            _emit_json(report, **{"pass": number})
+
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+    with _progress("running the demo flows", quiet=as_json):
+        result = run_async(run_demo(workdir=keep, seed=seed, on_report=show))
+    if as_json:
+        return
+    console = _console()
+    for number, reports in enumerate(result.passes, start=1):
+        console.print(_report_table(f"pass {number}", reports))
+    written = sum(r.created + r.updated for r in result.passes[-1])
+    console.print(f"second pass wrote {written} records" + (" - in step." if not written else "."))
+    if keep is not None:
+        console.print(f"state kept in {result.state_url}")
 
 
 def main() -> None:

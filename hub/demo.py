@@ -30,7 +30,7 @@ DEMO_MASTER_COMMUNITY = "demo-master-community"
 SANDBOXES: dict[str, tuple[str, int]] = {
     "hoa": ("buildium", 60),
     "warranty": ("builder_backed", 0),
-    "crm": ("propertybase", 12),
+    "crm": ("propertybase", 60),
 }
 
 
@@ -114,10 +114,17 @@ def demo_config(
     sandboxes: dict[str, SandboxServer], state_url: str, region: str, listen: str = "127.0.0.1:0"
 ) -> HubConfig:
     """The demo's config: one connector per running sandbox and the demo flows."""
+    connectors = {name: box.connector_table() for name, box in sandboxes.items()}
+    # Buildium association units are condos and townhomes; Builder Backed holds only single
+    # and multi family homes, so the demo says how to file them (see the README).
+    connectors["warranty"]["home_type_fallback"] = "Multi Family"
+    for table in connectors.values():
+        # the local sandboxes impose no rate limit; the real vendors keep their defaults
+        table.update(rate_limit=100, max_concurrency=8)
     data = {
         "state": {"url": state_url},
         "daemon": {"listen": listen},
-        "connectors": {name: box.connector_table() for name, box in sandboxes.items()},
+        "connectors": connectors,
         "flows": _flows(region),
     }
     return parse_config(data, source="<demo>")
