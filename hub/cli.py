@@ -18,6 +18,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from hub import models
+from hub.connector import ReadFailure
 from hub.errors import ConfigError, HubError
 
 if TYPE_CHECKING:
@@ -157,6 +158,9 @@ async def _read(
         records = connector.read(entity, since, collections=collections)
         async with contextlib.aclosing(records):  # type: ignore[type-var]
             async for item in records:
+                if isinstance(item, ReadFailure):
+                    typer.echo(f"prophub: skipped {item.source_id}: {item.reason}", err=True)
+                    continue
                 sys.stdout.write(item.record.model_dump_json() + "\n")
                 count += 1
                 if limit is not None and count >= limit:

@@ -25,6 +25,7 @@ __all__ = [
     "Capabilities",
     "Connector",
     "ConnectorPlugin",
+    "ReadFailure",
     "SourceRecord",
     "WriteAction",
     "WriteResult",
@@ -38,6 +39,16 @@ class SourceRecord:
     record: CanonicalRecord
     source_id: str
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFailure:
+    """A source record that could not be read or mapped; the engine dead-letters it."""
+
+    source_id: str
+    reason: str
+    key: str = ""
+    raw: dict[str, Any] | None = None
 
 
 class WriteAction(StrEnum):
@@ -93,11 +104,12 @@ class Connector(Protocol):
         since: datetime | None = None,
         *,
         collections: Sequence[str] | None = None,
-    ) -> AsyncIterator[SourceRecord]:
+    ) -> AsyncIterator[SourceRecord | ReadFailure]:
         """Stream the entity's records page by page, only those updated at or after ``since``.
 
         ``collections`` restricts which of the vendor's collections feed the entity (for
-        example Buildium's ``association-units`` but not ``rental-units``).
+        example Buildium's ``association-units`` but not ``rental-units``). A record that
+        cannot be mapped is yielded as a ``ReadFailure`` so the read goes on.
         """
         ...
 

@@ -18,6 +18,7 @@ from typing import Any
 from hub import registry
 from hub.app import Hub
 from hub.config import HubConfig, parse_config
+from hub.connector import SourceRecord
 from hub.engine import FlowReport
 from hub.sandbox import SandboxOptions, SandboxServer
 
@@ -181,5 +182,6 @@ async def _region_of(boxes: dict[str, SandboxServer]) -> str:
     connector = plugin.connector(plugin.settings.model_validate(table), name="warranty")
     async with connector:
         async for item in connector.read("location", collections=["regions"]):
-            return str(getattr(item.record, "name", ""))
+            if isinstance(item, SourceRecord):
+                return str(getattr(item.record, "name", ""))
     raise RuntimeError("the Builder Backed sandbox has no activated region")

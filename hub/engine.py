@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 
 from hub.config import FlowSettings
-from hub.connector import Connector, SourceRecord, WriteAction, WriteResult
+from hub.connector import Connector, ReadFailure, SourceRecord, WriteAction, WriteResult
 from hub.errors import (
     AuthFailed,
     HubError,
@@ -49,16 +49,6 @@ REFERENCES = {
     "home_key": "home",
     "organization_key": "organization",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ReadFailure:
-    """A source record that could not be read or mapped; the engine dead-letters it."""
-
-    source_id: str
-    reason: str
-    key: str = ""
-    raw: dict[str, Any] | None = None
 
 
 @dataclass
@@ -173,8 +163,18 @@ class FlowRun:
                 await self._dead_letter(
                     item.key or item.source_id, item.source_id, item.reason, "ReadFailure", item.raw
                 )
-            else:
-                good.append(item)
+                continue
+            try:
+                # Remembered as the flow shapes it, so a parent re-created later keeps its parent.
+                record = self._apply_options(item.record)
+            except ValueError as exc:
+                body = item.record.model_dump(mode="json")
+                reason = f"flow options: {exc}"
+                await self._dead_letter(
+                    item.record.key, item.source_id, reason, "MappingError", body
+                )
+                continue
+            good.append(SourceRecord(record, item.source_id, item.updated_at))
         if not self.dry_run and good:
             await self._remember(good)
         for depth in sorted({_depth(item.record) for item in good}):
@@ -202,8 +202,7 @@ class FlowRun:
                 self._plan("skip", item.record.key)
                 return
             try:
-                record = self._apply_options(item.record)
-                action = await self._write(self.flow.entity, record)
+                action = await self._write(self.flow.entity, item.record)
             except AuthFailed as exc:
                 raise _Abort(str(exc)) from exc
             except (PermanentError, MappingError, TransientError, ProtocolError) as exc:

@@ -403,8 +403,9 @@ class Collection:
     def count(self, since: datetime | None = None, until: datetime | None = None) -> int:
         """How many live records match the filter (arithmetic for the generated ones)."""
         if since is None and until is None:
-            touched_new = sum(1 for i in self.changed if i >= self.first_id + self.size)
-            return self.size + touched_new - len(self.deleted)
+            end = self.first_id + self.size
+            created = sum(1 for i in self.changed if i >= end)
+            return self.size - sum(1 for i in self.deleted if i < end) + created
         return sum(1 for _ in self.ids(since, until))
 
     def page_items(

@@ -11,7 +11,7 @@ with PUT only when it differs. A 404 for a parent is a ``MissingParent``.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, Self
 
@@ -19,8 +19,15 @@ from pydantic import Field, SecretStr
 
 from hub.auth import OAuth2ClientCredentials
 from hub.config import ConnectorSettings
-from hub.connector import Capabilities, SourceRecord, WriteAction, WriteResult
-from hub.errors import Conflict, MissingParent, NotFound, ProtocolError, UnsupportedValue
+from hub.connector import Capabilities, ReadFailure, SourceRecord, WriteAction, WriteResult
+from hub.errors import (
+    Conflict,
+    MappingError,
+    MissingParent,
+    NotFound,
+    ProtocolError,
+    UnsupportedValue,
+)
 from hub.http import RequestObserver, Response, VendorClient
 from hub.limits import Limits
 from hub.models import (
@@ -148,48 +155,70 @@ class BuilderBackedConnector:
         since: datetime | None = None,
         *,
         collections: Sequence[str] | None = None,
-    ) -> AsyncIterator[SourceRecord]:
-        """Stream the entity page by page."""
+    ) -> AsyncIterator[SourceRecord | ReadFailure]:
+        """Stream the entity page by page; a payload that cannot be mapped is a ReadFailure."""
         if entity == "location":
             for name in collections or LOCATION_COLLECTIONS:
                 async for item in self._read_locations(name, since):
                     yield item
-        elif entity == "home":
-            async for payload in self._pages("/api/v2/homes", since):
-                yield SourceRecord(
-                    m.to_home(payload), payload["externalId"], _stamp(payload.get("updatedAt"))
-                )
-        elif entity == "person":
-            async for payload in self._pages("/api/v2/homes", since):
-                for owner in payload.get("homeowners") or []:
-                    person = m.to_homeowner(owner, payload["externalId"])
-                    ref = f"{payload['externalId']}/{owner['email'].lower()}"
-                    yield SourceRecord(person, ref, _stamp(payload.get("updatedAt")))
-        elif entity == "document":
-            async for payload in self._pages("/api/v2/homes", None):
-                for doc in await self._documents(payload["externalId"]):
-                    yield SourceRecord(
-                        m.to_document(doc, payload["externalId"]),
-                        str(doc.get("externalId") or doc.get("id")),
-                    )
+        elif entity in ("home", "person", "document"):
+            async for payload in self._pages(
+                "/api/v2/homes", since if entity != "document" else None
+            ):
+                for item in await self._from_home(entity, payload):
+                    yield item
         else:
             raise UnsupportedValue(f"Builder Backed does not hold {entity!r}", vendor=self.vendor)
 
+    async def _from_home(
+        self, entity: str, payload: dict[str, Any]
+    ) -> list[SourceRecord | ReadFailure]:
+        """The records one home payload yields for an entity."""
+        home = str(payload.get("externalId"))
+        stamp = _stamp(payload.get("updatedAt"))
+        if entity == "home":
+            return [_safe(lambda: m.to_home(payload), home, stamp, payload)]
+        if entity == "person":
+            return [
+                _safe(
+                    lambda o=owner: m.to_homeowner(o, home),  # type: ignore[misc]
+                    f"{home}/{str(owner.get('email', '')).lower()}",
+                    stamp,
+                    owner,
+                )
+                for owner in payload.get("homeowners") or []
+            ]
+        return [
+            _safe(
+                lambda d=doc: m.to_document(d, home),  # type: ignore[misc]
+                str(doc.get("externalId") or doc.get("id")),
+                None,
+                doc,
+            )
+            for doc in await self._documents(home)
+        ]
+
     async def _read_locations(
         self, name: str, since: datetime | None
-    ) -> AsyncIterator[SourceRecord]:
+    ) -> AsyncIterator[SourceRecord | ReadFailure]:
         if name == "regions":
             regions = (await self.client.request("GET", "/api/v2/locations/regions")).json()
             for region in regions:
-                yield SourceRecord(m.to_location(region, LocationKind.REGION), str(region["id"]))
+                yield _safe(
+                    lambda r=region: m.to_location(r, LocationKind.REGION),  # type: ignore[misc]
+                    str(region.get("id")),
+                    None,
+                    region,
+                )
             return
         if name not in KIND_OF:
             raise UnsupportedValue(f"unknown location collection {name!r}", vendor=self.vendor)
         async for payload in self._pages(f"/api/v2/locations/{name}", since):
-            yield SourceRecord(
-                m.to_location(payload, KIND_OF[name]),
-                payload["externalId"],
+            yield _safe(
+                lambda p=payload: m.to_location(p, KIND_OF[name]),  # type: ignore[misc]
+                str(payload.get("externalId")),
                 _stamp(payload.get("updatedAt")),
+                payload,
             )
 
     async def _pages(self, path: str, since: datetime | None) -> AsyncIterator[dict[str, Any]]:
@@ -389,6 +418,16 @@ class BuilderBackedConnector:
                 vendor=self.vendor,
             )
         await self.client.request("DELETE", f"/api/v2/documents/{ref}")
+
+
+def _safe(
+    build: Callable[[], CanonicalRecord], source_id: str, stamp: datetime | None, raw: Any
+) -> SourceRecord | ReadFailure:
+    """Map one payload; a mapping failure becomes a ReadFailure, never a broken read."""
+    try:
+        return SourceRecord(build(), source_id, stamp)
+    except MappingError as exc:
+        return ReadFailure(source_id, str(exc), raw=raw if isinstance(raw, dict) else None)
 
 
 def _same(sent: Mapping[str, Any], current: Mapping[str, Any]) -> bool:

@@ -23,8 +23,8 @@ from pydantic import Field, SecretStr
 
 from hub.auth import HeaderAuth
 from hub.config import ConnectorSettings
-from hub.connector import Capabilities, SourceRecord, WriteAction, WriteResult
-from hub.errors import MissingParent, NotFound, ProtocolError, UnsupportedValue
+from hub.connector import Capabilities, ReadFailure, SourceRecord, WriteAction, WriteResult
+from hub.errors import MappingError, MissingParent, NotFound, ProtocolError, UnsupportedValue
 from hub.http import RequestObserver, Response, VendorClient
 from hub.limits import Limits
 from hub.models import CanonicalRecord, Home, Location, Person, RoleKind
@@ -158,7 +158,7 @@ class BuildiumConnector:
         since: datetime | None = None,
         *,
         collections: Sequence[str] | None = None,
-    ) -> AsyncIterator[SourceRecord]:
+    ) -> AsyncIterator[SourceRecord | ReadFailure]:
         """Stream the entity's collections page by page, de-duplicated by id."""
         if entity not in DEFAULT_READS:
             raise UnsupportedValue(f"Buildium does not hold {entity!r}", vendor=self.vendor)
@@ -170,7 +170,9 @@ class BuildiumConnector:
             async for item in self._read(name, since):
                 yield item
 
-    async def _read(self, name: str, since: datetime | None) -> AsyncIterator[SourceRecord]:
+    async def _read(
+        self, name: str, since: datetime | None
+    ) -> AsyncIterator[SourceRecord | ReadFailure]:
         _, path, to_canonical = COLLECTIONS[name]
         params = {"orderby": "id"}
         if since is not None:
@@ -183,7 +185,12 @@ class BuildiumConnector:
                 if record_id in seen:
                     continue
                 seen.add(record_id)  # type: ignore[arg-type]
-                yield SourceRecord(to_canonical(payload), str(record_id), None)
+                try:
+                    record = to_canonical(payload)
+                except MappingError as exc:
+                    yield ReadFailure(str(record_id), str(exc), raw=payload)
+                    continue
+                yield SourceRecord(record, str(record_id), None)
 
     # -- writing -------------------------------------------------------------------------
 

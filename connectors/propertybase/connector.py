@@ -22,10 +22,11 @@ from pydantic import Field, SecretStr
 
 from hub.auth import HeaderAuth
 from hub.config import ConnectorSettings
-from hub.connector import Capabilities, SourceRecord, WriteAction, WriteResult
+from hub.connector import Capabilities, ReadFailure, SourceRecord, WriteAction, WriteResult
 from hub.errors import (
     AuthFailed,
     InvalidRecord,
+    MappingError,
     NotFound,
     PermissionDenied,
     ProtocolError,
@@ -190,7 +191,7 @@ class PropertybaseConnector:
         since: datetime | None = None,
         *,
         collections: Sequence[str] | None = None,
-    ) -> AsyncIterator[SourceRecord]:
+    ) -> AsyncIterator[SourceRecord | ReadFailure]:
         """Stream the entity's collections page by page (stops on a short or empty page)."""
         if entity not in DEFAULT_READS:
             raise UnsupportedValue(f"Propertybase GO does not hold {entity!r}", vendor=self.vendor)
@@ -200,10 +201,14 @@ class PropertybaseConnector:
                     f"{name!r} is not a Propertybase {entity} collection", vendor=self.vendor
                 )
             async for payload in self._pages(COLLECTIONS[name][1], since):
-                for record in self._map(name, payload):
-                    yield SourceRecord(
-                        record, str(payload["id"]), _stamp(payload.get("updated_at"))
-                    )
+                source_id = str(payload.get("id"))
+                try:
+                    records = self._map(name, payload)
+                except MappingError as exc:
+                    yield ReadFailure(source_id, str(exc), raw=payload)
+                    continue
+                for record in records:
+                    yield SourceRecord(record, source_id, _stamp(payload.get("updated_at")))
 
     def _map(self, name: str, payload: Mapping[str, Any]) -> list[CanonicalRecord]:
         if name == "floor-plans":

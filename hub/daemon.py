@@ -1,0 +1,220 @@
+"""``prophub run``: every flow on its schedule, with health, readiness and metrics endpoints.
+
+``serve()`` is capture signals -> startup -> loop -> shutdown. The first SIGTERM or SIGINT stops
+new runs and lets in-flight ones finish within ``daemon.shutdown_timeout``; what is still
+running then is cancelled (the engine's ledger and cursor make that safe); a second signal
+cancels at once. Several replicas sharing a PostgreSQL store never run one flow together: each
+run holds the flow's lease in the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import structlog
+from aiohttp import web
+
+from hub.app import ENTITY_ORDER, Hub
+from hub.config import FlowSettings, HubConfig
+from hub.engine import FlowReport
+from hub.errors import HubError
+from hub.log import configure_logging
+from hub.metrics import CONTENT_TYPE, Metrics
+
+__all__ = ["Daemon"]
+
+log = structlog.get_logger("hub.daemon")
+
+
+class Daemon:
+    """Runs every enabled flow on its ``every`` schedule until told to stop."""
+
+    def __init__(
+        self,
+        config: HubConfig,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+        handle_signals: bool = True,
+        configure_logs: bool = True,
+    ) -> None:
+        self.config = config
+        self.sleep = sleep
+        self.rand = rand
+        self.handle_signals = handle_signals
+        self.configure_logs = configure_logs
+        self.metrics = Metrics()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.stopping = asyncio.Event()
+        self.force = False
+        self.ready = False
+        self.hub: Hub | None = None
+        self.address: tuple[str, int] | None = None
+        self._runs: set[asyncio.Task[FlowReport | None]] = set()
+
+    # -- entry points ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Serve until a signal; the exit code for the CLI."""
+        if self.configure_logs:
+            configure_logging(level=self.config.log_level, fmt=self.config.daemon.log_format)
+        asyncio.run(self.serve())
+        return 0
+
+    async def serve(self) -> None:
+        """Capture signals, start, loop over the flows' schedules, shut down."""
+        with self._signals():
+            async with self._lifespan():
+                await self._main_loop()
+
+    async def run_once(self) -> list[FlowReport]:
+        """Run every enabled flow once, parents' entities first (burst mode, for tests)."""
+        async with self._lifespan():
+            reports = []
+            for flow in self._flows():
+                report = await self._run_flow(flow)
+                if report is not None:
+                    reports.append(report)
+            return reports
+
+    def stop(self) -> None:
+        """Ask the daemon to stop; asked twice, it stops at once."""
+        if self.stopping.is_set():
+            self.force = True
+            for task in self._runs:
+                task.cancel()
+        self.stopping.set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        if not self.handle_signals:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        sigs = (signal.SIGINT, signal.SIGTERM)
+        for sig in sigs:
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        try:
+            yield
+        finally:
+            for sig in sigs:
+                loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        log.info("signal received, stopping", signal=sig.name, force=self.stopping.is_set())
+        self.stop()
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self) -> AsyncIterator[None]:
+        runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
+        await runner.setup()
+        host, _, port = self.config.daemon.listen.rpartition(":")
+        site = web.TCPSite(runner, host, int(port))
+        await site.start()
+        self.address = runner.addresses[0][:2]
+        log.info("listening", address=f"{self.address[0]}:{self.address[1]}")
+        try:
+            async with Hub(self.config, observer=self.metrics) as hub:
+                self.hub = hub
+                self.ready = True
+                try:
+                    yield
+                finally:
+                    self.ready = False
+                    await self._drain()
+        finally:
+            self.hub = None
+            await runner.cleanup()
+            log.info("stopped")
+
+    async def _drain(self) -> None:
+        if not self._runs:
+            return
+        timeout = 0.0 if self.force else self.config.daemon.shutdown_timeout
+        log.info("waiting for running flows", count=len(self._runs), timeout_s=timeout)
+        _, pending = await asyncio.wait(self._runs, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    def _flows(self) -> list[FlowSettings]:
+        flows = [f for f in self.config.flows if f.enabled]
+        return sorted(flows, key=lambda f: ENTITY_ORDER.index(f.entity))
+
+    def next_delay(self, flow: FlowSettings) -> float:
+        """The pause before the flow's next run: its interval, jittered by +-10%."""
+        return flow.every_seconds * (0.9 + 0.2 * self.rand())
+
+    async def _main_loop(self) -> None:
+        loops = [
+            asyncio.create_task(self._flow_loop(f), name=f"flow:{f.name}") for f in self._flows()
+        ]
+        await self.stopping.wait()
+        for task in loops:
+            task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+
+    async def _flow_loop(self, flow: FlowSettings) -> None:
+        # A small random start spreads replicas and flows apart.
+        await self.sleep(min(flow.every_seconds, 5.0) * self.rand() * 0.2)
+        while not self.stopping.is_set():
+            task = asyncio.create_task(self._run_flow(flow), name=f"run:{flow.name}")
+            self._runs.add(task)
+            try:
+                # shielded: stopping the loop must not cancel a run; _drain decides that
+                await asyncio.shield(task)
+            finally:
+                if task.done():
+                    self._runs.discard(task)
+            await self.sleep(self.next_delay(flow))
+
+    async def _run_flow(self, flow: FlowSettings) -> FlowReport | None:
+        assert self.hub is not None
+        store = self.hub.store
+        lease = f"flow:{flow.name}"
+        ttl = max(60.0, flow.every_seconds * 2)
+        if not await store.acquire_lease(lease, self.owner, ttl):
+            log.info("flow is running elsewhere", flow=flow.name)
+            return None
+        try:
+            report = await self.hub.sync(flow.name)
+        except HubError as exc:
+            self.metrics.record_failure(flow.name)
+            log.error("flow failed", flow=flow.name, error=str(exc))
+            return None
+        finally:
+            await asyncio.shield(store.release_lease(lease, self.owner))
+        self.metrics.record_report(report, time.time())
+        log.info("flow finished", **report.as_json())
+        return report
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def _app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
+        app.router.add_get("/metrics", self._metrics)
+        return app
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        if self.ready and not self.stopping.is_set():
+            return web.json_response({"status": "ready"})
+        return web.json_response({"status": "not ready"}, status=503)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE})

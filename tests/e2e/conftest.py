@@ -1,0 +1,26 @@
+"""End-to-end fixtures: the demo's three sandboxes running in the test's event loop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hub.config import HubConfig
+from hub.demo import _region_of, demo_config, running_sandboxes
+from hub.sandbox import SandboxServer
+
+
+@pytest.fixture
+async def boxes() -> AsyncIterator[dict[str, SandboxServer]]:
+    """The Buildium, Builder Backed and Propertybase GO sandboxes of the demo."""
+    async with running_sandboxes(seed=7, sizes={"hoa": 40, "crm": 20}) as running:
+        yield running
+
+
+@pytest.fixture
+async def config(boxes: dict[str, SandboxServer], tmp_path: Path) -> HubConfig:
+    """The demo config against the running sandboxes, with state in a temporary directory."""
+    region = await _region_of(boxes)
+    return demo_config(boxes, f"sqlite:///{tmp_path / 'state.db'}", region)
