@@ -10,13 +10,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+import structlog
+
 from hub import registry
 from hub.config import FlowSettings, HubConfig, load_config, secret_values
 from hub.connector import Connector
 from hub.engine import FlowReport, FlowRun, run_flow
 from hub.errors import ConfigError, HubError
 from hub.http import RequestObserver
-from hub.log import register_secret
+from hub.log import configure_logging, register_secret
 from hub.models import entity_of
 from hub.store import StateStore
 
@@ -94,6 +96,9 @@ class Hub:
         if self._opened:
             raise RuntimeError("a Hub can be opened once")
         self._opened = True
+        if not structlog.is_configured():
+            # An embedding service that set up no logging still gets redacted, quiet logs.
+            configure_logging(level="warning", fmt="console")
         for value in secret_values(self.config):
             register_secret(value)
         stack = AsyncExitStack()

@@ -1,0 +1,31 @@
+"""Embed the hub in your own asyncio service: run one flow against the built-in sandboxes.
+
+Run it with ``python examples/embed.py``; in your service, build the config from your TOML file
+with ``Hub.from_config("prophub.toml")`` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from pathlib import Path
+
+from hub import Hub
+from hub.demo import _region_of, demo_config, running_sandboxes
+
+
+async def main() -> None:
+    """Start the sandboxes, then sync associations and their units into Builder Backed."""
+    with tempfile.TemporaryDirectory() as tmp:
+        async with running_sandboxes(sizes={"hoa": 20}) as boxes:
+            region = await _region_of(boxes)
+            config = demo_config(boxes, f"sqlite:///{Path(tmp) / 'state.db'}", region)
+            async with Hub.from_config(config) as hub:
+                for flow in ("hoa-associations-to-warranty", "hoa-units-to-warranty"):
+                    report = await hub.sync(flow)
+                    print(json.dumps(report.as_json()))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
