@@ -16,7 +16,8 @@ import random
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -57,7 +58,7 @@ class Daemon:
         self.ready = False
         self.hub: Hub | None = None
         self.address: tuple[str, int] | None = None
-        self._runs: set[asyncio.Task[FlowReport | None]] = set()
+        self._runs: set[asyncio.Task[Any]] = set()
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -157,6 +158,9 @@ class Daemon:
         return flow.every_seconds * (0.9 + 0.2 * self.rand())
 
     async def _main_loop(self) -> None:
+        # The first round runs in dependency order, so parents land before children; after
+        # that each flow keeps its own schedule.
+        await self._tracked(self._first_round(), "first-round")
         loops = [
             asyncio.create_task(self._flow_loop(f), name=f"flow:{f.name}") for f in self._flows()
         ]
@@ -165,19 +169,27 @@ class Daemon:
             task.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
 
+    async def _first_round(self) -> None:
+        for flow in self._flows():
+            if self.stopping.is_set():
+                return
+            await self._run_flow(flow)
+
     async def _flow_loop(self, flow: FlowSettings) -> None:
-        # A small random start spreads replicas and flows apart.
-        await self.sleep(min(flow.every_seconds, 5.0) * self.rand() * 0.2)
         while not self.stopping.is_set():
-            task = asyncio.create_task(self._run_flow(flow), name=f"run:{flow.name}")
-            self._runs.add(task)
-            try:
-                # shielded: stopping the loop must not cancel a run; _drain decides that
-                await asyncio.shield(task)
-            finally:
-                if task.done():
-                    self._runs.discard(task)
             await self.sleep(self.next_delay(flow))
+            await self._tracked(self._run_flow(flow), f"run:{flow.name}")
+
+    async def _tracked(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run work as a task that a stop does not cancel: ``_drain`` decides its fate."""
+        task = asyncio.create_task(work, name=name)
+        self._runs.add(task)
+        task.add_done_callback(self._runs.discard)
+        stopped = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
 
     async def _run_flow(self, flow: FlowSettings) -> FlowReport | None:
         assert self.hub is not None

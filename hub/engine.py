@@ -134,6 +134,8 @@ class FlowRun:
         # Sources that stamp no record (Buildium) get the read's start, less clock skew.
         read_started = datetime.now(UTC) - CLOCK_SKEW
         await self._ensure_configured_locations()
+        if not self.dry_run:
+            await self._retry_parked()
         batch: list[SourceRecord | ReadFailure] = []
         async for item in self._read(since):
             batch.append(item)
@@ -147,6 +149,28 @@ class FlowRun:
         if not self.dry_run and self.flow.entity in self.source.capabilities.incremental:
             await self.store.set_cursor(self.flow.name, cursor)
         return self.report
+
+    async def _retry_parked(self) -> None:
+        """Records parked for a missing parent get another go: the parent may exist now."""
+        for letter in await self.store.dead_letters(self.flow.name):
+            if letter["error_type"] != "MissingParent" or letter["body"] is None:
+                continue
+            record = entity_of(letter["entity"]).model_validate(letter["body"])
+            try:
+                action = await self._write(self.flow.entity, record)
+            except (PermanentError, TransientError, ProtocolError) as exc:
+                await self.store.add_dead_letter(
+                    self.flow.name,
+                    letter["entity"],
+                    letter["key"],
+                    letter["source_id"],
+                    str(exc),
+                    type(exc).__name__,
+                    letter["body"],
+                )
+                continue
+            self._count(action)
+            await self.store.clear_dead_letter(self.flow.name, letter["entity"], letter["key"])
 
     async def _read(self, since: datetime | None) -> AsyncIterator[SourceRecord | ReadFailure]:
         collections = self.options.get("collections")
