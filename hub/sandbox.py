@@ -154,11 +154,17 @@ class SandboxServer(ABC):
     def connector_table(self) -> dict[str, Any]:
         """A ``[connectors.NAME]`` table pointing at this sandbox."""
 
+    def outer_middlewares(self) -> list[Any]:
+        """Middlewares around everything else (recording, tracing); none by default."""
+        return []
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def build_app(self) -> web.Application:
         """The aiohttp application: middlewares, vendor routes and the admin surface."""
-        app = web.Application(middlewares=[self._count, self._limit, self._inject_faults])
+        app = web.Application(
+            middlewares=[*self.outer_middlewares(), self._count, self._limit, self._inject_faults]
+        )
         self.add_routes(app)
         app.router.add_get("/_sandbox/stats", self._admin_stats)
         app.router.add_get("/_sandbox/records", self._admin_collections)

@@ -578,7 +578,7 @@ class BuildiumSandbox(SandboxServer):
         self, body: dict[str, Any], i: int, current: dict[str, Any] | None
     ) -> dict[str, Any]:
         self._check(
-            _required(body, ["Address", "Name", "OperatingBankAccountId"])
+            _required(body, ["Address", "Name", "OperatingBankAccountId", "RentalSubType"])
             + _address_errors(body, "Address")
             + _enum(
                 body,
