@@ -46,7 +46,7 @@ def _setup(
     """Keep Builder Backed, Buildium and Propertybase GO in step."""
     from hub.log import configure_logging
 
-    configure_logging(level=log_level, fmt="json" if log_json else "console", stream=sys.stderr)
+    configure_logging(level=log_level, fmt="json" if log_json else "console")
 
 
 ConfigOption = Annotated[

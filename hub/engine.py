@@ -477,9 +477,7 @@ async def run_flow(
         run.report.seconds = time.monotonic() - started
         if not dry_run:
             status = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
-            await asyncio.shield(
-                store.finish_run(run.run_id, status, run.report.counts(), _describe(exc))
-            )
+            await _settle(store.finish_run(run.run_id, status, run.report.counts(), _describe(exc)))
         if isinstance(exc, BaseExceptionGroup):
             _reraise_first(exc)
         raise
@@ -489,6 +487,16 @@ async def run_flow(
     if not dry_run:
         await store.finish_run(run.run_id, "ok", report.counts())
     return report
+
+
+async def _settle(work: Awaitable[None]) -> None:
+    """Finish a state write even if this task is cancelled again meanwhile."""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task  # the record of the run must not be left half-written
+        raise
 
 
 def _describe(exc: BaseException) -> str:

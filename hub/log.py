@@ -128,6 +128,16 @@ def _processors(fmt: str) -> list[Processor]:
     ]
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is at write time (tests and runners swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(
     *,
     level: str = "info",
@@ -136,11 +146,11 @@ def configure_logging(
 ) -> None:
     """Route structlog and stdlib logging through the redacting chain to ``stream``."""
     numeric = logging.getLevelName(level.upper())
-    out = stream or sys.stderr
+    out = stream or _Stderr()
     structlog.configure(
         processors=_processors(fmt),
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(out),
+        logger_factory=structlog.PrintLoggerFactory(out),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(out)

@@ -161,7 +161,7 @@ async def test_sigterm_mid_run_exits_zero_with_state_saved(
             async def busy() -> bool:
                 try:
                     async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
-                        return "prophub_requests_total" in await resp.text()
+                        return "prophub_requests_total{" in await resp.text()
                 except aiohttp.ClientError:
                     return False
 
@@ -169,14 +169,15 @@ async def test_sigterm_mid_run_exits_zero_with_state_saved(
         proc.send_signal(signal.SIGTERM)
         started = time.monotonic()
         code = await asyncio.to_thread(proc.wait, 15)
-        assert code == 0, proc.stdout.read().decode() if proc.stdout else ""
+        assert code == 0
         assert time.monotonic() - started < 10
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        output = proc.stdout.read().decode() if proc.stdout else ""
         if proc.stdout:
             proc.stdout.close()
     async with StateStore.open(config.state.url) as store:
         last = await store.last_run(config.flows[0].name)
-    assert last is not None and last["status"] in ("ok", "cancelled")
+    assert last is not None and last["status"] in ("ok", "cancelled"), output
