@@ -1,0 +1,251 @@
+"""Propertybase GO: envelopes, permissions and lead side effects, sandbox and connector."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from connectors.propertybase import (
+    PropertybaseConnector,
+    PropertybaseSandbox,
+    PropertybaseSettings,
+)
+from connectors.propertybase.connector import decode_envelope
+from hub import errors
+from hub.connector import ReadFailure, SourceRecord, WriteAction
+from hub.http import Response
+from hub.models import Location, Organization, Person
+from hub.retry import RetryPolicy
+from hub.sandbox import SandboxOptions
+from tests.conftest import Sleeps
+
+
+@pytest.fixture
+async def box() -> AsyncIterator[PropertybaseSandbox]:
+    """A CRM with 40 leads and the rest in proportion."""
+    async with PropertybaseSandbox(SandboxOptions(size=40, seed=9)) as running:
+        yield running
+
+
+async def call(
+    box: PropertybaseSandbox, method: str, path: str, key: str | None = None, **kw: Any
+) -> tuple[int, dict[str, Any]]:
+    headers = {"X-BL-API-Key": key or box.credentials["api_key"]}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, box.base_url + path, headers=headers, **kw) as resp,
+    ):
+        return resp.status, await resp.json()
+
+
+def connector(
+    box: PropertybaseSandbox, sleeps: Sleeps | None = None, **overrides: Any
+) -> PropertybaseConnector:
+    settings = PropertybaseSettings.model_validate({**box.connector_table(), **overrides})
+    return PropertybaseConnector(
+        settings, name="crm", sleep=sleeps, retry=RetryPolicy(max_attempts=3)
+    )
+
+
+# -- the sandbox --------------------------------------------------------------------------------
+
+
+async def test_every_answer_is_an_envelope(box: PropertybaseSandbox) -> None:
+    """Success carries data (list or object); the HTTP status never appears in the body."""
+    status, body = await call(box, "GET", "/api/v2/leads?per_page=5")
+    assert status == 200 and body["status"] == "success" and len(body["data"]) == 5
+    status, body = await call(box, "GET", "/api/v2/offices/1")
+    assert status == 200 and body["data"]["id"] == 1 and "status_code" not in body
+    status, body = await call(box, "GET", "/api/v2/leads/999")
+    assert status == 404 and body["status"] == "failure" and body["errors"]
+    assert "data" not in body
+
+
+async def test_bad_key_and_missing_permission_are_unauthorized() -> None:
+    """A wrong key, or a key without the permission, is 401 with an unauthorized envelope."""
+    options = SandboxOptions(size=5, extra={"permissions": {"offices": ["read"]}})
+    async with PropertybaseSandbox(options) as box:
+        status, body = await call(box, "GET", "/api/v2/leads", key="nope")
+        assert (status, body["status"]) == (401, "unauthorized")
+        status, body = await call(box, "POST", "/api/v2/offices", json={"name": "X"})
+        assert status == 401 and body["errors"] == [
+            "API Key does not have permissions to create or update offices"
+        ]
+
+
+async def test_validation_and_unique_office_names(box: PropertybaseSandbox) -> None:
+    """Missing fields and a taken office name are failure envelopes naming the problem."""
+    status, body = await call(box, "POST", "/api/v2/leads", json={"first_name": "A"})
+    assert status == 422 and "email can't be blank" in body["errors"]
+    taken = (await call(box, "GET", "/api/v2/offices/1"))[1]["data"]["name"]
+    status, body = await call(box, "POST", "/api/v2/offices", json={"name": taken})
+    assert status == 422 and body == {
+        "status": "failure",
+        "message": "Office not created",
+        "errors": ["Office name must be unique"],
+    }
+
+
+async def test_filters_paging_patch_put_and_delete(box: PropertybaseSandbox) -> None:
+    """Email and active filters, page/per_page, PATCH and PUT updates, DELETE."""
+    lead = (await call(box, "GET", "/api/v2/leads/3"))[1]["data"]
+    _, body = await call(box, "GET", f"/api/v2/leads?email={lead['email']}")
+    assert [x["id"] for x in body["data"]] == [3]
+    _, body = await call(box, "GET", "/api/v2/leads?page=3&per_page=15")
+    assert len(body["data"]) == 10
+    assert (await call(box, "GET", "/api/v2/leads?per_page=101"))[0] == 400
+    assert (await call(box, "PATCH", "/api/v2/agents/1", json={"active": False}))[0] == 200
+    _status, body = await call(box, "GET", "/api/v2/agents?active_status=inactive")
+    assert [a["id"] for a in body["data"]] == [1]
+    assert (await call(box, "PUT", "/api/v2/leads/3", json={"notes": "x"}))[1]["data"][
+        "notes"
+    ] == "x"
+    assert (await call(box, "DELETE", "/api/v2/leads/3"))[0] == 200
+    assert (await call(box, "GET", "/api/v2/leads/3"))[0] == 404
+
+
+async def test_lead_side_effect_flags_are_recorded(box: PropertybaseSandbox) -> None:
+    """Creating a lead records whether emails and follow-up tasks were triggered."""
+    await call(
+        box,
+        "POST",
+        "/api/v2/leads",
+        json={"first_name": "A", "last_name": "B", "email": "ab@example.com"},
+    )
+    await call(
+        box,
+        "POST",
+        "/api/v2/leads",
+        json={
+            "first_name": "C",
+            "last_name": "D",
+            "email": "cd@example.com",
+            "dont_send_email": True,
+            "no_followup_task": True,
+        },
+    )
+    first, second = box.side_effects.page(0, 10)[0]
+    assert first["emails_sent"] and first["followup_task"]
+    assert not second["emails_sent"] and not second["followup_task"]
+
+
+async def test_a_million_leads_cost_no_memory() -> None:
+    """A sandbox of a million leads starts at once and stores nothing."""
+    async with PropertybaseSandbox(SandboxOptions(size=1_000_000)) as big:
+        status, body = await call(big, "GET", "/api/v2/leads?page=10000&per_page=100")
+        assert status == 200 and body["data"][-1]["id"] == 1_000_000
+        assert all(not c.changed for c in big.collections.values())
+
+
+# -- envelope decoding (sans-I/O) --------------------------------------------------------------
+
+
+def answer(status: int, body: bytes) -> Response:
+    return Response(
+        status, {"Content-Type": "application/json"}, body, "POST", "/api/v2/leads", "propertybase"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (200, b'{"status":"success","message":"ok","data":[{"id":1}]}', [{"id": 1}]),
+        (200, b'{"status":"success","message":"ok","data":{"id":1}}', {"id": 1}),
+        (
+            200,
+            b'{"status":"failure","message":"Lead not created","errors":["locked"]}',
+            errors.InvalidRecord,
+        ),
+        (
+            200,
+            b'{"status":"unauthorized","message":"no","errors":["API Key does not have '
+            b'permissions to create leads"]}',
+            errors.PermissionDenied,
+        ),
+        (200, b'{"status":"unauthorized","message":"no","errors":["bad key"]}', errors.AuthFailed),
+        (200, b'{"data":[]}', errors.ProtocolError),
+        (200, b'{"status":"success","message":"ok"}', errors.ProtocolError),
+        (200, b"[1,2]", errors.ProtocolError),
+        (200, b'{"status":"success","data":[', errors.ProtocolError),
+        (200, b"<html>oops</html>", errors.ProtocolError),
+    ],
+)
+def test_decode_envelope(status: int, body: bytes, expected: Any) -> None:
+    """Envelopes decode to data, or to the error their status word means, whatever HTTP said."""
+    if isinstance(expected, type):
+        with pytest.raises(expected):
+            decode_envelope(answer(status, body))
+    else:
+        assert decode_envelope(answer(status, body)) == expected
+
+
+# -- the connector ----------------------------------------------------------------------------
+
+
+async def test_reads_every_entity(box: PropertybaseSandbox) -> None:
+    """Offices, teams, agents, employees, leads, developments and floor plans stream out."""
+    async with connector(box, page_size=7) as crm:
+        await crm.check()
+        found = {
+            e: [i async for i in crm.read(e)]
+            for e in ("organization", "person", "location", "home")
+        }
+    assert all(isinstance(i, SourceRecord) for items in found.values() for i in items)
+    orgs = [i.record for i in found["organization"]]  # type: ignore[union-attr]
+    assert {o.kind for o in orgs if isinstance(o, Organization)} == {"office", "team"}
+    assert len(found["person"]) == 10 + 3 + 40
+    assert isinstance(found["location"][0].record, Location)  # type: ignore[union-attr]
+    assert len(found["home"]) == 3 and found["home"][0].record.model == "The Preston"  # type: ignore[union-attr]
+
+
+async def test_lead_writes_never_duplicate_or_spam(box: PropertybaseSandbox) -> None:
+    """A lead is looked up by email first, created without side effects, then patched."""
+    person = Person(key="p", first_name="Ada", last_name="Lee", emails=["ada.lee@example.com"])
+    async with connector(box) as crm:
+        made = await crm.write("person", person, None)
+        again = await crm.write("person", person, None)
+        patched = await crm.write("person", person.model_copy(update={"last_name": "Li"}), made.ref)
+        assert (made.action, again.action, patched.action) == (
+            WriteAction.CREATED,
+            WriteAction.UNCHANGED,
+            WriteAction.UPDATED,
+        )
+        assert again.ref == made.ref and await crm.lookup("person", person) == made.ref
+        await crm.delete("person", made.ref)
+        assert await crm.lookup("person", person) is None
+    effects = box.side_effects.page(0, 10)[0]
+    assert len(effects) == 1 and effects[0]["dont_send_email"] and effects[0]["no_followup_task"]
+    assert effects[0]["no_assignment_emails"] and not effects[0]["emails_sent"]
+
+
+async def test_side_effects_follow_settings(box: PropertybaseSandbox) -> None:
+    """Users who want the CRM's emails and tasks can switch them back on."""
+    person = Person(key="p", first_name="Bo", last_name="Lee", emails=["bo.lee@example.com"])
+    async with connector(box, dont_send_email=False, no_followup_task=False) as crm:
+        await crm.write("person", person, None)
+    assert box.side_effects.page(0, 1)[0][0]["emails_sent"]
+
+
+async def test_errors(box: PropertybaseSandbox, sleeps: Sleeps) -> None:
+    """401, failure with HTTP 200, 5xx and malformed records are typed errors or ReadFailures."""
+    async with connector(box, api_key="wrong-key-123") as bad:
+        with pytest.raises(errors.AuthFailed) as caught:
+            await bad.check()
+    assert "wrong-key-123" not in str(caught.value)
+    person = Person(key="p", first_name="Ada", last_name="Lee", emails=["x1@example.com"])
+    async with connector(box, sleeps) as crm:
+        box.fail_with_200 = True
+        with pytest.raises(errors.InvalidRecord, match="Record is locked"):
+            await crm.write("person", person, None)
+        box.fail_with_200 = False
+        leads = box.collections["leads"]
+        leads.put(2, {"id": 2, "first_name": "", "last_name": "", "email": "not-an-email"})
+        items = [i async for i in crm.read("person", collections=["leads"])]
+        assert sum(isinstance(i, ReadFailure) for i in items) == 1 and len(items) == 40
+        box.faults.update({"error_rate": 1.0})
+        with pytest.raises(errors.Unavailable):
+            await crm.check()
+    assert len(sleeps.delays) == 2
