@@ -265,7 +265,8 @@ def _home(
     raw: str | None,
 ) -> Home:
     record_id = _id(payload)
-    address = to_address(payload.get("Address"))
+    what = f"{collection} {record_id}"
+    address = _wrap("home", what, lambda: to_address(payload.get("Address")))
     if address is None:
         raise MappingError(f"{collection} {record_id}: no address", vendor=VENDOR, entity="home")
     return _wrap(

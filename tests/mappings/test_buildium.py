@@ -1,0 +1,200 @@
+"""Buildium mappings: table-driven payload cases, nulls, unknown enums and round trips."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub.errors import MappingError
+from hub.models import Address, Home, HomeType, Location, Person, Phone
+from mappings import buildium as m
+from tests.mappings.strategies import addresses, emails, names, words
+
+ADDRESS = {
+    "AddressLine1": "1 Main St",
+    "AddressLine2": "Apt 2",
+    "City": "Austin",
+    "State": "TX",
+    "PostalCode": "78701",
+    "Country": "UnitedStates",
+}
+UNIT = {
+    "Id": 12,
+    "AssociationId": 3,
+    "AssociationName": "Oak HOA",
+    "UnitNumber": "101",
+    "Address": ADDRESS,
+    "UnitBedrooms": "ThreeBed",
+    "UnitBathrooms": "TwoPointFiveBath",
+    "UnitSize": 1500,
+}
+OWNER = {
+    "Id": 5,
+    "FirstName": "Ada",
+    "LastName": "Lee",
+    "Email": "ada@example.com",
+    "AlternateEmail": "ada2@example.com",
+    "PhoneNumbers": [
+        {"Number": "512-555-0100", "Type": "Cell"},
+        {"Number": "512-555-0101", "Type": "Fax"},
+    ],
+    "PrimaryAddress": ADDRESS,
+    "Comment": "note",
+    "OwnershipAccounts": [{"Id": 1, "AssociationId": 3, "UnitId": 12}],
+}
+
+
+def test_association_unit_maps_every_field() -> None:
+    """A unit keeps its number, rooms, size and association."""
+    home = m.to_association_unit(UNIT)
+    assert (home.key, home.neighborhood_key, home.name) == (
+        "buildium:association-unit:12",
+        "buildium:association:3",
+        "101",
+    )
+    assert (home.bedrooms, home.bathrooms, home.square_feet) == (3, 2.5, 1500)
+    assert home.address == Address(
+        line1="1 Main St", line2="Apt 2", city="Austin", state="TX", postal_code="78701"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"UnitBedrooms": None, "UnitBathrooms": None, "UnitSize": None},
+            {"bedrooms": None, "bathrooms": None, "square_feet": None},
+        ),
+        ({"UnitBedrooms": "TenBed"}, {"bedrooms": None}),
+        (
+            {"UnitBedrooms": "Studio", "UnitBathrooms": "FivePlusBath"},
+            {"bedrooms": 0, "bathrooms": 5.5},
+        ),
+        ({"UnitNumber": None}, {"name": None}),
+    ],
+)
+def test_nulls_and_unknown_enums(change: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Explicit nulls and unknown enum values map without crashing."""
+    home = m.to_association_unit({**UNIT, **change})
+    assert {k: getattr(home, k) for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {**UNIT, "Id": None},
+        {**UNIT, "Address": None},
+        {**UNIT, "Address": {**ADDRESS, "State": "ZZ"}},
+    ],
+)
+def test_malformed_units_are_mapping_errors(payload: dict[str, Any]) -> None:
+    """A unit without id or address, or with a bad state, raises MappingError."""
+    with pytest.raises(MappingError):
+        m.to_association_unit(payload)
+
+
+def test_owner_maps_roles_phones_and_emails() -> None:
+    """An association owner is a homeowner and association owner of each unit."""
+    person = m.to_association_owner(OWNER)
+    assert person.emails == ["ada@example.com", "ada2@example.com"]
+    assert person.phones == [
+        Phone(number="512-555-0100", kind="mobile"),
+        Phone(number="512-555-0101", kind="fax"),
+    ]
+    assert {(r.kind, r.home_key) for r in person.roles} == {
+        ("association_owner", "buildium:association-unit:12"),
+        ("homeowner", "buildium:association-unit:12"),
+    }
+    assert person.full_name == "Ada Lee" and person.notes == "note"
+
+
+@pytest.mark.parametrize(
+    ("subtype", "expected", "raw"),
+    [
+        ("SingleFamily", HomeType.SINGLE_FAMILY, None),
+        ("CondoTownhome", HomeType.CONDO_TOWNHOME, None),
+        ("Office", HomeType.OTHER, "Office"),
+        (None, HomeType.OTHER, None),
+    ],
+)
+def test_rental_sub_types(subtype: str | None, expected: HomeType, raw: str | None) -> None:
+    """Rental sub types translate through one table; the rest are other with the raw value."""
+    home = m.to_rental({"Id": 100000, "Name": "Elm", "Address": ADDRESS, "RentalSubType": subtype})
+    assert (home.home_type, home.home_type_raw) == (expected, raw)
+
+
+def test_tenants_and_rental_owners_link_to_their_homes() -> None:
+    """Tenants link through leases, rental owners through their properties."""
+    tenant = m.to_tenant(
+        {"Id": 4, "FirstName": "T", "LastName": "U", "Leases": [{"Id": 9, "UnitId": 100003}]}
+    )
+    assert tenant.roles[0].home_key == "buildium:rental-unit:100003"
+    owner = m.to_rental_owner(
+        {"Id": 2, "IsCompany": True, "CompanyName": "RO LLC", "PropertyIds": [100000, 100001]}
+    )
+    assert owner.is_company and owner.full_name == "RO LLC" and len(owner.roles) == 2
+
+
+def test_writes_use_the_spec_messages() -> None:
+    """Post bodies carry the spec's required fields; owners never get a welcome email."""
+    hood = Location(key="k", kind="neighborhood", name="Oak", address=m.to_address(ADDRESS))
+    body = m.from_association(hood, 1)
+    assert set(body) >= {"Name", "Address", "OperatingBankAccountId"}
+    put = m.from_association(hood, 1, {"FiscalYearEndDay": 30, "FiscalYearEndMonth": 6})
+    assert (put["FiscalYearEndDay"], put["FiscalYearEndMonth"]) == (30, 6)
+    owner = m.from_association_owner(m.to_association_owner(OWNER), 12)
+    assert owner["SendWelcomeEmail"] is False and owner["OwnershipAccountId"] == 12
+    assert owner["PhoneNumbers"] == {"Mobile": "512-555-0100", "Fax": "512-555-0101"}
+
+
+units = st.builds(
+    lambda address, number, beds, baths, size: Home(
+        key="buildium:association-unit:1",
+        name=number,
+        address=address,
+        home_type=HomeType.CONDO_TOWNHOME,
+        bedrooms=beds,
+        bathrooms=baths,
+        square_feet=size,
+        neighborhood_key="buildium:association:3",
+    ),
+    addresses,
+    words,
+    st.none() | st.integers(0, 9),
+    st.none() | st.sampled_from([b for b in m.BATHROOMS.values() if b is not None]),
+    st.none() | st.integers(1, 20000),
+)
+
+
+@given(units)
+def test_unit_round_trip(home: Home) -> None:
+    """canonical -> Buildium -> canonical keeps every field a unit can hold."""
+    body = {**m.from_association_unit(home, 3), "Id": 1}
+    assert m.to_association_unit(body) == home
+
+
+owners = st.builds(
+    lambda first, last, email, address: Person(
+        key="buildium:association-owner:1",
+        first_name=first,
+        last_name=last,
+        emails=[email],
+        address=address,
+        roles=[],
+    ),
+    names,
+    names,
+    emails,
+    addresses,
+)
+
+
+@given(owners)
+def test_owner_round_trip(person: Person) -> None:
+    """Names, email and address survive canonical -> Buildium -> canonical."""
+    body = {**m.from_association_owner(person, None), "Id": 1}
+    body["PrimaryAddress"] = body["PrimaryAddress"]
+    assert m.to_association_owner(body) == person
