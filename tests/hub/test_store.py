@@ -1,0 +1,125 @@
+"""The state store on SQLite and PostgreSQL: one code path, migrations, every table's contract."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from hub.store import SCHEMA_VERSION, StateStore, async_url
+
+PG = os.environ.get("PROPHUB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_up() -> bool:
+    """Whether a PostgreSQL server answers where the tests expect one."""
+    host = PG.split("@")[-1].split("/")[0]
+    name, _, port = host.partition(":")
+    try:
+        with socket.create_connection((name, int(port or 5432)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database URL per test: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.db'}"
+        return
+    if not postgres_up():
+        pytest.skip(f"no PostgreSQL server at {PG}")
+    name = f"prophub_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(async_url(PG), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    try:
+        yield PG.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        await admin.dispose()
+
+
+async def test_migrations_are_versioned_and_idempotent(url: str) -> None:
+    """Opening twice applies the schema once and reports the current version."""
+    async with StateStore.open(url) as store:
+        assert await store.migrate() == SCHEMA_VERSION
+    async with StateStore.open(url) as store, store.engine.connect() as conn:
+        rows = (await conn.execute(sa.text("SELECT version FROM schema_version"))).all()
+    assert [r[0] for r in rows] == list(range(1, SCHEMA_VERSION + 1))
+
+
+async def test_cross_reference(url: str) -> None:
+    """Keys map to refs per connector, both ways, with the last written hash."""
+    async with StateStore.open(url) as store:
+        await store.put_xref("bb", "home", "k1", "H-1", "a" * 64)
+        await store.put_xref("bb", "home", "k1", "H-1", "b" * 64)
+        found = await store.get_xref("bb", "home", "k1")
+        assert found is not None and found.hash == "b" * 64
+        assert (await store.find_ref("bb", "home", "H-1")).key == "k1"  # type: ignore[union-attr]
+        assert await store.get_xref("crm", "home", "k1") is None
+        await store.drop_xref("bb", "home", "k1")
+        assert await store.get_xref("bb", "home", "k1") is None
+
+
+async def test_ledger_cursor_runs_and_records(url: str) -> None:
+    """Intended creates, cursors, runs and source records keep their contracts."""
+    async with StateStore.open(url) as store:
+        entry = await store.ledger_begin("f", "bb", "home", "k1", "h")
+        assert await store.ledger_pending("bb", "home", "k1")
+        await store.ledger_finish(entry)
+        assert not await store.ledger_pending("bb", "home", "k1")
+        moment = datetime(2025, 5, 1, 12, tzinfo=UTC)
+        await store.set_cursor("f", moment)
+        assert await store.get_cursor("f") == moment
+        run = await store.start_run("f")
+        await store.finish_run(run, "ok", {"read": 3, "created": 2})
+        last = await store.last_run("f")
+        assert last is not None and (last["status"], last["read"], last["created"]) == ("ok", 3, 2)
+        await store.put_records(
+            "src", "home", run, [("k1", "1", "h", {"key": "k1"}), ("k2", "2", "h", {"key": "k2"})]
+        )
+        assert await store.get_record("home", "k2") == {"key": "k2"}
+        await store.put_records("src", "home", run + 1, [("k1", "1", "h", {"key": "k1"})])
+        assert await store.unseen_records("src", "home", run + 1) == [("k2", "2")]
+
+
+async def test_dead_letters(url: str) -> None:
+    """Dead letters keep their reason and body, count repeats, clear and drop."""
+    async with StateStore.open(url) as store:
+        await store.add_dead_letter(
+            "f", "home", "k1", "1", "bad state", "InvalidRecord", {"key": "k1"}
+        )
+        await store.add_dead_letter(
+            "f", "home", "k1", "1", "still bad", "InvalidRecord", {"key": "k1"}
+        )
+        await store.add_dead_letter("f", "home", "k2", "2", "nope", "MissingParent", None)
+        letters = await store.dead_letters("f")
+        assert [(d["key"], d["attempts"], d["reason"]) for d in letters] == [
+            ("k1", 2, "still bad"),
+            ("k2", 1, "nope"),
+        ]
+        await store.clear_dead_letter("f", "home", "k1")
+        assert await store.drop_dead_letter(letters[1]["id"])
+        assert await store.dead_letters() == []
+
+
+async def test_leases_exclude_other_owners(url: str) -> None:
+    """A lease held by one replica is refused to another until released or expired."""
+    async with StateStore.open(url) as store:
+        assert await store.acquire_lease("flow:a", "one", 60)
+        assert await store.acquire_lease("flow:a", "one", 60)  # renewal
+        assert not await store.acquire_lease("flow:a", "two", 60)
+        await store.release_lease("flow:a", "one")
+        assert await store.acquire_lease("flow:a", "two", 60)
+        assert await store.acquire_lease("flow:b", "one", -1)  # already expired
+        assert await store.acquire_lease("flow:b", "two", 60)
