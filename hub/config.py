@@ -10,14 +10,16 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from hub.errors import ConfigError
+from hub.limits import Limits
 from hub.models import ENTITIES
+from hub.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from hub.connector import ConnectorPlugin
@@ -52,7 +54,23 @@ class ConnectorSettings(_Strict):
     max_concurrency: int = Field(default=4, ge=1)
     timeout: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=5, ge=0)
+    retry_base: float = Field(default=0.5, gt=0)
+    retry_cap: float = Field(default=30.0, gt=0)
+    retry_max_time: float = Field(default=120.0, gt=0)
     page_size: int | None = Field(default=None, ge=1)
+
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy these settings describe."""
+        return RetryPolicy(
+            max_attempts=self.max_retries + 1,
+            base=self.retry_base,
+            cap=self.retry_cap,
+            max_total=self.retry_max_time,
+        )
+
+    def limits(self, sleep: Callable[[float], Awaitable[None]] | None = None) -> Limits:
+        """The rate limit and concurrency cap these settings describe."""
+        return Limits(self.rate_limit, max_concurrency=self.max_concurrency, sleep=sleep)
 
     @field_validator("base_url")
     @classmethod

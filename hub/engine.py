@@ -126,6 +126,7 @@ class FlowRun:
         self.run_id = 0
         self.max_updated: datetime | None = None
         self.ensured: dict[tuple[str, str], str] = {}
+        self.parent_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     # -- the run -------------------------------------------------------------------------
 
@@ -304,7 +305,9 @@ class FlowRun:
         """Write one record through the full path (options, parents, ledger)."""
         return await self._write(self.flow.entity, self._apply_options(record))
 
-    async def _write(self, entity: str, record: CanonicalRecord, depth: int = 0) -> WriteAction:
+    async def _write(
+        self, entity: str, record: CanonicalRecord, depth: int = 0, heal: int = 2
+    ) -> WriteAction:
         translated = await self._translate(record, depth)
         digest = record_hash(translated)
         known = await self.store.get_xref(self.target.name, entity, record.key)
@@ -317,11 +320,11 @@ class FlowRun:
         try:
             result = await self._send(entity, translated, known.ref if known else None, digest)
         except MissingParent:
-            if depth > 0:
+            if heal == 0:
                 raise
-            self.ensured.clear()  # a parent we thought was there is gone: write it again
+            # A parent we thought was there is gone: write it again, then this record.
             await self._forget_parents(record)
-            return await self._write(entity, record, depth + 1)
+            return await self._write(entity, record, depth, heal - 1)
         await self.store.put_xref(self.target.name, entity, record.key, result.ref, digest)
         if known is not None and result.action is WriteAction.CREATED:
             return WriteAction.UPDATED  # re-created after it vanished: still an update to us
@@ -363,8 +366,10 @@ class FlowRun:
         for attempt in range(1, attempts + 1):
             try:
                 return await call()
-            except TransientError:
-                if attempt == attempts:
+            except VendorError as exc:
+                # Transient faults, and creates whose outcome is unknown (the next attempt
+                # looks the record up first), are worth another go.
+                if attempt == attempts or not (exc.retryable or exc.outcome_unknown):
                     raise
                 await self.sleep(min(30.0, 0.5 * 2**attempt))
         raise AssertionError("unreachable")
@@ -394,14 +399,17 @@ class FlowRun:
         """The target's ref for a referenced record, writing the record first if it is missing."""
         if (entity, key) in self.ensured:
             return self.ensured[(entity, key)]
-        known = await self.store.get_xref(self.target.name, entity, key)
-        if known is None and depth < 4 and self.target.capabilities.writes >= {entity}:
-            body = await self.store.get_record(entity, key) or self._configured(entity, key)
-            if body is not None and not self.dry_run:
-                await self._write(entity, entity_of(entity).model_validate(body), depth + 1)
-                known = await self.store.get_xref(self.target.name, entity, key)
+        # One writer per parent: siblings written concurrently wait for it, not race it.
+        async with self.parent_locks.setdefault((entity, key), asyncio.Lock()):
+            known = await self.store.get_xref(self.target.name, entity, key)
+            if known is None and depth < 4 and self.target.capabilities.writes >= {entity}:
+                body = await self.store.get_record(entity, key) or self._configured(entity, key)
+                if body is not None and not self.dry_run:
+                    await self._write(entity, entity_of(entity).model_validate(body), depth + 1)
+                    known = await self.store.get_xref(self.target.name, entity, key)
         ref = known.ref if known is not None else key
-        self.ensured[(entity, key)] = ref
+        if known is not None:
+            self.ensured[(entity, key)] = ref
         return ref
 
     def _configured(self, entity: str, key: str) -> dict[str, Any] | None:
@@ -416,7 +424,8 @@ class FlowRun:
         data = record.model_dump()
         for name, entity in REFERENCES.items():
             key = data.get(name)
-            if isinstance(key, str) and key:
+            if isinstance(key, str) and key and self.ensured.pop((entity, key), None) is not None:
+                # Only the first sibling to notice forgets it; the rest find it re-written.
                 await self.store.drop_xref(self.target.name, entity, key)
 
     # -- deletions -----------------------------------------------------------------------

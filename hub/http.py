@@ -201,7 +201,9 @@ class VendorClient:
             except TransientError as exc:
                 await self._maybe_retry(exc, budget, method, path, create)
             except ProtocolError as exc:
-                if create or method != "GET":
+                if method != "GET":
+                    # The answer was unreadable, not the request: a write may have happened.
+                    exc.outcome_unknown = create
                     raise
                 await self._maybe_retry(exc, budget, method, path, create)
 

@@ -223,12 +223,12 @@ class SandboxServer(ABC):
             return await handler(request)
         wait = self.bucket.take()
         if wait > 0:
-            return self._throttled(math.ceil(wait))
+            return self._throttled(max(1, math.ceil(wait)))
         return await handler(request)
 
     def _throttled(self, retry_after: int) -> web.Response:
         response = self.error_response(429, "Too many requests: rate limit exceeded")
-        response.headers["Retry-After"] = str(max(1, retry_after))
+        response.headers["Retry-After"] = str(retry_after)
         return response
 
     @web.middleware

@@ -29,7 +29,6 @@ from hub.errors import (
     UnsupportedValue,
 )
 from hub.http import RequestObserver, Response, VendorClient
-from hub.limits import Limits
 from hub.models import (
     CanonicalRecord,
     Document,
@@ -122,10 +121,8 @@ class BuilderBackedConnector:
             vendor=self.vendor,
             base_url=settings.base_url,
             auth=self.auth,
-            limits=Limits(
-                settings.rate_limit, max_concurrency=settings.max_concurrency, sleep=sleep
-            ),
-            retry=retry or RetryPolicy(max_attempts=settings.max_retries + 1),
+            limits=settings.limits(sleep),
+            retry=retry or settings.retry_policy(),
             timeout=settings.timeout,
             error_messages=_error_messages,
             observer=observer,

@@ -26,7 +26,6 @@ from hub.config import ConnectorSettings
 from hub.connector import Capabilities, ReadFailure, SourceRecord, WriteAction, WriteResult
 from hub.errors import MappingError, MissingParent, NotFound, ProtocolError, UnsupportedValue
 from hub.http import RequestObserver, Response, VendorClient
-from hub.limits import Limits
 from hub.models import CanonicalRecord, Home, Location, Person, RoleKind
 from hub.paging import OffsetLimit
 from hub.retry import RetryPolicy, Sleep
@@ -129,10 +128,8 @@ class BuildiumConnector:
             vendor=self.vendor,
             base_url=settings.base_url,
             auth=auth,
-            limits=Limits(
-                settings.rate_limit, max_concurrency=settings.max_concurrency, sleep=sleep
-            ),
-            retry=retry or RetryPolicy(max_attempts=settings.max_retries + 1),
+            limits=settings.limits(sleep),
+            retry=retry or settings.retry_policy(),
             timeout=settings.timeout,
             error_messages=error_messages,
             observer=observer,

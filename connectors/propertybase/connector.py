@@ -34,7 +34,6 @@ from hub.errors import (
     VendorError,
 )
 from hub.http import RequestObserver, Response, VendorClient
-from hub.limits import Limits
 from hub.models import CanonicalRecord, Location, Person
 from hub.paging import PageNumber
 from hub.retry import RetryPolicy, Sleep
@@ -158,10 +157,8 @@ class PropertybaseConnector:
             vendor=self.vendor,
             base_url=settings.base_url,
             auth=HeaderAuth({"X-BL-API-Key": settings.api_key}),
-            limits=Limits(
-                settings.rate_limit, max_concurrency=settings.max_concurrency, sleep=sleep
-            ),
-            retry=retry or RetryPolicy(max_attempts=settings.max_retries + 1),
+            limits=settings.limits(sleep),
+            retry=retry or settings.retry_policy(),
             timeout=settings.timeout,
             error_messages=error_messages,
             observer=observer,
