@@ -42,6 +42,18 @@ log = structlog.get_logger("hub.engine")
 BATCH = 200
 ECHO_TOLERANCE = timedelta(seconds=2)
 CLOCK_SKEW = timedelta(minutes=1)
+#: dead letters whose cause may have passed: each run gives them another go
+RETRY_PARKED = frozenset(
+    {
+        "MissingParent",
+        "RateLimited",
+        "Unavailable",
+        "ConnectionFailed",
+        "RequestTimeout",
+        "TransientError",
+        "ProtocolError",
+    }
+)
 #: reference field -> the entity it points at
 REFERENCES = {
     "parent_key": "location",
@@ -152,9 +164,9 @@ class FlowRun:
         return self.report
 
     async def _retry_parked(self) -> None:
-        """Records parked for a missing parent get another go: the parent may exist now."""
+        """Records parked for a cause that may have passed (a missing parent, an outage)."""
         for letter in await self.store.dead_letters(self.flow.name):
-            if letter["error_type"] != "MissingParent" or letter["body"] is None:
+            if letter["error_type"] not in RETRY_PARKED or letter["body"] is None:
                 continue
             record = entity_of(letter["entity"]).model_validate(letter["body"])
             try:
@@ -362,7 +374,7 @@ class FlowRun:
         return result
 
     async def _retrying(self, call: Callable[[], Awaitable[WriteResult]]) -> WriteResult:
-        attempts = int(self.options.get("write_attempts", 3))
+        attempts = int(self.options.get("write_attempts", 8))
         for attempt in range(1, attempts + 1):
             try:
                 return await call()
