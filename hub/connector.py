@@ -8,13 +8,14 @@ connector class to its settings model and its sandbox, so ``prophub sandbox`` an
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
+from hub.errors import MappingError
 from hub.models import CanonicalRecord
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ __all__ = [
     "SourceRecord",
     "WriteAction",
     "WriteResult",
+    "parse_timestamp",
+    "safe_record",
 ]
 
 
@@ -49,6 +52,35 @@ class ReadFailure:
     reason: str
     key: str = ""
     raw: dict[str, Any] | None = None
+
+
+#: what mapping an untrusted payload can raise: each means "this record is malformed"
+MALFORMED = (MappingError, ValueError, TypeError, AttributeError, KeyError)
+
+
+def safe_record(
+    build: Callable[[], CanonicalRecord],
+    source_id: str,
+    updated_at: datetime | None = None,
+    raw: Any = None,
+) -> SourceRecord | ReadFailure:
+    """Map one vendor payload; a malformed one becomes a ReadFailure, never a broken read."""
+    try:
+        return SourceRecord(build(), source_id, updated_at)
+    except MALFORMED as exc:
+        reason = f"malformed payload: {type(exc).__name__}: {exc}"
+        return ReadFailure(source_id, reason[:500], raw=raw if isinstance(raw, dict) else None)
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """A vendor's ISO 8601 time as an aware datetime; None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None  # the record is still good; it just cannot move a cursor
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class WriteAction(StrEnum):

@@ -255,6 +255,14 @@ class Person(CanonicalRecord):
     roles: list[PersonRole] = Field(default_factory=list)
     notes: Text | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_derived(cls, data: Any) -> Any:
+        # full_name is derived, so a serialised person validates again (JSON lines, the store).
+        if isinstance(data, dict) and "full_name" in data:
+            return {k: v for k, v in data.items() if k != "full_name"}
+        return data
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def full_name(self) -> str:

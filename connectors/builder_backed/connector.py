@@ -11,18 +11,25 @@ with PUT only when it differs. A 404 for a parent is a ``MissingParent``.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr
 
 from hub.auth import OAuth2ClientCredentials
 from hub.config import ConnectorSettings
-from hub.connector import Capabilities, ReadFailure, SourceRecord, WriteAction, WriteResult
+from hub.connector import (
+    Capabilities,
+    ReadFailure,
+    SourceRecord,
+    WriteAction,
+    WriteResult,
+    parse_timestamp,
+    safe_record,
+)
 from hub.errors import (
     Conflict,
-    MappingError,
     MissingParent,
     NotFound,
     ProtocolError,
@@ -78,13 +85,6 @@ def _error_messages(status: int, headers: Mapping[str, str], body: bytes) -> lis
     if isinstance(data, dict) and data.get("message"):
         return [str(data["message"])]
     return []
-
-
-def _stamp(value: Any) -> datetime | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class BuilderBackedConnector:
@@ -167,28 +167,31 @@ class BuilderBackedConnector:
         else:
             raise UnsupportedValue(f"Builder Backed does not hold {entity!r}", vendor=self.vendor)
 
-    async def _from_home(
-        self, entity: str, payload: dict[str, Any]
-    ) -> list[SourceRecord | ReadFailure]:
+    async def _from_home(self, entity: str, payload: Any) -> list[SourceRecord | ReadFailure]:
         """The records one home payload yields for an entity."""
-        home = str(payload.get("externalId"))
-        stamp = _stamp(payload.get("updatedAt"))
-        if entity == "home":
-            return [_safe(lambda: m.to_home(payload), home, stamp, payload)]
-        if entity == "person":
+        if not isinstance(payload, dict):
             return [
-                _safe(
+                ReadFailure("?", f"malformed payload: a home is not an object: {payload!r:.80}")
+            ]
+        home = str(payload.get("externalId"))
+        stamp = parse_timestamp(payload.get("updatedAt"))
+        if entity == "home":
+            return [safe_record(lambda: m.to_home(payload), home, stamp, payload)]
+        if entity == "person":
+            owners = payload.get("homeowners")
+            return [
+                safe_record(
                     lambda o=owner: m.to_homeowner(o, home),  # type: ignore[misc]
-                    f"{home}/{str(owner.get('email', '')).lower()}",
+                    f"{home}/{_email_of(owner)}",
                     stamp,
                     owner,
                 )
-                for owner in payload.get("homeowners") or []
+                for owner in (owners if isinstance(owners, list) else [])
             ]
         return [
-            _safe(
+            safe_record(
                 lambda d=doc: m.to_document(d, home),  # type: ignore[misc]
-                str(doc.get("externalId") or doc.get("id")),
+                _document_id(doc),
                 None,
                 doc,
             )
@@ -200,10 +203,10 @@ class BuilderBackedConnector:
     ) -> AsyncIterator[SourceRecord | ReadFailure]:
         if name == "regions":
             regions = (await self.client.request("GET", "/api/v2/locations/regions")).json()
-            for region in regions:
-                yield _safe(
+            for region in regions if isinstance(regions, list) else []:
+                yield safe_record(
                     lambda r=region: m.to_location(r, LocationKind.REGION),  # type: ignore[misc]
-                    str(region.get("id")),
+                    str(_get(region, "id")),
                     None,
                     region,
                 )
@@ -211,10 +214,10 @@ class BuilderBackedConnector:
         if name not in KIND_OF:
             raise UnsupportedValue(f"unknown location collection {name!r}", vendor=self.vendor)
         async for payload in self._pages(f"/api/v2/locations/{name}", since):
-            yield _safe(
+            yield safe_record(
                 lambda p=payload: m.to_location(p, KIND_OF[name]),  # type: ignore[misc]
-                str(payload.get("externalId")),
-                _stamp(payload.get("updatedAt")),
+                str(_get(payload, "externalId")),
+                parse_timestamp(_get(payload, "updatedAt")),
                 payload,
             )
 
@@ -417,14 +420,16 @@ class BuilderBackedConnector:
         await self.client.request("DELETE", f"/api/v2/documents/{ref}")
 
 
-def _safe(
-    build: Callable[[], CanonicalRecord], source_id: str, stamp: datetime | None, raw: Any
-) -> SourceRecord | ReadFailure:
-    """Map one payload; a mapping failure becomes a ReadFailure, never a broken read."""
-    try:
-        return SourceRecord(build(), source_id, stamp)
-    except MappingError as exc:
-        return ReadFailure(source_id, str(exc), raw=raw if isinstance(raw, dict) else None)
+def _get(payload: Any, name: str) -> Any:
+    return payload.get(name) if isinstance(payload, dict) else None
+
+
+def _email_of(owner: Any) -> str:
+    return str(owner.get("email", "")).lower() if isinstance(owner, dict) else "?"
+
+
+def _document_id(doc: Any) -> str:
+    return str(doc.get("externalId") or doc.get("id")) if isinstance(doc, dict) else "?"
 
 
 def _same(sent: Mapping[str, Any], current: Mapping[str, Any]) -> bool:

@@ -17,14 +17,22 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr
 
 from hub.auth import HeaderAuth
 from hub.config import ConnectorSettings
-from hub.connector import Capabilities, ReadFailure, SourceRecord, WriteAction, WriteResult
-from hub.errors import MappingError, MissingParent, NotFound, ProtocolError, UnsupportedValue
+from hub.connector import (
+    Capabilities,
+    ReadFailure,
+    SourceRecord,
+    WriteAction,
+    WriteResult,
+    safe_record,
+)
+from hub.errors import MissingParent, NotFound, ProtocolError, UnsupportedValue
 from hub.http import RequestObserver, Response, VendorClient
 from hub.models import CanonicalRecord, Home, Location, Person, RoleKind
 from hub.paging import OffsetLimit
@@ -174,20 +182,15 @@ class BuildiumConnector:
         params = {"orderby": "id"}
         if since is not None:
             params["lastupdatedfrom"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        seen: set[int] = set()  # a total that moves mid-read must not repeat a record
+        seen: set[object] = set()  # a total that moves mid-read must not repeat a record
         paginator = OffsetLimit(limit=self.settings.page_size or 1000)
         async for page in self.client.paginate(path, paginator, params=params, items=_list):
             for payload in page:
                 record_id = payload.get("Id") if isinstance(payload, dict) else None
-                if record_id in seen:
+                if record_id is not None and record_id in seen:
                     continue
-                seen.add(record_id)  # type: ignore[arg-type]
-                try:
-                    record = to_canonical(payload)
-                except MappingError as exc:
-                    yield ReadFailure(str(record_id), str(exc), raw=payload)
-                    continue
-                yield SourceRecord(record, str(record_id), None)
+                seen.add(record_id)
+                yield safe_record(partial(to_canonical, payload), str(record_id), None, payload)
 
     # -- writing -------------------------------------------------------------------------
 

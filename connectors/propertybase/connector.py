@@ -15,18 +15,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr
 
 from hub.auth import HeaderAuth
 from hub.config import ConnectorSettings
-from hub.connector import Capabilities, ReadFailure, SourceRecord, WriteAction, WriteResult
+from hub.connector import (
+    MALFORMED,
+    Capabilities,
+    ReadFailure,
+    SourceRecord,
+    WriteAction,
+    WriteResult,
+    parse_timestamp,
+    safe_record,
+)
 from hub.errors import (
     AuthFailed,
     InvalidRecord,
-    MappingError,
     NotFound,
     PermissionDenied,
     ProtocolError,
@@ -123,13 +131,6 @@ def decode_envelope(response: Response) -> Any:
     return body["data"]
 
 
-def _stamp(value: Any) -> datetime | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 class PropertybaseConnector:
     """Propertybase GO over one aiohttp session."""
 
@@ -198,19 +199,22 @@ class PropertybaseConnector:
                     f"{name!r} is not a Propertybase {entity} collection", vendor=self.vendor
                 )
             async for payload in self._pages(COLLECTIONS[name][1], since):
-                source_id = str(payload.get("id"))
-                try:
-                    records = self._map(name, payload)
-                except MappingError as exc:
-                    yield ReadFailure(source_id, str(exc), raw=payload)
-                    continue
-                for record in records:
-                    yield SourceRecord(record, source_id, _stamp(payload.get("updated_at")))
+                for item in self._records(name, payload):
+                    yield item
 
-    def _map(self, name: str, payload: Mapping[str, Any]) -> list[CanonicalRecord]:
-        if name == "floor-plans":
-            return list(m.to_floor_plans(payload))
-        return [MAPPERS[name](payload)]
+    def _records(self, name: str, payload: Any) -> list[SourceRecord | ReadFailure]:
+        """The records one payload yields; a malformed payload is one ReadFailure."""
+        if not isinstance(payload, dict):
+            return [ReadFailure("?", f"malformed payload: not an object: {payload!r:.80}")]
+        source_id = str(payload.get("id"))
+        stamp = parse_timestamp(payload.get("updated_at"))
+        if name != "floor-plans":
+            return [safe_record(lambda: MAPPERS[name](payload), source_id, stamp, payload)]
+        try:
+            plans = m.to_floor_plans(payload)
+        except MALFORMED as exc:
+            return [ReadFailure(source_id, f"malformed payload: {exc}", raw=payload)]
+        return [SourceRecord(plan, source_id, stamp) for plan in plans]
 
     async def _pages(
         self, resource: str, since: datetime | None, params: Mapping[str, Any] | None = None
