@@ -33,17 +33,35 @@ def test_schema_prints_json_schema() -> None:
     assert result.exit_code == 0 and "neighborhood_key" in schema["properties"]
 
 
+BUILDIUM = '[connectors.a]\ntype = "buildium"\nbase_url = "http://x"\nclient_id = "i"\n'
+
+
 @pytest.mark.parametrize(
     ("text", "key"),
     [
-        ("[state]\nurl = 1\n", "state.url"),
+        ("[state]\nurl = 1\n", "state.url"),  # wrong type
+        (BUILDIUM, "connectors.a.client_secret"),  # missing key
+        (BUILDIUM + 'client_secret = "s"\nrate_limit = "fast"\n', "connectors.a.rate_limit"),
         ('[connectors.a]\ntype = "nope"\nbase_url = "http://x"\n', "connectors.a.type"),
+        (BUILDIUM + 'client_secret = "${PROPHUB_TEST_UNSET}"\n', "connectors.a.client_secret"),
         (
-            '[connectors.a]\ntype = "buildium"\nbase_url = "http://x"\nclient_id = "i"\n'
-            'client_secret = "${PROPHUB_TEST_UNSET}"\n',
-            "connectors.a.client_secret",
+            BUILDIUM + 'client_secret_file = "/nonexistent/secret"\n',
+            "connectors.a.client_secret_file",
         ),
-        ("colour = 1\n", "colour"),
+        ("colour = 1\n", "colour"),  # unknown key
+        ("[[flows]]\nname = 'f'\nsource = 'a'\ntarget = 'b'\nentity = 'home'\n", "flows[0]"),
+        ("[state\n", "invalid TOML"),
+    ],
+    ids=[
+        "wrong type",
+        "missing key",
+        "wrong connector type",
+        "unknown connector type",
+        "unset env var",
+        "unreadable secret file",
+        "unknown key",
+        "flow to nowhere",
+        "toml syntax",
     ],
 )
 def test_bad_config_exits_2_with_one_line(tmp_path: Path, text: str, key: str) -> None:
