@@ -139,6 +139,9 @@ class FlowRun:
         self.max_updated: datetime | None = None
         self.ensured: dict[tuple[str, str], str] = {}
         self.parent_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self.open_entries: dict[str, int] = {}
+        self.echo_possible = True
+        self.parked: set[str] = set()
 
     # -- the run -------------------------------------------------------------------------
 
@@ -146,6 +149,8 @@ class FlowRun:
         """Read everything (or since the cursor), write it, then settle cursor and deletions."""
         # Sources that stamp no record (Buildium) get the read's start, less clock skew.
         read_started = datetime.now(UTC) - CLOCK_SKEW
+        self.echo_possible = await self.store.wrote_to(self.source.name, self.flow.entity)
+        self.parked = await self.store.dead_letter_keys(self.flow.name)
         await self._ensure_configured_locations()
         if not self.dry_run:
             await self._retry_parked()
@@ -249,7 +254,8 @@ class FlowRun:
                 )
                 return
             self._count(action)
-            if not self.dry_run:
+            if not self.dry_run and item.record.key in self.parked:
+                self.parked.discard(item.record.key)
                 await self.store.clear_dead_letter(
                     self.flow.name, self.flow.entity, item.record.key
                 )
@@ -276,6 +282,8 @@ class FlowRun:
 
     async def _is_echo(self, item: SourceRecord) -> bool:
         """The record only reflects the hub's own write of a record that came from the target."""
+        if not self.echo_possible:
+            return False  # the hub never wrote this entity to the source
         mine = await self.store.find_ref(self.source.name, self.flow.entity, item.source_id)
         if mine is None:
             return False
@@ -337,7 +345,14 @@ class FlowRun:
             # A parent we thought was there is gone: write it again, then this record.
             await self._forget_parents(record)
             return await self._write(entity, record, depth, heal - 1)
-        await self.store.put_xref(self.target.name, entity, record.key, result.ref, digest)
+        await self.store.put_xref(
+            self.target.name,
+            entity,
+            record.key,
+            result.ref,
+            digest,
+            ledger_entry=self.open_entries.pop(record.key, None),
+        )
         if known is not None and result.action is WriteAction.CREATED:
             return WriteAction.UPDATED  # re-created after it vanished: still an update to us
         return result.action
@@ -370,7 +385,7 @@ class FlowRun:
             if not exc.outcome_unknown:
                 await self.store.ledger_finish(entry, "failed")
             raise
-        await self.store.ledger_finish(entry)
+        self.open_entries[record.key] = entry  # closed with the cross-reference, atomically
         return result
 
     async def _retrying(self, call: Callable[[], Awaitable[WriteResult]]) -> WriteResult:

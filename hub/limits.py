@@ -21,12 +21,15 @@ class Limits:
         period: float = 1.0,
         max_concurrency: int = 4,
         *,
+        burst: int = 1,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.rate = rate
         self.period = period
-        self.limiter = AsyncLimiter(rate, period)
+        # A steady pace with no burst: a vendor counting any one-second window never sees more
+        # than ``rate`` requests, however its window lines up with ours.
+        self.limiter = AsyncLimiter(burst, burst * period / rate)
         self.semaphore = asyncio.Semaphore(max_concurrency)
         self.clock = clock
         self.sleep = sleep or asyncio.sleep

@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.dialects.postgresql
+import sqlalchemy.dialects.sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "StateStore", "XRef", "async_url"]
@@ -206,8 +208,19 @@ class StateStore:
             return None
         return XRef(row.key, row.ref, row.hash, _aware(row.written_at))
 
-    async def put_xref(self, connector: str, entity: str, key: str, ref: str, hash: str) -> None:
-        """Record that ``key`` is ``ref`` at ``connector``, written with content ``hash``."""
+    async def put_xref(
+        self,
+        connector: str,
+        entity: str,
+        key: str,
+        ref: str,
+        hash: str,
+        ledger_entry: int | None = None,
+    ) -> None:
+        """Record that ``key`` is ``ref`` at ``connector``, written with content ``hash``.
+
+        With ``ledger_entry``, the intended create is closed in the same transaction.
+        """
         async with self.engine.begin() as conn:
             await self._upsert(
                 conn,
@@ -215,6 +228,26 @@ class StateStore:
                 {"connector": connector, "entity": entity, "key": key},
                 {"ref": ref, "hash": hash, "written_at": _now()},
             )
+            if ledger_entry is not None:
+                await conn.execute(
+                    ledger.update().where(ledger.c.id == ledger_entry).values(state="done")
+                )
+
+    async def wrote_to(self, connector: str, entity: str) -> bool:
+        """Whether the hub ever wrote this entity to ``connector``."""
+        query = (
+            sa.select(xref.c.key)
+            .where(xref.c.connector == connector, xref.c.entity == entity)
+            .limit(1)
+        )
+        async with self.engine.connect() as conn:
+            return (await conn.execute(query)).first() is not None
+
+    async def dead_letter_keys(self, flow: str) -> set[str]:
+        """Keys of the flow's dead letters."""
+        query = sa.select(dead_letters.c.key).where(dead_letters.c.flow == flow)
+        async with self.engine.connect() as conn:
+            return {row.key for row in await conn.execute(query)}
 
     async def drop_xref(self, connector: str, entity: str, key: str) -> None:
         """Forget ``key`` at ``connector`` (it was deleted there)."""
@@ -228,10 +261,14 @@ class StateStore:
     async def _upsert(
         self, conn: AsyncConnection, table: sa.Table, keys: dict[str, Any], values: dict[str, Any]
     ) -> None:
-        where = [table.c[k] == v for k, v in keys.items()]
-        updated = await conn.execute(table.update().where(*where).values(**values))
-        if updated.rowcount == 0:
-            await conn.execute(table.insert().values(**keys, **values))
+        # Both backends speak INSERT ... ON CONFLICT DO UPDATE; one statement either way.
+        dialect = (
+            sa.dialects.postgresql
+            if self.engine.dialect.name == "postgresql"
+            else (sa.dialects.sqlite)
+        )
+        statement = dialect.insert(table).values(**keys, **values)
+        await conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=values))
 
     # -- source records ------------------------------------------------------------------
 

@@ -309,12 +309,13 @@ async def test_bad_client_secret_is_auth_failed_without_secret(
 
 
 async def test_limits_hold_the_rate() -> None:
-    """The limiter lets a burst of R through, then makes the next request wait."""
-    limits = Limits(5, 1.0, max_concurrency=10)
-    for _ in range(5):
+    """The limiter paces requests at the configured rate, with the configured burst."""
+    limits = Limits(5, 1.0, max_concurrency=10, burst=2)
+    for _ in range(2):
         async with limits.slot():
             pass
     assert not limits.limiter.has_capacity()
+    assert limits.limiter.time_period == pytest.approx(0.4)  # 2 per 0.4 s is 5 per second
     waiter = asyncio.create_task(limits.limiter.acquire())
     await asyncio.sleep(0)
     assert not waiter.done()

@@ -1,0 +1,397 @@
+"""Benchmarks against the sandboxes: rate saturation, overhead, re-sync and memory.
+
+    python bench/run.py [--quick] [--json]
+
+Prints one JSON object (with ``--json``; a table otherwise) and writes ``bench/results.md``.
+Every figure comes from one run on this machine; the sizes are part of the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from connectors.builder_backed import BuilderBackedSandbox
+from connectors.buildium import BuildiumConnector, BuildiumSandbox, BuildiumSettings
+from hub.app import Hub
+from hub.config import parse_config
+from hub.connector import ReadFailure
+from hub.log import configure_logging
+from hub.sandbox import SandboxOptions
+
+HERE = Path(__file__).resolve().parent
+SIZES = {
+    "quick": {"rate": 15, "rate_units": 6_000, "sync_homes": 600, "rss": (20_000, 200_000)},
+    "full": {"rate": 15, "rate_units": 20_000, "sync_homes": 3_000, "rss": (100_000, 1_000_000)},
+}
+
+
+# -- rate saturation -------------------------------------------------------------------------
+
+
+async def read_all(units: int, sandbox_rate: float, client_rate: float) -> dict[str, Any]:
+    """Read every association unit through a rate-limited sandbox; count requests and 429s."""
+    options = SandboxOptions(size=units, rate_limit=sandbox_rate)
+    async with BuildiumSandbox(options) as box:
+        table = {
+            **box.connector_table(),
+            "rate_limit": client_rate,
+            "page_size": 50,
+            "max_concurrency": 1,
+        }
+        connector = BuildiumConnector(BuildiumSettings.model_validate(table), name="hoa")
+        started = time.perf_counter()
+        records = failures = 0
+        async with connector:
+            async for item in connector.read("home", collections=["association-units"]):
+                if isinstance(item, ReadFailure):
+                    failures += 1
+                else:
+                    records += 1
+        seconds = time.perf_counter() - started
+        requests = sum(box.by_status.values())
+        return {
+            "records": records,
+            "failures": failures,
+            "requests": requests,
+            "seconds": seconds,
+            "throttled": box.by_status.get(429, 0),
+            "ok": box.by_status.get(200, 0),
+        }
+
+
+# -- hub vs bare aiohttp -----------------------------------------------------------------------
+
+
+def sync_config(hoa: BuildiumSandbox, warranty: BuilderBackedSandbox, state: str) -> Any:
+    """Associations and their units into Builder Backed, unthrottled."""
+    fast = {"rate_limit": 100_000, "max_concurrency": 8}
+    flows = [
+        {
+            "name": "hoods",
+            "source": "hoa",
+            "target": "warranty",
+            "entity": "location",
+            "mode": "full",
+            "options": {
+                "collections": ["associations"],
+                "defaults": {"parent_key": "bench-mc"},
+                "locations": [
+                    {
+                        "key": "bench-div",
+                        "kind": "division",
+                        "name": "Bench",
+                        "parent_name": "Central Texas",
+                    },
+                    {
+                        "key": "bench-mc",
+                        "kind": "master_community",
+                        "name": "Bench MC",
+                        "parent_key": "bench-div",
+                    },
+                ],
+            },
+        },
+        {
+            "name": "homes",
+            "source": "hoa",
+            "target": "warranty",
+            "entity": "home",
+            "mode": "full",
+            "concurrency": 8,
+            "options": {"collections": ["association-units"]},
+        },
+    ]
+    return parse_config(
+        {
+            "state": {"url": state},
+            "connectors": {
+                "hoa": {**hoa.connector_table(), **fast},
+                "warranty": {
+                    **warranty.connector_table(),
+                    **fast,
+                    "home_type_fallback": "Multi Family",
+                },
+            },
+            "flows": flows,
+        },
+        source="<bench>",
+    )
+
+
+async def hub_sync(homes: int) -> dict[str, Any]:
+    """The hub's end-to-end sync of ``homes`` units, then the same again unchanged."""
+    with tempfile.TemporaryDirectory() as tmp:
+        async with (
+            BuildiumSandbox(SandboxOptions(size=homes)) as hoa,
+            BuilderBackedSandbox(SandboxOptions(size=0)) as warranty,
+        ):
+            config = sync_config(hoa, warranty, f"sqlite:///{tmp}/state.db")
+            async with Hub(config) as hub:
+                first = time.perf_counter()
+                await hub.sync("hoods")
+                report = await hub.sync("homes")
+                first_s = time.perf_counter() - first
+                second = time.perf_counter()
+                await hub.sync("hoods", full=True)
+                again = await hub.sync("homes", full=True)
+                second_s = time.perf_counter() - second
+            stored = warranty.collections["homes"].count()
+    return {
+        "records": report.created,
+        "stored": stored,
+        "first_s": first_s,
+        "second_s": second_s,
+        "resync_writes": again.created + again.updated,
+        "failed": report.failed + again.failed,
+    }
+
+
+async def bare_sync(homes: int) -> dict[str, Any]:
+    """The same HTTP work as the hub's first sync, with plain aiohttp and nothing else."""
+    async with (
+        BuildiumSandbox(SandboxOptions(size=homes)) as hoa,
+        BuilderBackedSandbox(SandboxOptions(size=0)) as warranty,
+    ):
+        creds = hoa.credentials
+        headers = {
+            "x-buildium-client-id": creds["client_id"],
+            "x-buildium-client-secret": creds["client_secret"],
+        }
+        async with aiohttp.ClientSession() as http:
+            started = time.perf_counter()
+            form = {
+                "grant_type": "client_credentials",
+                **{k: v for k, v in warranty.credentials.items()},
+            }
+            async with http.post(warranty.base_url + "/oauth2/token", data=form) as resp:
+                token = (await resp.json())["access_token"]
+            bearer = {"Authorization": f"Bearer {token}"}
+
+            async def post(path: str, body: dict[str, Any]) -> None:
+                async with http.post(warranty.base_url + path, json=body, headers=bearer) as r:
+                    await r.read()
+
+            await post(
+                "/api/v2/locations/divisions",
+                {"externalId": "bd", "name": "B", "regionName": "Central Texas"},
+            )
+            await post(
+                "/api/v2/locations/master-communities",
+                {"externalId": "bm", "name": "B", "divisionExternalId": "bd"},
+            )
+            async with http.get(
+                hoa.base_url + "/v1/associations", headers=headers, params={"limit": "1000"}
+            ) as resp:
+                for association in await resp.json():
+                    await post(
+                        "/api/v2/locations/neighborhoods",
+                        {
+                            "externalId": f"buildium:association:{association['Id']}",
+                            "name": association["Name"],
+                            "masterCommunityExternalId": "bm",
+                        },
+                    )
+            semaphore = asyncio.Semaphore(8)
+            done = 0
+
+            async def send(unit: dict[str, Any]) -> None:
+                nonlocal done
+                address = unit["Address"]
+                hood = f"buildium:association:{unit['AssociationId']}"
+                async with semaphore:
+                    await post(
+                        "/api/v2/homes",
+                        {
+                            "externalId": f"buildium:association-unit:{unit['Id']}",
+                            "addressLine1": address["AddressLine1"],
+                            "city": address["City"],
+                            "state": address["State"],
+                            "postalCode": address["PostalCode"],
+                            "type": "Multi Family",
+                            "neighborhoodExternalId": hood,
+                        },
+                    )
+                    done += 1
+
+            offset = 0
+            while True:
+                async with http.get(
+                    hoa.base_url + "/v1/associations/units",
+                    headers=headers,
+                    params={"offset": str(offset), "limit": "1000"},
+                ) as resp:
+                    page = await resp.json()
+                    total = int(resp.headers["X-Total-Count"])
+                await asyncio.gather(*(send(u) for u in page))
+                offset += len(page)
+                if not page or offset >= total:
+                    break
+            seconds = time.perf_counter() - started
+    return {"records": done, "seconds": seconds}
+
+
+# -- memory ----------------------------------------------------------------------------------
+
+
+async def read_and_map(units: int) -> int:
+    """Read and map every unit of a sandbox of ``units``; returns how many were mapped."""
+    async with BuildiumSandbox(SandboxOptions(size=units)) as box:
+        table = {**box.connector_table(), "rate_limit": 100_000}
+        count = 0
+        async with BuildiumConnector(BuildiumSettings.model_validate(table), name="hoa") as hoa:
+            async for _ in hoa.read("home", collections=["association-units"]):
+                count += 1
+    return count
+
+
+def peak_rss_mib(units: int) -> float:
+    """Peak RSS of a fresh process reading and mapping ``units`` records."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--rss-child", str(units)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(json.loads(done.stdout)["peak_rss_mib"])
+
+
+def rss_child(units: int) -> None:
+    """The measured process: read and map, then report its own peak RSS."""
+    count = asyncio.run(read_and_map(units))
+    assert count == units, (count, units)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"units": units, "peak_rss_mib": peak_kib / 1024}))
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+async def measure(sizes: dict[str, Any]) -> dict[str, Any]:
+    """Every figure, with the sizes that produced it."""
+    rate = sizes["rate"]
+    saturated = await read_all(sizes["rate_units"], rate, rate)
+    adaptive = await read_all(sizes["rate_units"] // 3, rate, 2 * rate)
+    bare = await bare_sync(sizes["sync_homes"])
+    hub = await hub_sync(sizes["sync_homes"])
+    small, large = sizes["rss"]
+    rss_small, rss_large = peak_rss_mib(small), peak_rss_mib(large)
+    hub_rps = hub["records"] / hub["first_s"]
+    bare_rps = bare["records"] / bare["seconds"]
+    return {
+        "rate_saturation": round(saturated["requests"] / saturated["seconds"] / rate, 3),
+        "throttled": saturated["throttled"],
+        "adaptive_ok": adaptive["records"] == sizes["rate_units"] // 3
+        and adaptive["failures"] == 0,
+        "adaptive_throttled": adaptive["throttled"],
+        "overhead_ratio": round(hub_rps / bare_rps, 3),
+        "records_per_second": round(hub_rps, 1),
+        "bare_records_per_second": round(bare_rps, 1),
+        "resync_speedup": round(hub["first_s"] / hub["second_s"], 2),
+        "resync_writes": hub["resync_writes"],
+        "rss_growth": round(rss_large / rss_small, 3),
+        "rss_mib": {str(small): round(rss_small, 1), str(large): round(rss_large, 1)},
+        "sizes": {
+            "rate_per_second": rate,
+            "rate_read_units": sizes["rate_units"],
+            "sync_homes": sizes["sync_homes"],
+            "rss_records": [small, large],
+            "rate_requests": saturated["requests"],
+            "sync_records": hub["records"],
+        },
+        "machine": f"{platform.machine()}, {platform.python_implementation()} "
+        f"{platform.python_version()}, {_cpus()} CPUs",
+    }
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
+
+
+TARGETS = {
+    "rate_saturation": (">=", 0.95),
+    "throttled": ("==", 0),
+    "adaptive_ok": ("==", True),
+    "overhead_ratio": (">=", 0.8),
+    "resync_writes": ("==", 0),
+    "rss_growth": ("<=", 1.2),
+}
+
+
+def met(name: str, value: Any) -> bool:
+    """Whether a figure meets its target."""
+    op, target = TARGETS[name]
+    return bool(
+        value >= target if op == ">=" else value <= target if op == "<=" else value == target
+    )
+
+
+def markdown(results: dict[str, Any], mode: str) -> str:
+    """The table the README links to."""
+    lines = [
+        f"# Benchmark results ({mode})",
+        "",
+        f"Machine: {results['machine']}.",
+        "",
+        "| figure | value | target | met |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name in (
+        "rate_saturation",
+        "throttled",
+        "adaptive_ok",
+        "overhead_ratio",
+        "records_per_second",
+        "resync_speedup",
+        "resync_writes",
+        "rss_growth",
+    ):
+        target = TARGETS.get(name)
+        shown = f"{target[0]} {target[1]}" if target else ""
+        ok = ("yes" if met(name, results[name]) else "NO") if target else ""
+        lines.append(f"| {name} | {results[name]} | {shown} | {ok} |")
+    lines += [
+        "",
+        f"Sizes: `{json.dumps(results['sizes'])}`; peak RSS (MiB): "
+        f"`{json.dumps(results['rss_mib'])}`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Run the benchmarks; exit 1 if a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, under two minutes")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    configure_logging(level="warning")
+    if args.rss_child:
+        rss_child(args.rss_child)
+        return 0
+    mode = "quick" if args.quick else "full"
+    results = asyncio.run(measure(SIZES[mode]))
+    (HERE / "results.md").write_text(markdown(results, mode))
+    if args.json:
+        print(json.dumps(results))
+    else:
+        print(markdown(results, mode))
+    return 0 if all(met(name, results[name]) for name in TARGETS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
