@@ -128,7 +128,6 @@ class Connector(Protocol):
 
     async def check(self) -> None:
         """Verify credentials and reachability; raise a ``VendorError`` if either fails."""
-        ...
 
     def read(
         self,
@@ -143,7 +142,6 @@ class Connector(Protocol):
         example Buildium's ``association-units`` but not ``rental-units``). A record that
         cannot be mapped is yielded as a ``ReadFailure`` so the read goes on.
         """
-        ...
 
     async def write(
         self, entity: str, record: CanonicalRecord, known_ref: str | None
@@ -153,15 +151,12 @@ class Connector(Protocol):
         Reference fields (``parent_key``, ``neighborhood_key``, ``home_key``...) hold this
         target's refs where the engine knows them, else the canonical keys.
         """
-        ...
 
     async def lookup(self, entity: str, record: CanonicalRecord) -> str | None:
         """Find the record at this vendor by its natural key (external id, email...)."""
-        ...
 
     async def delete(self, entity: str, ref: str, *, deactivate: bool = False) -> None:
         """Delete (or deactivate) a record; ``UnsupportedValue`` where the vendor cannot."""
-        ...
 
 
 class ConnectorFactory(Protocol):

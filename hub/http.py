@@ -60,15 +60,12 @@ class RequestObserver(Protocol):
         attempt: int,
     ) -> None:
         """One attempt finished (status None: no answer)."""
-        ...
 
     def on_throttled(self, vendor: str, retry_after: float | None) -> None:
         """The vendor answered 429."""
-        ...
 
     def on_retry(self, vendor: str, method: str, path: str, attempt: int, reason: str) -> None:
         """An attempt will be retried."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

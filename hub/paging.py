@@ -25,11 +25,9 @@ class Paginator(Protocol):
 
     def first(self) -> Params:
         """Params of the first page."""
-        ...
 
     def next(self, page: Page) -> Params | None:
         """Params of the page after ``page``, or None when the read is complete."""
-        ...
 
 
 class SinglePage:

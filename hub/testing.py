@@ -4,7 +4,7 @@
 holds answers ``Conflict`` internally and resolves to the existing record (as the real
 connectors do), ``fail_keys`` are rejected, ``unknown_outcome_keys`` are stored and then
 reported as timed out (the outcome-unknown case), and references to missing parents raise
-``MissingParent``.
+``MissingParent``; ``unavailable_keys`` answer 503 a given number of times first.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from hub.config import ConnectorSettings
 from hub.connector import Capabilities, ConnectorPlugin, SourceRecord, WriteAction, WriteResult
-from hub.errors import InvalidRecord, MissingParent, NotFound, RequestTimeout
+from hub.errors import InvalidRecord, MissingParent, NotFound, RequestTimeout, Unavailable
 from hub.models import ENTITIES, CanonicalRecord
 
 __all__ = ["FakeConnector", "FakeSettings", "Stored", "fake_plugin"]
@@ -59,6 +59,8 @@ class FakeConnector:
     data: dict[str, dict[str, Stored]] = field(default_factory=dict)
     fail_keys: dict[str, str] = field(default_factory=dict)
     unknown_outcome_keys: set[str] = field(default_factory=set)
+    #: key -> how many more writes of it answer 503 first
+    unavailable_keys: dict[str, int] = field(default_factory=dict)
     check_parents: bool = False
     creates: int = 0
     updates: int = 0
@@ -117,6 +119,9 @@ class FakeConnector:
         self, entity: str, record: CanonicalRecord, known_ref: str | None
     ) -> WriteResult:
         """Create or update by key; a create of a held key resolves to it (the 409 path)."""
+        if self.unavailable_keys.get(record.key, 0) > 0:
+            self.unavailable_keys[record.key] -= 1
+            raise Unavailable("try later", vendor=self.vendor, status=503)
         if record.key in self.fail_keys:
             raise InvalidRecord(
                 "rejected", vendor=self.vendor, status=422, messages=[self.fail_keys[record.key]]

@@ -283,3 +283,19 @@ async def test_bounded_write_concurrency(store: StateStore) -> None:
     target.write = tracked  # type: ignore[method-assign]
     await run_flow(flow(concurrency=3), source, target, store)
     assert peak == 3 and target.creates == 20
+
+
+async def test_transient_failures_park_then_heal_on_the_next_run(store: StateStore) -> None:
+    """A record that kept meeting 503s is parked, and the next run writes it."""
+    source, target = pair()
+    source.put("home", home(1), updated_at=T0)
+    target.unavailable_keys["home-1"] = 2
+    first = await run_flow(
+        flow(options={"write_attempts": 2}), source, target, store, sleep=no_sleep
+    )
+    assert first.failed == 1 and (await store.dead_letters())[0]["error_type"] == "Unavailable"
+    second = await run_flow(
+        flow(options={"write_attempts": 2}), source, target, store, sleep=no_sleep
+    )
+    assert second.created == 1 and await store.dead_letters() == []
+    assert len(target.records("home")) == 1
