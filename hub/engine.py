@@ -33,7 +33,7 @@ from hub.errors import (
     VendorError,
 )
 from hub.models import LOCATION_PARENT, CanonicalRecord, Location, entity_of, record_hash
-from hub.store import StateStore
+from hub.store import StateStore, XRef
 
 __all__ = ["FlowReport", "ReadFailure", "run_flow"]
 
@@ -139,9 +139,15 @@ class FlowRun:
         self.max_updated: datetime | None = None
         self.ensured: dict[tuple[str, str], str] = {}
         self.parent_locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self.open_entries: dict[str, int] = {}
         self.echo_possible = True
         self.parked: set[str] = set()
+        # Batched state: what is known of the target, and writes not yet flushed to the store.
+        self.cache: dict[tuple[str, str], XRef | None] = {}
+        self.pending: set[tuple[str, str]] = set()
+        self.entries: dict[tuple[str, str], int] = {}
+        self.unflushed: list[tuple[str, str, str, str]] = []
+        self.done_entries: list[int] = []
+        self.failed_entries: list[int] = []
 
     # -- the run -------------------------------------------------------------------------
 
@@ -154,6 +160,7 @@ class FlowRun:
         await self._ensure_configured_locations()
         if not self.dry_run:
             await self._retry_parked()
+        await self._flush()
         batch: list[SourceRecord | ReadFailure] = []
         async for item in self._read(since):
             batch.append(item)
@@ -219,10 +226,14 @@ class FlowRun:
             good.append(SourceRecord(record, item.source_id, item.updated_at))
         if not self.dry_run and good:
             await self._remember(good)
-        for depth in sorted({_depth(item.record) for item in good}):
+        await self._prefetch([item.record.key for item in good])
+        depths = sorted({_depth(item.record) for item in good})
+        max_depth = depths[-1] if depths else 0
+        for depth in depths:
             level = [item for item in good if _depth(item.record) == depth]
             async with asyncio.TaskGroup() as group:
                 tasks = [group.create_task(self._handle(item)) for item in level]
+            await self._flush(final=depth == max_depth)
             if any(task.cancelled() for task in tasks):
                 raise asyncio.CancelledError  # a write was cancelled: never count it as done
         for item in good:
@@ -323,14 +334,60 @@ class FlowRun:
 
     async def write_one(self, record: CanonicalRecord) -> WriteAction:
         """Write one record through the full path (options, parents, ledger)."""
-        return await self._write(self.flow.entity, self._apply_options(record))
+        try:
+            return await self._write(self.flow.entity, self._apply_options(record))
+        finally:
+            await self._flush()
+
+    async def _prefetch(self, keys: Sequence[str]) -> None:
+        """Load a batch's cross-references and open creates, and record its intended creates.
+
+        Intended creates are in the ledger before any of the batch is sent; their outcome is
+        flushed with the cross-references after each level. A crash in between leaves them
+        pending, and the next run looks those records up instead of creating them again.
+        """
+        entity, target = self.flow.entity, self.target.name
+        known = await self.store.get_xrefs(target, entity, keys)
+        missing = [k for k in keys if k not in known]
+        pending = await self.store.pending_keys(target, entity, missing)
+        for key in keys:
+            self.cache[(entity, key)] = known.get(key)
+        self.pending.update((entity, k) for k in pending)
+        if not self.dry_run:
+            fresh = [k for k in missing if k not in pending]
+            entries = await self.store.ledger_begin_many(self.flow.name, target, entity, fresh)
+            self.entries.update(((entity, k), v) for k, v in entries.items())
+
+    async def _flush(self, final: bool = False) -> None:
+        """Write the level's cross-references and settle its ledger entries in one go.
+
+        ``final`` (end of a batch or of the run) also closes intended creates never sent.
+        """
+        if self.dry_run:
+            return
+        unused = [self.entries.pop(k) for k in list(self.entries)] if final else []
+        rows, done, failed = self.unflushed, self.done_entries, [*self.failed_entries, *unused]
+        self.unflushed, self.done_entries, self.failed_entries = [], [], []
+        await self.store.flush_writes(self.target.name, rows, done, failed)
+
+    async def _known(self, entity: str, key: str) -> XRef | None:
+        """The target's cross-reference for a key: from the batch cache, else the store."""
+        if (entity, key) in self.cache:
+            return self.cache[(entity, key)]
+        found = await self.store.get_xref(self.target.name, entity, key)
+        self.cache[(entity, key)] = found
+        return found
+
+    def _wrote(self, entity: str, key: str, ref: str, digest: str) -> None:
+        self.cache[(entity, key)] = XRef(key, ref, digest, datetime.now(UTC))
+        self.unflushed.append((entity, key, ref, digest))
 
     async def _write(
         self, entity: str, record: CanonicalRecord, depth: int = 0, heal: int = 2
     ) -> WriteAction:
         translated = await self._translate(record, depth)
         digest = record_hash(translated)
-        known = await self.store.get_xref(self.target.name, entity, record.key)
+        known = await self._known(entity, record.key)
         if known is not None and known.hash == digest:
             self._plan("unchanged", record.key)
             return WriteAction.UNCHANGED
@@ -345,14 +402,9 @@ class FlowRun:
             # A parent we thought was there is gone: write it again, then this record.
             await self._forget_parents(record)
             return await self._write(entity, record, depth, heal - 1)
-        await self.store.put_xref(
-            self.target.name,
-            entity,
-            record.key,
-            result.ref,
-            digest,
-            ledger_entry=self.open_entries.pop(record.key, None),
-        )
+        self._wrote(entity, record.key, result.ref, digest)
+        if depth > 0 or entity != self.flow.entity:
+            await self._flush()  # a parent: durable before its children are sent
         if known is not None and result.action is WriteAction.CREATED:
             return WriteAction.UPDATED  # re-created after it vanished: still an update to us
         return result.action
@@ -367,8 +419,12 @@ class FlowRun:
     async def _create(self, entity: str, record: CanonicalRecord, digest: str) -> WriteResult:
         """Create once: a create whose outcome is unknown is looked up, never sent blindly."""
         target = self.target.name
-        if await self.store.ledger_pending(target, entity, record.key):
+        slot = (entity, record.key)
+        if slot in self.pending or (
+            slot not in self.cache and await self.store.ledger_pending(target, entity, record.key)
+        ):
             found = await self.target.lookup(entity, record)
+            self.pending.discard(slot)
             await self.store.ledger_resolve(target, entity, record.key)
             if found is not None:
                 result = await self.target.write(entity, record, found)
@@ -378,14 +434,20 @@ class FlowRun:
                     if result.action is WriteAction.UNCHANGED
                     else result.action,
                 )
-        entry = await self.store.ledger_begin(self.flow.name, target, entity, record.key, digest)
+        entry = self.entries.pop(slot, None)
+        if entry is None:
+            entry = await self.store.ledger_begin(
+                self.flow.name, target, entity, record.key, digest
+            )
         try:
             result = await self.target.write(entity, record, None)
         except VendorError as exc:
-            if not exc.outcome_unknown:
-                await self.store.ledger_finish(entry, "failed")
+            if exc.outcome_unknown:
+                self.pending.add(slot)  # the next attempt looks it up first
+            else:
+                self.failed_entries.append(entry)
             raise
-        self.open_entries[record.key] = entry  # closed with the cross-reference, atomically
+        self.done_entries.append(entry)  # settled with the cross-reference when flushed
         return result
 
     async def _retrying(self, call: Callable[[], Awaitable[WriteResult]]) -> WriteResult:
@@ -428,12 +490,12 @@ class FlowRun:
             return self.ensured[(entity, key)]
         # One writer per parent: siblings written concurrently wait for it, not race it.
         async with self.parent_locks.setdefault((entity, key), asyncio.Lock()):
-            known = await self.store.get_xref(self.target.name, entity, key)
+            known = await self._known(entity, key)
             if known is None and depth < 4 and self.target.capabilities.writes >= {entity}:
                 body = await self.store.get_record(entity, key) or self._configured(entity, key)
                 if body is not None and not self.dry_run:
                     await self._write(entity, entity_of(entity).model_validate(body), depth + 1)
-                    known = await self.store.get_xref(self.target.name, entity, key)
+                    known = await self._known(entity, key)
         ref = known.ref if known is not None else key
         if known is not None:
             self.ensured[(entity, key)] = ref
@@ -453,6 +515,7 @@ class FlowRun:
             key = data.get(name)
             if isinstance(key, str) and key and self.ensured.pop((entity, key), None) is not None:
                 # Only the first sibling to notice forgets it; the rest find it re-written.
+                self.cache[(entity, key)] = None
                 await self.store.drop_xref(self.target.name, entity, key)
 
     # -- deletions -----------------------------------------------------------------------
@@ -512,6 +575,7 @@ async def run_flow(
     except BaseException as exc:
         run.report.seconds = time.monotonic() - started
         if not dry_run:
+            await _settle(run._flush(final=True))  # what was written is recorded first
             status = "cancelled" if isinstance(exc, asyncio.CancelledError) else "failed"
             await _settle(store.finish_run(run.run_id, status, run.report.counts(), _describe(exc)))
         if isinstance(exc, BaseExceptionGroup):

@@ -233,6 +233,86 @@ class StateStore:
                     ledger.update().where(ledger.c.id == ledger_entry).values(state="done")
                 )
 
+    async def get_xrefs(self, connector: str, entity: str, keys: Sequence[str]) -> dict[str, XRef]:
+        """The cross-references of many keys at once (absent keys are left out)."""
+        found: dict[str, XRef] = {}
+        async with self.engine.connect() as conn:
+            for chunk in _chunks(keys):
+                query = sa.select(xref).where(
+                    xref.c.connector == connector, xref.c.entity == entity, xref.c.key.in_(chunk)
+                )
+                for row in await conn.execute(query):
+                    found[row.key] = XRef(row.key, row.ref, row.hash, _aware(row.written_at))
+        return found
+
+    async def pending_keys(self, target: str, entity: str, keys: Sequence[str]) -> set[str]:
+        """Which of these keys have a create sent with no known outcome."""
+        found: set[str] = set()
+        async with self.engine.connect() as conn:
+            for chunk in _chunks(keys):
+                query = sa.select(ledger.c.key).where(
+                    ledger.c.target == target,
+                    ledger.c.entity == entity,
+                    ledger.c.state == "pending",
+                    ledger.c.key.in_(chunk),
+                )
+                found.update(row.key for row in await conn.execute(query))
+        return found
+
+    async def ledger_begin_many(
+        self, flow: str, target: str, entity: str, keys: Sequence[str]
+    ) -> dict[str, int]:
+        """Record intended creates of many keys in one transaction; returns their entry ids."""
+        if not keys:
+            return {}
+        now = _now()
+        rows = [
+            {
+                "flow": flow,
+                "target": target,
+                "entity": entity,
+                "key": key,
+                "hash": "",
+                "state": "pending",
+                "created_at": now,
+            }
+            for key in keys
+        ]
+        async with self.engine.begin() as conn:
+            await conn.execute(ledger.insert(), rows)
+            query = sa.select(ledger.c.key, ledger.c.id).where(
+                ledger.c.target == target,
+                ledger.c.entity == entity,
+                ledger.c.state == "pending",
+                ledger.c.created_at == now,
+                ledger.c.key.in_(list(keys)),
+            )
+            return {row.key: row.id for row in await conn.execute(query)}
+
+    async def flush_writes(
+        self,
+        connector: str,
+        rows: Sequence[tuple[str, str, str, str]],
+        done: Sequence[int],
+        failed: Sequence[int],
+    ) -> None:
+        """In one transaction: record (entity, key, ref, hash) writes and settle ledger entries."""
+        if not (rows or done or failed):
+            return
+        async with self.engine.begin() as conn:
+            for entity, key, ref, digest in rows:
+                await self._upsert(
+                    conn,
+                    xref,
+                    {"connector": connector, "entity": entity, "key": key},
+                    {"ref": ref, "hash": digest, "written_at": _now()},
+                )
+            for state, entries in (("done", done), ("failed", failed)):
+                for chunk in _chunks(entries):
+                    await conn.execute(
+                        ledger.update().where(ledger.c.id.in_(chunk)).values(state=state)
+                    )
+
     async def wrote_to(self, connector: str, entity: str) -> bool:
         """Whether the hub ever wrote this entity to ``connector``."""
         query = (
@@ -540,6 +620,10 @@ class StateStore:
             await conn.execute(
                 leases.delete().where(leases.c.name == name, leases.c.owner == owner)
             )
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> list[list[Any]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -182,14 +182,17 @@ class BuildiumConnector:
         params = {"orderby": "id"}
         if since is not None:
             params["lastupdatedfrom"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        seen: set[object] = set()  # a total that moves mid-read must not repeat a record
+        # Pages come in ascending id order, so when records vanish mid-read and a page slides
+        # back, anything at or below the highest id seen is a repeat: O(1) memory for any size.
+        highest = -1
         paginator = OffsetLimit(limit=self.settings.page_size or 1000)
         async for page in self.client.paginate(path, paginator, params=params, items=_list):
             for payload in page:
                 record_id = payload.get("Id") if isinstance(payload, dict) else None
-                if record_id is not None and record_id in seen:
-                    continue
-                seen.add(record_id)
+                if isinstance(record_id, int):
+                    if record_id <= highest:
+                        continue
+                    highest = record_id
                 yield safe_record(partial(to_canonical, payload), str(record_id), None, payload)
 
     # -- writing -------------------------------------------------------------------------
