@@ -300,13 +300,19 @@ class StateStore:
         if not (rows or done or failed):
             return
         async with self.engine.begin() as conn:
-            for entity, key, ref, digest in rows:
-                await self._upsert(
-                    conn,
-                    xref,
-                    {"connector": connector, "entity": entity, "key": key},
-                    {"ref": ref, "hash": digest, "written_at": _now()},
-                )
+            now = _now()
+            values = [
+                {
+                    "connector": connector,
+                    "entity": entity,
+                    "key": key,
+                    "ref": ref,
+                    "hash": digest,
+                    "written_at": now,
+                }
+                for entity, key, ref, digest in rows
+            ]
+            await self._upsert_many(conn, xref, ["connector", "entity", "key"], values)
             for state, entries in (("done", done), ("failed", failed)):
                 for chunk in _chunks(entries):
                     await conn.execute(
@@ -350,6 +356,21 @@ class StateStore:
         statement = dialect.insert(table).values(**keys, **values)
         await conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=values))
 
+    async def _upsert_many(
+        self, conn: AsyncConnection, table: sa.Table, keys: list[str], rows: list[dict[str, Any]]
+    ) -> None:
+        """Insert or update many rows with one statement (executemany)."""
+        if not rows:
+            return
+        dialect = (
+            sa.dialects.postgresql
+            if self.engine.dialect.name == "postgresql"
+            else (sa.dialects.sqlite)
+        )
+        statement = dialect.insert(table)
+        updates = {name: statement.excluded[name] for name in rows[0] if name not in keys}
+        await conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+
     # -- source records ------------------------------------------------------------------
 
     async def put_records(
@@ -360,19 +381,20 @@ class StateStore:
         rows: Sequence[tuple[str, str, str, dict[str, Any]]],
     ) -> None:
         """Remember records read from ``source``: (key, source_id, hash, canonical body)."""
+        values = [
+            {
+                "source": source,
+                "entity": entity,
+                "key": key,
+                "source_id": source_id,
+                "hash": digest,
+                "body": json.dumps(body),
+                "seen_run": run_id,
+            }
+            for key, source_id, digest, body in rows
+        ]
         async with self.engine.begin() as conn:
-            for key, source_id, hash, body in rows:
-                await self._upsert(
-                    conn,
-                    records,
-                    {"source": source, "entity": entity, "key": key},
-                    {
-                        "source_id": source_id,
-                        "hash": hash,
-                        "body": json.dumps(body),
-                        "seen_run": run_id,
-                    },
-                )
+            await self._upsert_many(conn, records, ["source", "entity", "key"], values)
 
     async def get_record(self, entity: str, key: str) -> dict[str, Any] | None:
         """The last canonical body read for ``key`` from any source."""
