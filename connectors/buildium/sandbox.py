@@ -139,6 +139,8 @@ class BuildiumSandbox(SandboxServer):
         self, options: SandboxOptions | None = None, credentials: Mapping[str, str] | None = None
     ) -> None:
         super().__init__(options, credentials)
+        #: an API key whose role may read but not write (Buildium answers 403)
+        self.read_only = bool(self.options.extra.get("read_only", False))
         units = self.options.size
         properties = math.ceil(units / UNITS_PER_PROPERTY)
         self.collections = {
@@ -323,6 +325,8 @@ class BuildiumSandbox(SandboxServer):
                 != self.credentials["client_secret"]
             ):
                 return self.error_response(401, "Authorization has been denied for this request.")
+            if request.method != "GET" and self.read_only:
+                return self.error_response(403, "The API key does not have write permission.")
             try:
                 response: web.StreamResponse = await handler(request)
                 return response

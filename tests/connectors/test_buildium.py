@@ -487,3 +487,19 @@ async def test_total_changing_mid_read_repeats_and_skips_nothing(box: RecordingB
                 units.create(lambda i: {**(units.get(1) or {}), "Id": i})
     assert len(seen) == len(set(seen))
     assert "buildium:association-unit:46" in seen
+
+
+async def test_a_read_only_key_is_forbidden_to_write() -> None:
+    """Writes with a key lacking write permission answer 403, as the document allows."""
+    async with RecordingBuildium(SandboxOptions(size=5, extra={"read_only": True})) as box:
+        async with connector(box) as hoa:
+            address = Address(line1="5 Elm St", city="Austin", state="TX", postal_code="78702")
+            with pytest.raises(errors.PermissionDenied):
+                await hoa.write(
+                    "location",
+                    Location(key="x", kind="neighborhood", name="N", address=address),
+                    None,
+                )
+            assert len([i async for i in hoa.read("location")]) == 1
+        assert box.by_status[403] == 1
+        validate_all(box.exchanges)
