@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import aiohttp
 import structlog
@@ -38,7 +38,10 @@ from hub.limits import Limits
 from hub.paging import Page, Paginator
 from hub.retry import Budget, RetryPolicy, Sleep, default_sleep, parse_retry_after, retry_delay
 
-__all__ = ["RequestObserver", "Response", "VendorClient"]
+if TYPE_CHECKING:
+    from hub.config import ConnectorSettings
+
+__all__ = ["HTTPConnector", "RequestObserver", "Response", "VendorClient"]
 
 log = structlog.get_logger("hub.http")
 
@@ -400,3 +403,48 @@ def default_error_messages(status: int, headers: Mapping[str, str], body: bytes)
             found += [str(e)[:500] for e in errors]
         return found
     return []
+
+
+class HTTPConnector:
+    """What every HTTP connector shares: one VendorClient, opened by ``async with``.
+
+    A vendor connector subclasses it, passing its auth and its error-message hook.
+    """
+
+    vendor = ""
+
+    def __init__(
+        self,
+        settings: ConnectorSettings,
+        *,
+        name: str,
+        auth: Middleware | None,
+        error_messages: ErrorMessages | None = None,
+        observer: RequestObserver | None = None,
+        sleep: Sleep | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.name = name
+        self.client = VendorClient(
+            vendor=self.vendor,
+            base_url=settings.base_url,
+            auth=auth,
+            limits=settings.limits(sleep),
+            retry=retry or settings.retry_policy(),
+            timeout=settings.timeout,
+            error_messages=error_messages,
+            observer=observer,
+            sleep=sleep,
+        )
+
+    async def __aenter__(self) -> Self:
+        await self.client.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.client.__aexit__(exc_type, exc, tb)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
@@ -35,7 +35,7 @@ from hub.errors import (
     ProtocolError,
     UnsupportedValue,
 )
-from hub.http import RequestObserver, Response, VendorClient
+from hub.http import HTTPConnector, RequestObserver, Response
 from hub.models import (
     CanonicalRecord,
     Document,
@@ -87,7 +87,7 @@ def _error_messages(status: int, headers: Mapping[str, str], body: bytes) -> lis
     return []
 
 
-class BuilderBackedConnector:
+class BuilderBackedConnector(HTTPConnector):
     """Builder Backed V2 over one aiohttp session."""
 
     vendor = "builder_backed"
@@ -107,7 +107,6 @@ class BuilderBackedConnector:
         sleep: Sleep | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.name = name
         self.settings = settings
         token_url = settings.token_url or settings.base_url + "/oauth2/token"
         self.auth = OAuth2ClientCredentials(
@@ -117,24 +116,15 @@ class BuilderBackedConnector:
             settings.scopes,
             vendor=self.vendor,
         )
-        self.client = VendorClient(
-            vendor=self.vendor,
-            base_url=settings.base_url,
+        super().__init__(
+            settings,
+            name=name,
             auth=self.auth,
-            limits=settings.limits(sleep),
-            retry=retry or settings.retry_policy(),
-            timeout=settings.timeout,
             error_messages=_error_messages,
             observer=observer,
             sleep=sleep,
+            retry=retry,
         )
-
-    async def __aenter__(self) -> Self:
-        await self.client.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.client.__aexit__(None, None, None)
 
     async def check(self) -> None:
         """Fetch a token and list the activated regions."""

@@ -18,7 +18,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
@@ -33,7 +33,7 @@ from hub.connector import (
     safe_record,
 )
 from hub.errors import MissingParent, NotFound, ProtocolError, UnsupportedValue
-from hub.http import RequestObserver, Response, VendorClient
+from hub.http import HTTPConnector, RequestObserver, Response
 from hub.models import CanonicalRecord, Home, Location, Person, RoleKind
 from hub.paging import OffsetLimit
 from hub.retry import RetryPolicy, Sleep
@@ -105,7 +105,7 @@ def _id_of(ref: str | None, collection: str) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
-class BuildiumConnector:
+class BuildiumConnector(HTTPConnector):
     """Buildium over one aiohttp session."""
 
     vendor = "buildium"
@@ -124,7 +124,6 @@ class BuildiumConnector:
         sleep: Sleep | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.name = name
         self.settings = settings
         auth = HeaderAuth(
             {
@@ -132,24 +131,15 @@ class BuildiumConnector:
                 "x-buildium-client-secret": settings.client_secret,
             }
         )
-        self.client = VendorClient(
-            vendor=self.vendor,
-            base_url=settings.base_url,
+        super().__init__(
+            settings,
+            name=name,
             auth=auth,
-            limits=settings.limits(sleep),
-            retry=retry or settings.retry_policy(),
-            timeout=settings.timeout,
             error_messages=error_messages,
             observer=observer,
             sleep=sleep,
+            retry=retry,
         )
-
-    async def __aenter__(self) -> Self:
-        await self.client.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.client.__aexit__(None, None, None)
 
     async def check(self) -> None:
         """List one association: proves the credentials and the API are there."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
@@ -41,7 +41,7 @@ from hub.errors import (
     UnsupportedValue,
     VendorError,
 )
-from hub.http import RequestObserver, Response, VendorClient
+from hub.http import HTTPConnector, RequestObserver, Response
 from hub.models import CanonicalRecord, Location, Person
 from hub.paging import PageNumber
 from hub.retry import RetryPolicy, Sleep
@@ -131,7 +131,7 @@ def decode_envelope(response: Response) -> Any:
     return body["data"]
 
 
-class PropertybaseConnector:
+class PropertybaseConnector(HTTPConnector):
     """Propertybase GO over one aiohttp session."""
 
     vendor = "propertybase"
@@ -151,27 +151,17 @@ class PropertybaseConnector:
         sleep: Sleep | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.name = name
         self.settings = settings
         self.prefix = settings.api_prefix.rstrip("/")
-        self.client = VendorClient(
-            vendor=self.vendor,
-            base_url=settings.base_url,
+        super().__init__(
+            settings,
+            name=name,
             auth=HeaderAuth({"X-BL-API-Key": settings.api_key}),
-            limits=settings.limits(sleep),
-            retry=retry or settings.retry_policy(),
-            timeout=settings.timeout,
             error_messages=error_messages,
             observer=observer,
             sleep=sleep,
+            retry=retry,
         )
-
-    async def __aenter__(self) -> Self:
-        await self.client.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.client.__aexit__(None, None, None)
 
     async def _call(self, method: str, path: str, **kw: Any) -> Any:
         response = await self.client.request(method, self.prefix + path, expect_json=True, **kw)
