@@ -1,4 +1,4 @@
-"""When to retry a vendor call and how long to wait: one pure function and its middleware."""
+"""When to retry a vendor call and how long to wait: one pure function and a budget."""
 
 from __future__ import annotations
 
@@ -10,12 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-__all__ = ["RETRY_STATUSES", "RetryPolicy", "parse_retry_after", "retry_delay"]
-
-#: statuses worth another try of an idempotent request (500 included: a read cannot harm)
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-#: statuses after which a create provably did not take effect
-SAFE_CREATE_STATUSES = frozenset({429})
+__all__ = ["Budget", "RetryPolicy", "parse_retry_after", "retry_delay"]
 
 
 @dataclass(frozen=True)
