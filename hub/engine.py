@@ -39,7 +39,7 @@ __all__ = ["FlowReport", "ReadFailure", "run_flow"]
 
 log = structlog.get_logger("hub.engine")
 
-BATCH = 200
+BATCH = 1000
 ECHO_TOLERANCE = timedelta(seconds=2)
 CLOCK_SKEW = timedelta(minutes=1)
 #: dead letters whose cause may have passed: each run gives them another go

@@ -21,14 +21,16 @@ class Limits:
         period: float = 1.0,
         max_concurrency: int = 4,
         *,
-        burst: int = 1,
+        burst: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         self.rate = rate
         self.period = period
-        # A steady pace with no burst: a vendor counting any one-second window never sees more
-        # than ``rate`` requests, however its window lines up with ours.
+        # A steady pace with small bursts (a tenth of the rate): a vendor's own token bucket of
+        # ``rate`` never runs dry, however its window lines up with ours, and a high rate does
+        # not cost a timer per request.
+        burst = burst or max(1, int(rate * period) // 10)
         self.limiter = AsyncLimiter(burst, burst * period / rate)
         self.semaphore = asyncio.Semaphore(max_concurrency)
         self.clock = clock
