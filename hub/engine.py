@@ -569,7 +569,9 @@ async def run_flow(
     started = time.monotonic()
     if not dry_run:
         run.run_id = await store.start_run(flow.name)
-    structlog.contextvars.bind_contextvars(flow=flow.name, run_id=run.run_id)
+    structlog.contextvars.bind_contextvars(
+        flow=flow.name, run_id=run.run_id, vendor=f"{source.vendor}->{target.vendor}"
+    )
     try:
         report = await run.execute(since, full)
     except BaseException as exc:
@@ -582,7 +584,7 @@ async def run_flow(
             _reraise_first(exc)
         raise
     finally:
-        structlog.contextvars.unbind_contextvars("flow", "run_id")
+        structlog.contextvars.unbind_contextvars("flow", "run_id", "vendor")
     report.seconds = time.monotonic() - started
     if not dry_run:
         await store.finish_run(run.run_id, "ok", report.counts())

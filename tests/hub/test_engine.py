@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from hub.config import FlowSettings
 from hub.engine import run_flow
@@ -299,3 +300,17 @@ async def test_transient_failures_park_then_heal_on_the_next_run(store: StateSto
     )
     assert second.created == 1 and await store.dead_letters() == []
     assert len(target.records("home")) == 1
+
+
+async def test_log_lines_carry_run_id_flow_and_vendor(store: StateStore) -> None:
+    """Every engine log line of a run has its run id, flow and vendors bound."""
+    from structlog.testing import capture_logs
+
+    source, target = pair()
+    source.put("home", home(1))
+    target.fail_keys["home-1"] = "no"
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        await run_flow(flow(), source, target, store)
+    line = next(e for e in logs if e["event"] == "dead letter")
+    assert line["flow"] == "s-to-t-home" and line["run_id"] >= 1
+    assert line["vendor"] == "fake->fake"
