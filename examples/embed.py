@@ -12,14 +12,14 @@ import tempfile
 from pathlib import Path
 
 from hub import Hub
-from hub.demo import _region_of, demo_config, running_sandboxes
+from hub.demo import demo_config, first_region, running_sandboxes
 
 
 async def main() -> None:
     """Start the sandboxes, then sync associations and their units into Builder Backed."""
     with tempfile.TemporaryDirectory() as tmp:
         async with running_sandboxes(sizes={"hoa": 20}) as boxes:
-            region = await _region_of(boxes)
+            region = await first_region(boxes)
             config = demo_config(boxes, f"sqlite:///{Path(tmp) / 'state.db'}", region)
             async with Hub.from_config(config) as hub:
                 for flow in ("hoa-associations-to-warranty", "hoa-units-to-warranty"):

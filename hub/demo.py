@@ -22,7 +22,15 @@ from hub.connector import SourceRecord
 from hub.engine import FlowReport
 from hub.sandbox import SandboxOptions, SandboxServer
 
-__all__ = ["DEMO_DIVISION", "DEMO_MASTER_COMMUNITY", "DemoResult", "demo_config", "run_demo"]
+__all__ = [
+    "DEMO_DIVISION",
+    "DEMO_MASTER_COMMUNITY",
+    "DemoResult",
+    "demo_config",
+    "first_region",
+    "run_demo",
+    "running_sandboxes",
+]
 
 DEMO_DIVISION = "demo-division"
 DEMO_MASTER_COMMUNITY = "demo-master-community"
@@ -160,7 +168,7 @@ async def run_demo(
             workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="prophub-")))
         state_url = f"sqlite:///{workdir / 'prophub-state.db'}"
         async with running_sandboxes(seed) as boxes:
-            region = await _region_of(boxes)
+            region = await first_region(boxes)
             config = demo_config(boxes, state_url, region)
             results: list[list[FlowReport]] = []
             async with Hub.from_config(config) as hub:
@@ -175,7 +183,7 @@ async def run_demo(
         return DemoResult(results, state_url)
 
 
-async def _region_of(boxes: dict[str, SandboxServer]) -> str:
+async def first_region(boxes: dict[str, SandboxServer]) -> str:
     """The name of the first region activated in the Builder Backed sandbox."""
     table = boxes["warranty"].connector_table()
     plugin = registry.get(table["type"])

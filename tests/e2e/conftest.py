@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hub.config import HubConfig
-from hub.demo import _region_of, demo_config, running_sandboxes
+from hub.demo import demo_config, first_region, running_sandboxes
 from hub.sandbox import SandboxServer
 
 
@@ -22,5 +22,5 @@ async def boxes() -> AsyncIterator[dict[str, SandboxServer]]:
 @pytest.fixture
 async def config(boxes: dict[str, SandboxServer], tmp_path: Path) -> HubConfig:
     """The demo config against the running sandboxes, with state in a temporary directory."""
-    region = await _region_of(boxes)
+    region = await first_region(boxes)
     return demo_config(boxes, f"sqlite:///{tmp_path / 'state.db'}", region)

@@ -10,7 +10,7 @@ import pytest
 
 from hub.app import Hub
 from hub.config import HubConfig
-from hub.demo import _region_of, demo_config, running_sandboxes
+from hub.demo import demo_config, first_region, running_sandboxes
 from hub.sandbox import FaultSettings, SandboxServer
 
 UNITS = 2000
@@ -25,7 +25,7 @@ def stored(box: SandboxServer, collection: str) -> list[dict[str, Any]]:
 async def faulty(tmp_path: Path) -> AsyncIterator[tuple[dict[str, SandboxServer], HubConfig]]:
     """The demo's sandboxes with 10% 5xx, 5% 429, 2% dropped connections, 1% stalls."""
     async with running_sandboxes(seed=11, sizes={"hoa": UNITS, "crm": 10}) as boxes:
-        region = await _region_of(boxes)
+        region = await first_region(boxes)
         config = demo_config(boxes, f"sqlite:///{tmp_path / 'state.db'}", region)
         for box in boxes.values():
             box.faults.__dict__.update(
