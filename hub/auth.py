@@ -12,7 +12,7 @@ import aiohttp
 from pydantic import SecretStr
 from yarl import URL
 
-from hub.errors import AuthFailed, ProtocolError
+from hub.errors import AuthFailed, ProtocolError, error_for_status
 from hub.log import register_secret
 
 __all__ = ["HeaderAuth", "OAuth2ClientCredentials"]
@@ -45,8 +45,15 @@ class HeaderAuth:
         return f"HeaderAuth(headers={sorted(self._headers)})"
 
 
+Scopes = tuple[str, ...]
+
+
 class OAuth2ClientCredentials:
-    """OAuth2 client-credentials bearer tokens: cached, refreshed once for everyone, 401-retried."""
+    """OAuth2 client-credentials bearer tokens: cached, refreshed once for everyone, 401-retried.
+
+    ``scope_for`` picks the scopes a request needs from its path, so each token carries only
+    what its calls use; one token (and one refresh) is kept per scope set.
+    """
 
     def __init__(
         self,
@@ -58,6 +65,7 @@ class OAuth2ClientCredentials:
         vendor: str = "",
         margin: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        scope_for: Callable[[str], Sequence[str]] | None = None,
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id
@@ -66,10 +74,10 @@ class OAuth2ClientCredentials:
         self.vendor = vendor
         self.margin = margin
         self.clock = clock
+        self.scope_for = scope_for
         self.tokens_issued = 0
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = asyncio.Lock()
+        self._tokens: dict[Scopes, tuple[str, float]] = {}
+        self._locks: dict[Scopes, asyncio.Lock] = {}
         self._session: aiohttp.ClientSession | None = None
         register_secret(client_secret.get_secret_value())
 
@@ -77,24 +85,27 @@ class OAuth2ClientCredentials:
         """Use this session (without middlewares) to fetch tokens."""
         self._session = session
 
-    def _valid(self) -> bool:
-        return self._token is not None and self.clock() < self._expires_at
+    def _current(self, scopes: Scopes) -> str | None:
+        held = self._tokens.get(scopes)
+        return held[0] if held is not None and self.clock() < held[1] else None
 
-    def invalidate(self, token: str) -> None:
+    def invalidate(self, token: str, scopes: Sequence[str] | None = None) -> None:
         """Forget ``token`` if it is still the current one (a 401 said it is dead)."""
-        if self._token == token:
-            self._token = None
+        key = self.scopes if scopes is None else tuple(scopes)
+        if self._current(key) == token:
+            del self._tokens[key]
 
-    async def token(self) -> str:
-        """A valid access token; concurrent callers share one refresh."""
-        if self._valid():
-            return self._token  # type: ignore[return-value]
-        async with self._lock:
-            if not self._valid():
-                await self._fetch()
-            return self._token  # type: ignore[return-value]
+    async def token(self, scopes: Sequence[str] | None = None) -> str:
+        """A valid access token for the scopes; concurrent callers share one refresh."""
+        key = self.scopes if scopes is None else tuple(scopes)
+        if (token := self._current(key)) is not None:
+            return token
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            if (token := self._current(key)) is None:
+                token = await self._fetch(key)
+            return token
 
-    async def _fetch(self) -> None:
+    async def _fetch(self, scopes: Scopes) -> str:
         if self._session is None:
             raise RuntimeError("OAuth2ClientCredentials is not bound to a session")
         form = {
@@ -102,8 +113,8 @@ class OAuth2ClientCredentials:
             "client_id": self.client_id,
             "client_secret": self._secret.get_secret_value(),
         }
-        if self.scopes:
-            form["scope"] = " ".join(self.scopes)
+        if scopes:
+            form["scope"] = " ".join(scopes)
         async with self._session.post(self.token_url, data=form, middlewares=()) as resp:
             body = await resp.read()
             status = resp.status
@@ -115,7 +126,9 @@ class OAuth2ClientCredentials:
                 for k in ("error", "error_description", "message")
                 if payload.get(k)
             ]
-            raise AuthFailed(
+            # A token endpoint that is down is a passing fault; one that refuses is not.
+            cls = error_for_status(status) if status >= 500 or status == 429 else AuthFailed
+            raise cls(
                 "token request failed",
                 vendor=self.vendor,
                 method="POST",
@@ -124,10 +137,10 @@ class OAuth2ClientCredentials:
                 messages=messages,
             )
         register_secret(token)
-        self._token = token
         lifetime = float(payload.get("expires_in") or 3600)
-        self._expires_at = self.clock() + max(0.0, lifetime - self.margin)
+        self._tokens[scopes] = (token, self.clock() + max(0.0, lifetime - self.margin))
         self.tokens_issued += 1
+        return token
 
     def _decode(self, status: int, body: bytes) -> dict[str, Any]:
         try:
@@ -147,14 +160,15 @@ class OAuth2ClientCredentials:
     async def __call__(
         self, request: aiohttp.ClientRequest, handler: Handler
     ) -> aiohttp.ClientResponse:
-        token = await self.token()
+        scopes = tuple(self.scope_for(request.url.path)) if self.scope_for else self.scopes
+        token = await self.token(scopes)
         request.headers["Authorization"] = f"Bearer {token}"
         response: aiohttp.ClientResponse = await handler(request)
         if response.status != 401:
             return response
         response.release()
-        self.invalidate(token)
-        request.headers["Authorization"] = f"Bearer {await self.token()}"
+        self.invalidate(token, scopes)
+        request.headers["Authorization"] = f"Bearer {await self.token(scopes)}"
         retried: aiohttp.ClientResponse = await handler(request)
         return retried
 

@@ -51,6 +51,12 @@ from mappings import builder_backed as m
 
 __all__ = ["BuilderBackedConnector", "BuilderBackedSettings"]
 
+#: path prefix -> the scope its calls need (the guide's "scopes requested per need")
+SCOPE_BY_PATH = (
+    ("/api/v2/locations", "location.write"),
+    ("/api/v2/homes", "home.write"),
+    ("/api/v2/documents", "document.write"),
+)
 LOCATION_COLLECTIONS = ("regions", "divisions", "master-communities", "neighborhoods")
 KIND_OF = {
     "divisions": LocationKind.DIVISION,
@@ -115,6 +121,7 @@ class BuilderBackedConnector(HTTPConnector):
             settings.client_secret,
             settings.scopes,
             vendor=self.vendor,
+            scope_for=self._scopes_for,
         )
         super().__init__(
             settings,
@@ -125,6 +132,11 @@ class BuilderBackedConnector(HTTPConnector):
             sleep=sleep,
             retry=retry,
         )
+
+    def _scopes_for(self, path: str) -> list[str]:
+        """The one scope a call needs (per the guide), if configured; else all configured."""
+        needed = next((scope for prefix, scope in SCOPE_BY_PATH if path.startswith(prefix)), None)
+        return [needed] if needed in self.settings.scopes else list(self.settings.scopes)
 
     async def check(self) -> None:
         """Fetch a token and list the activated regions."""

@@ -437,3 +437,20 @@ async def test_missing_scope_is_permission_denied(box: BuilderBackedSandbox) -> 
     async with connector(box, scopes=["home.write"]) as warranty:
         with pytest.raises(errors.PermissionDenied, match=r"location\.write"):
             await warranty.check()
+
+
+async def test_scopes_are_requested_per_need(box: BuilderBackedSandbox) -> None:
+    """Locations, homes and documents are called with tokens carrying only their own scope."""
+    doc = Document(
+        key="d",
+        home_key="bb-home-000001",
+        category="Warranty",
+        name="W",
+        url="https://files.example.com/w.pdf",
+    )
+    async with connector(box) as warranty:
+        await warranty.check()
+        assert [i async for i in warranty.read("home")]
+        await warranty.write("document", doc, None)
+    granted = sorted(sorted(scopes) for scopes, _ in box.tokens.values())
+    assert granted == [["document.write"], ["home.write"], ["location.write"]]
