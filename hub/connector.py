@@ -15,7 +15,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
-from hub.errors import MappingError
+from hub.errors import MappingError, UnsupportedValue
 from hub.models import CanonicalRecord
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ __all__ = [
     "WriteAction",
     "WriteResult",
     "parse_timestamp",
+    "pick_collections",
     "safe_record",
 ]
 
@@ -70,6 +71,23 @@ def safe_record(
     except MALFORMED as exc:
         reason = f"malformed payload: {type(exc).__name__}: {exc}"
         return ReadFailure(source_id, reason[:500], raw=raw if isinstance(raw, dict) else None)
+
+
+def pick_collections(
+    vendor: str,
+    entity: str,
+    requested: Sequence[str] | None,
+    defaults: Mapping[str, Sequence[str]],
+    entity_of: Mapping[str, str],
+) -> list[str]:
+    """The vendor collections to read for an entity; ``UnsupportedValue`` names a wrong one."""
+    if entity not in defaults:
+        raise UnsupportedValue(f"{vendor} does not hold {entity!r}", vendor=vendor)
+    chosen = list(requested or defaults[entity])
+    for name in chosen:
+        if entity_of.get(name) != entity:
+            raise UnsupportedValue(f"{name!r} is not a {vendor} {entity} collection", vendor=vendor)
+    return chosen
 
 
 def parse_timestamp(value: Any) -> datetime | None:

@@ -30,6 +30,7 @@ from hub.connector import (
     SourceRecord,
     WriteAction,
     WriteResult,
+    pick_collections,
     safe_record,
 )
 from hub.errors import MissingParent, NotFound, ProtocolError, UnsupportedValue
@@ -155,13 +156,8 @@ class BuildiumConnector(HTTPConnector):
         collections: Sequence[str] | None = None,
     ) -> AsyncIterator[SourceRecord | ReadFailure]:
         """Stream the entity's collections page by page, de-duplicated by id."""
-        if entity not in DEFAULT_READS:
-            raise UnsupportedValue(f"Buildium does not hold {entity!r}", vendor=self.vendor)
-        for name in collections or DEFAULT_READS[entity]:
-            if name not in COLLECTIONS or COLLECTIONS[name][0] != entity:
-                raise UnsupportedValue(
-                    f"{name!r} is not a Buildium {entity} collection", vendor=self.vendor
-                )
+        entities = {name: spec[0] for name, spec in COLLECTIONS.items()}
+        for name in pick_collections(self.vendor, entity, collections, DEFAULT_READS, entities):
             async for item in self._read(name, since):
                 yield item
 

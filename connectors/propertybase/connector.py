@@ -30,6 +30,7 @@ from hub.connector import (
     WriteAction,
     WriteResult,
     parse_timestamp,
+    pick_collections,
     safe_record,
 )
 from hub.errors import (
@@ -181,13 +182,8 @@ class PropertybaseConnector(HTTPConnector):
         collections: Sequence[str] | None = None,
     ) -> AsyncIterator[SourceRecord | ReadFailure]:
         """Stream the entity's collections page by page (stops on a short or empty page)."""
-        if entity not in DEFAULT_READS:
-            raise UnsupportedValue(f"Propertybase GO does not hold {entity!r}", vendor=self.vendor)
-        for name in collections or DEFAULT_READS[entity]:
-            if COLLECTIONS.get(name, ("",))[0] != entity:
-                raise UnsupportedValue(
-                    f"{name!r} is not a Propertybase {entity} collection", vendor=self.vendor
-                )
+        entities = {name: spec[0] for name, spec in COLLECTIONS.items()}
+        for name in pick_collections(self.vendor, entity, collections, DEFAULT_READS, entities):
             async for payload in self._pages(COLLECTIONS[name][1], since):
                 for item in self._records(name, payload):
                     yield item
