@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, get_args
 
 import structlog
+from pydantic import BaseModel
 
 from hub.config import FlowSettings
 from hub.connector import Connector, ReadFailure, SourceRecord, WriteAction, WriteResult
@@ -32,7 +34,14 @@ from hub.errors import (
     UnsupportedValue,
     VendorError,
 )
-from hub.models import LOCATION_PARENT, CanonicalRecord, Location, entity_of, record_hash
+from hub.models import (
+    LOCATION_PARENT,
+    CanonicalRecord,
+    Location,
+    digest_of,
+    entity_of,
+    record_hash,
+)
 from hub.store import StateStore, XRef
 
 __all__ = ["FlowReport", "ReadFailure", "run_flow"]
@@ -106,11 +115,63 @@ class _Abort(HubError):
     """Stop the run: every further write would fail the same way."""
 
 
+_LEVELS = {kind: level for level, kind in enumerate(LOCATION_PARENT)}
+
+
 def _depth(record: CanonicalRecord) -> int:
-    if isinstance(record, Location):
-        kinds = list(LOCATION_PARENT)
-        return kinds.index(record.kind)
-    return 0
+    return _LEVELS[record.kind] if isinstance(record, Location) else 0
+
+
+@cache
+def _reference_plan(model: type[BaseModel]) -> tuple[tuple[str, str | None], ...]:
+    """The fields of ``model`` that hold references: (name, entity), or (name, None) for a
+    nested model (or list of models) that holds some itself."""
+    plan: list[tuple[str, str | None]] = []
+    for name, info in model.model_fields.items():
+        if name in REFERENCES:
+            plan.append((name, REFERENCES[name]))
+        elif any(_reference_plan(inner) for inner in _models_in(info.annotation)):
+            plan.append((name, None))
+    return tuple(plan)
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+def _references(model: BaseModel, own: str, found: list[tuple[str, str]]) -> None:
+    """Collect the (entity, key) references a record holds, its own key excepted."""
+    for name, entity in _reference_plan(type(model)):
+        value = getattr(model, name)
+        if entity is not None:
+            if isinstance(value, str) and value and value != own:
+                found.append((entity, value))
+        elif isinstance(value, BaseModel):
+            _references(value, own, found)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, BaseModel):
+                    _references(item, own, found)
+
+
+def _substitute(value: Any, refs: dict[tuple[str, str], str], own: str) -> Any:
+    """A dumped record with each reference replaced by the target's ref."""
+    if isinstance(value, list):
+        return [_substitute(v, refs, own) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for name, item in value.items():
+        if name == "full_name":
+            continue  # derived, never input
+        entity = REFERENCES.get(name)
+        if entity is not None and isinstance(item, str) and item and item != own:
+            out[name] = refs.get((entity, item), item)
+        else:
+            out[name] = _substitute(item, refs, own)
+    return out
 
 
 class FlowRun:
@@ -148,6 +209,7 @@ class FlowRun:
         self.unflushed: list[tuple[str, str, str, str]] = []
         self.done_entries: list[int] = []
         self.failed_entries: list[int] = []
+        self.digests: dict[str, tuple[CanonicalRecord, str]] = {}
 
     # -- the run -------------------------------------------------------------------------
 
@@ -226,13 +288,18 @@ class FlowRun:
             good.append(SourceRecord(record, item.source_id, item.updated_at))
         if not self.dry_run and good:
             await self._remember(good)
-        await self._prefetch([item.record.key for item in good])
+        await self._prefetch([item.record for item in good])
         depths = sorted({_depth(item.record) for item in good})
         max_depth = depths[-1] if depths else 0
         for depth in depths:
             level = [item for item in good if _depth(item.record) == depth]
+            queue = iter(level)
+            # A few workers share the level (as many as the flow's concurrency), not a task each.
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(self._handle(item)) for item in level]
+                tasks = [
+                    group.create_task(self._work(queue))
+                    for _ in range(min(self.flow.concurrency, len(level)))
+                ]
             await self._flush(final=depth == max_depth)
             if any(task.cancelled() for task in tasks):
                 raise asyncio.CancelledError  # a write was cancelled: never count it as done
@@ -240,12 +307,23 @@ class FlowRun:
             if item.updated_at is not None:
                 stamp = _aware(item.updated_at)
                 self.max_updated = max(self.max_updated or stamp, stamp)
+        # Only an optimisation: what the next batch needs it fetches again.
+        self.cache.clear()
+        self.digests.clear()
+
+    async def _work(self, items: Iterator[SourceRecord]) -> None:
+        for item in items:
+            await self._handle(item)
 
     async def _remember(self, items: Sequence[SourceRecord]) -> None:
-        rows = [
-            (i.record.key, i.source_id, record_hash(i.record), i.record.model_dump(mode="json"))
-            for i in items
-        ]
+        rows = []
+        for item in items:
+            body = item.record.model_dump_json()
+            digest = digest_of(body)
+            # Kept for the write: a record whose references translate to themselves is sent
+            # as read, and its hash need not be computed twice.
+            self.digests[item.record.key] = (item.record, digest)
+            rows.append((item.record.key, item.source_id, digest, body))
         await self.store.put_records(self.source.name, self.flow.entity, self.run_id, rows)
 
     async def _handle(self, item: SourceRecord) -> None:
@@ -339,7 +417,21 @@ class FlowRun:
         finally:
             await self._flush()
 
-    async def _prefetch(self, keys: Sequence[str]) -> None:
+    async def _prefetch_references(self, records: Sequence[CanonicalRecord]) -> None:
+        """The cross-references of the parents a batch points at, in one query per entity."""
+        wanted: dict[str, set[str]] = {}
+        for record in records:
+            found: list[tuple[str, str]] = []
+            _references(record, record.key, found)
+            for entity, key in found:
+                if (entity, key) not in self.ensured and (entity, key) not in self.cache:
+                    wanted.setdefault(entity, set()).add(key)
+        for entity, keys in wanted.items():
+            known = await self.store.get_xrefs(self.target.name, entity, sorted(keys))
+            for key in keys:
+                self.cache[(entity, key)] = known.get(key)
+
+    async def _prefetch(self, records: Sequence[CanonicalRecord]) -> None:
         """Load a batch's cross-references and open creates, and record its intended creates.
 
         Intended creates are in the ledger before any of the batch is sent; their outcome is
@@ -347,12 +439,14 @@ class FlowRun:
         pending, and the next run looks those records up instead of creating them again.
         """
         entity, target = self.flow.entity, self.target.name
+        keys = [record.key for record in records]
         known = await self.store.get_xrefs(target, entity, keys)
         missing = [k for k in keys if k not in known]
         pending = await self.store.pending_keys(target, entity, missing)
         for key in keys:
             self.cache[(entity, key)] = known.get(key)
         self.pending.update((entity, k) for k in pending)
+        await self._prefetch_references(records)
         if not self.dry_run:
             fresh = [k for k in missing if k not in pending]
             entries = await self.store.ledger_begin_many(self.flow.name, target, entity, fresh)
@@ -386,7 +480,11 @@ class FlowRun:
         self, entity: str, record: CanonicalRecord, depth: int = 0, heal: int = 2
     ) -> WriteAction:
         translated = await self._translate(record, depth)
-        digest = record_hash(translated)
+        remembered = self.digests.get(record.key)
+        if remembered is not None and remembered[0] is translated:
+            digest = remembered[1]
+        else:
+            digest = record_hash(translated)
         known = await self._known(entity, record.key)
         if known is not None and known.hash == digest:
             self._plan("unchanged", record.key)
@@ -466,23 +564,16 @@ class FlowRun:
     # -- references and parents ------------------------------------------------------------
 
     async def _translate(self, record: CanonicalRecord, depth: int) -> CanonicalRecord:
-        data = await self._translate_value(record.model_dump(), depth, record.key)
-        return type(record).model_validate(data)
-
-    async def _translate_value(self, value: Any, depth: int, own: str) -> Any:
-        if isinstance(value, list):
-            return [await self._translate_value(v, depth, own) for v in value]
-        if not isinstance(value, dict):
-            return value
-        out = {}
-        for name, item in value.items():
-            if name == "full_name":
-                continue  # derived, never input
-            if name in REFERENCES and isinstance(item, str) and item and item != own:
-                out[name] = await self._ref_for(REFERENCES[name], item, depth)
-            else:
-                out[name] = await self._translate_value(item, depth, own)
-        return out
+        """The record with its references as the target knows them (parents written first)."""
+        found: list[tuple[str, str]] = []
+        _references(record, record.key, found)
+        refs: dict[tuple[str, str], str] = {}
+        for entity, key in found:
+            if (entity, key) not in refs:
+                refs[(entity, key)] = await self._ref_for(entity, key, depth)
+        if all(ref == key for (_, key), ref in refs.items()):
+            return record  # the target knows these records by our keys: nothing to rewrite
+        return type(record).model_validate(_substitute(record.model_dump(), refs, record.key))
 
     async def _ref_for(self, entity: str, key: str, depth: int) -> str:
         """The target's ref for a referenced record, writing the record first if it is missing."""

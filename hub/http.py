@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from http import HTTPStatus
 from types import TracebackType
@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import aiohttp
 import structlog
-from multidict import CIMultiDict
 
 from hub.auth import OAuth2ClientCredentials
 from hub.errors import (
@@ -81,12 +80,17 @@ class Response:
     method: str
     path: str
     vendor: str = ""
+    _decoded: list[Any] = field(default_factory=list, repr=False, compare=False)
 
     def json(self) -> Any:
         """The body as JSON; ``ProtocolError`` for HTML pages, truncated or invalid JSON."""
-        return decode_json(
-            self.vendor, self.method, self.path, self.status, self.headers, self.body
-        )
+        if not self._decoded:  # decoded once: the client checks it, then the caller uses it
+            self._decoded.append(
+                decode_json(
+                    self.vendor, self.method, self.path, self.status, self.headers, self.body
+                )
+            )
+        return self._decoded[0]
 
 
 def decode_json(
@@ -142,11 +146,14 @@ class VendorClient:
         self.limits = limits or Limits(10.0, clock=clock, sleep=self.sleep)
         self._session: aiohttp.ClientSession | None = None
         self._state = _State.UNOPENED
+        self._log: Any = log
 
     async def __aenter__(self) -> Self:
         if self._state is not _State.UNOPENED:
             raise RuntimeError("a VendorClient can be opened once")
         self._state = _State.OPENED
+        # Bound once: the per-request debug line costs nothing when debug is off.
+        self._log = log.bind(vendor=self.vendor)
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.timeout),
             headers={"Accept": "application/json", **self.default_headers},
@@ -263,9 +270,7 @@ class VendorClient:
             ):
                 status = resp.status
                 payload = await resp.read()
-                return Response(
-                    status, CIMultiDict(resp.headers), payload, method, path, self.vendor
-                )
+                return Response(status, resp.headers, payload, method, path, self.vendor)
         except aiohttp.ClientConnectorError as exc:
             raise self._transport_error(ConnectionFailed, method, path, exc, False) from None
         except (
@@ -288,9 +293,8 @@ class VendorClient:
     def _observe(
         self, method: str, path: str, status: int | None, elapsed: float, attempt: int
     ) -> None:
-        log.debug(
+        self._log.debug(
             "request",
-            vendor=self.vendor,
             method=method,
             path=path,
             status=status,

@@ -7,7 +7,6 @@ live in the state store's cross-reference, never in the record.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import date
 from enum import StrEnum
@@ -41,6 +40,7 @@ __all__ = [
     "PersonRole",
     "Phone",
     "RoleKind",
+    "digest_of",
     "entity_of",
     "json_schema",
     "record_hash",
@@ -304,6 +304,12 @@ class Home(CanonicalRecord):
     neighborhood_key: Key | None = None
     homeowners: list[Person] = Field(default_factory=list)
 
+    @field_validator("details")
+    @classmethod
+    def _sorted_details(cls, value: dict[str, Detail]) -> dict[str, Detail]:
+        # One order for the same content, so a record's serialised form (and hash) is stable.
+        return dict(sorted(value.items())) if len(value) > 1 else value
+
 
 class DocumentStorage(StrEnum):
     """Where a document's bytes live."""
@@ -381,8 +387,12 @@ def json_schema(name: str) -> dict[str, Any]:
 
 def record_hash(record: CanonicalRecord) -> str:
     """A stable SHA-256 of a record's content, for change detection."""
-    payload = json.dumps(record.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return digest_of(record.model_dump_json())
+
+
+def digest_of(canonical_json: str) -> str:
+    """The hash of a record already serialised by ``model_dump_json`` (fields in model order)."""
+    return hashlib.sha256(canonical_json.encode()).hexdigest()
 
 
 _SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})

@@ -378,9 +378,9 @@ class StateStore:
         source: str,
         entity: str,
         run_id: int,
-        rows: Sequence[tuple[str, str, str, dict[str, Any]]],
+        rows: Sequence[tuple[str, str, str, str]],
     ) -> None:
-        """Remember records read from ``source``: (key, source_id, hash, canonical body)."""
+        """Remember records read from ``source``: (key, source_id, hash, canonical JSON body)."""
         values = [
             {
                 "source": source,
@@ -388,7 +388,7 @@ class StateStore:
                 "key": key,
                 "source_id": source_id,
                 "hash": digest,
-                "body": json.dumps(body),
+                "body": body,
                 "seen_run": run_id,
             }
             for key, source_id, digest, body in rows

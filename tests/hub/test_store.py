@@ -86,10 +86,13 @@ async def test_ledger_cursor_runs_and_records(url: str) -> None:
         last = await store.last_run("f")
         assert last is not None and (last["status"], last["read"], last["created"]) == ("ok", 3, 2)
         await store.put_records(
-            "src", "home", run, [("k1", "1", "h", {"key": "k1"}), ("k2", "2", "h", {"key": "k2"})]
+            "src",
+            "home",
+            run,
+            [("k1", "1", "h", '{"key": "k1"}'), ("k2", "2", "h", '{"key": "k2"}')],
         )
         assert await store.get_record("home", "k2") == {"key": "k2"}
-        await store.put_records("src", "home", run + 1, [("k1", "1", "h", {"key": "k1"})])
+        await store.put_records("src", "home", run + 1, [("k1", "1", "h", '{"key": "k1"}')])
         assert await store.unseen_records("src", "home", run + 1) == [("k2", "2")]
 
 
