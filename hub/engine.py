@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -223,13 +223,9 @@ class FlowRun:
         if not self.dry_run:
             await self._retry_parked()
         await self._flush()
-        batch: list[SourceRecord | ReadFailure] = []
-        async for item in self._read(since):
-            batch.append(item)
-            if len(batch) >= BATCH:
+        async with contextlib.aclosing(self._batches(since)) as batches:
+            async for batch in batches:
                 await self._handle_batch(batch)
-                batch = []
-        await self._handle_batch(batch)
         if full and not self.dry_run:
             await self._handle_deletions()
         cursor = self.max_updated or read_started
@@ -258,6 +254,44 @@ class FlowRun:
                 continue
             self._count(action)
             await self.store.clear_dead_letter(self.flow.name, letter["entity"], letter["key"])
+
+    async def _batches(
+        self, since: datetime | None
+    ) -> AsyncGenerator[list[SourceRecord | ReadFailure], None]:
+        """The read in batches; the next batch is read while this one is written."""
+        queue: asyncio.Queue[list[SourceRecord | ReadFailure] | None] = asyncio.Queue(1)
+
+        async def produce() -> None:
+            batch: list[SourceRecord | ReadFailure] = []
+            async for item in self._read(since):
+                batch.append(item)
+                if len(batch) >= BATCH:
+                    await queue.put(batch)
+                    batch = []
+            await queue.put(batch)
+            await queue.put(None)
+
+        reader = asyncio.create_task(produce(), name=f"read {self.flow.name}")
+        getting: asyncio.Future[list[SourceRecord | ReadFailure] | None] | None = None
+        try:
+            while True:
+                getting = asyncio.ensure_future(queue.get())
+                await asyncio.wait({getting, reader}, return_when=asyncio.FIRST_COMPLETED)
+                failed = reader.done() and not reader.cancelled() and reader.exception()
+                if failed and not getting.done() and queue.empty():
+                    await reader  # the read failed (what it read is written): its error is ours
+                batch = await getting  # a reader that finished left the rest in the queue
+                if batch is None:
+                    break
+                yield batch
+        finally:
+            if getting is not None:
+                getting.cancel()
+            reader.cancel()
+            # Waited for (never left running), without letting its cancellation hide ours.
+            await asyncio.wait({reader})
+            if not reader.cancelled() and reader.exception() is not None:
+                log.debug("read ahead stopped", error=str(reader.exception()))
 
     async def _read(self, since: datetime | None) -> AsyncIterator[SourceRecord | ReadFailure]:
         collections = self.options.get("collections")

@@ -98,7 +98,7 @@ def decode_json(
 ) -> Any:
     """Decode a JSON body or raise a ``ProtocolError`` saying what came instead."""
     context = {"vendor": vendor, "method": method, "path": path, "status": status}
-    if "html" in headers.get("Content-Type", "").lower() or body.lstrip()[:1] == b"<":
+    if is_html(headers, body):
         raise ProtocolError("HTML page instead of JSON", **context)  # type: ignore[arg-type]
     try:
         return json.loads(body.decode("utf-8"))
@@ -107,6 +107,11 @@ def decode_json(
     except ValueError:
         problem = "empty body" if not body.strip() else "truncated or invalid JSON"
         raise ProtocolError(problem, **context) from None  # type: ignore[arg-type]
+
+
+def is_html(headers: Mapping[str, str], body: bytes) -> bool:
+    """Whether an answer is a web page (a proxy's, a login's, an outage's), not API data."""
+    return "html" in headers.get("Content-Type", "").lower() or body[:256].lstrip()[:1] == b"<"
 
 
 class _State(Enum):
@@ -204,6 +209,15 @@ class VendorClient:
                 self._raise_for_status(response, create)
                 if parse:
                     response.json()
+                elif is_html(response.headers, response.body):
+                    # A body nobody reads still says whether the vendor answered at all.
+                    raise ProtocolError(
+                        "HTML page instead of an API answer",
+                        vendor=self.vendor,
+                        method=method,
+                        path=path,
+                        status=response.status,
+                    )
                 return response
             except TransientError as exc:
                 await self._maybe_retry(exc, budget, method, path, create)

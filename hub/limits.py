@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 
 from aiolimiter import AsyncLimiter
 
@@ -45,10 +44,29 @@ class Limits:
         while (wait := self.resume_at - self.clock()) > 0:
             await self.sleep(wait)
 
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    def slot(self) -> _Slot:
         """Hold one concurrency slot and one rate token for the duration of a request."""
-        async with self.semaphore:
-            await self._wait_pause()
-            await self.limiter.acquire()
-            yield
+        return _Slot(self)
+
+
+class _Slot:
+    """``async with limits.slot():`` (a plain class: it runs once per request)."""
+
+    __slots__ = ("limits",)
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    async def __aenter__(self) -> None:
+        limits = self.limits
+        await limits.semaphore.acquire()
+        try:
+            if limits.resume_at > limits.clock():
+                await limits._wait_pause()
+            await limits.limiter.acquire()
+        except BaseException:
+            limits.semaphore.release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.limits.semaphore.release()

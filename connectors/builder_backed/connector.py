@@ -10,6 +10,7 @@ with PUT only when it differs. A 404 for a parent is a ``MissingParent``.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
@@ -135,8 +136,7 @@ class BuilderBackedConnector(HTTPConnector):
 
     def _scopes_for(self, path: str) -> list[str]:
         """The one scope a call needs (per the guide), if configured; else all configured."""
-        needed = next((scope for prefix, scope in SCOPE_BY_PATH if path.startswith(prefix)), None)
-        return [needed] if needed in self.settings.scopes else list(self.settings.scopes)
+        return list(_scopes_for(path, tuple(self.settings.scopes)))
 
     async def check(self) -> None:
         """Fetch a token and list the activated regions."""
@@ -291,7 +291,7 @@ class BuilderBackedConnector(HTTPConnector):
         ext = body["externalId"]
         if known_ref is None:
             try:
-                await self._send("POST", path, body, create=True)
+                await self._send("POST", path, body, create=True, parse=False)
                 return WriteResult(ext, WriteAction.CREATED)
             except Conflict:
                 pass  # it exists already: compare and update only when it differs
@@ -300,13 +300,16 @@ class BuilderBackedConnector(HTTPConnector):
             return WriteResult(ext, WriteAction.UNCHANGED)
         if level == "homes" and current is not None:
             body = {k: v for k, v in body.items() if k != "homeowners"}
-        await self._send("PUT", path, body)
+        await self._send("PUT", path, body, parse=False)
         return WriteResult(ext, WriteAction.UPDATED)
 
-    async def _send(self, method: str, path: str, body: Any, *, create: bool = False) -> Response:
+    async def _send(
+        self, method: str, path: str, body: Any, *, create: bool = False, parse: bool = True
+    ) -> Response:
+        """Send a write; ``parse=False`` when its answer's body is not used (only its status)."""
         try:
             return await self.client.request(
-                method, path, json=body, create=create, expect_json=True
+                method, path, json=body, create=create, expect_json=parse
             )
         except NotFound as exc:
             raise MissingParent(
@@ -441,3 +444,9 @@ def _same(sent: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
 
 def _equal(a: Any, b: Any) -> bool:
     return bool(a == b)
+
+
+@functools.lru_cache(maxsize=1024)
+def _scopes_for(path: str, configured: tuple[str, ...]) -> tuple[str, ...]:
+    needed = next((scope for prefix, scope in SCOPE_BY_PATH if path.startswith(prefix)), None)
+    return (needed,) if needed in configured else configured

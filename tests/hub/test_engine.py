@@ -31,7 +31,7 @@ async def store(tmp_path: Path) -> AsyncIterator[StateStore]:
         yield opened
 
 
-def home(i: int, hood: str = "hood-1", **kw: Any) -> Home:
+def home(i: int, hood: str | None = "hood-1", **kw: Any) -> Home:
     address = Address(line1=f"{i} Oak St", city="Austin", state="TX", postal_code="78701")
     return Home(key=f"home-{i}", address=address, neighborhood_key=hood, **kw)
 
@@ -314,3 +314,60 @@ async def test_log_lines_carry_run_id_flow_and_vendor(store: StateStore) -> None
     line = next(e for e in logs if e["event"] == "dead letter")
     assert line["flow"] == "s-to-t-home" and line["run_id"] >= 1
     assert line["vendor"] == "fake->fake"
+
+
+async def test_next_batch_is_read_while_this_one_is_written(store: StateStore) -> None:
+    """The read runs ahead by a batch: the first write waits for record 1001 to be read."""
+    source, target = pair()
+    for i in range(1500):
+        source.put("home", home(i, hood=None))
+    far_read = asyncio.Event()
+    read = source.read
+
+    async def reading(*args: Any, **kw: Any) -> AsyncIterator[Any]:
+        async for n, item in _numbered(read(*args, **kw)):
+            if n == 1001:
+                far_read.set()
+            yield item
+
+    write = target.write
+
+    async def writing(*args: Any) -> Any:
+        await far_read.wait()  # without read-ahead this never happens: the run would hang
+        return await write(*args)
+
+    source.read = reading  # type: ignore[method-assign]
+    target.write = writing  # type: ignore[method-assign]
+    report = await asyncio.wait_for(run_flow(flow(mode="full"), source, target, store), 60)
+    assert report.created == 1500 and len(target.records("home")) == 1500
+
+
+async def _numbered(stream: AsyncIterator[Any]) -> AsyncIterator[tuple[int, Any]]:
+    n = 0
+    async for item in stream:
+        n += 1
+        yield n, item
+
+
+async def test_a_read_that_fails_midway_fails_the_run_after_writing_what_it_read(
+    store: StateStore,
+) -> None:
+    """Batches read before the failure are written; the cursor stays; the error is the read's."""
+    source, target = pair()
+    for i in range(1200):
+        source.put("home", home(i, hood=None), updated_at=T0)
+    read = source.read
+
+    async def failing(*args: Any, **kw: Any) -> AsyncIterator[Any]:
+        async for n, item in _numbered(read(*args, **kw)):
+            if n > 1100:
+                raise AuthFailed("token revoked", vendor="s", status=401)
+            yield item
+
+    source.read = failing  # type: ignore[method-assign]
+    with pytest.raises(AuthFailed, match="token revoked"):
+        await run_flow(flow(), source, target, store)
+    assert len(target.records("home")) == 1000  # the first full batch, not the partial one
+    assert await store.get_cursor("s-to-t-home") is None
+    assert (await store.last_run("s-to-t-home"))["status"] == "failed"
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("read ")]
