@@ -210,6 +210,7 @@ class FlowRun:
         self.done_entries: list[int] = []
         self.failed_entries: list[int] = []
         self.digests: dict[str, tuple[CanonicalRecord, str]] = {}
+        self.batch_started = datetime.now(UTC)
 
     # -- the run -------------------------------------------------------------------------
 
@@ -301,6 +302,7 @@ class FlowRun:
                 yield item
 
     async def _handle_batch(self, batch: Sequence[SourceRecord | ReadFailure]) -> None:
+        self.batch_started = datetime.now(UTC)
         good: list[SourceRecord] = []
         for item in batch:
             self.report.read += 1
@@ -507,7 +509,8 @@ class FlowRun:
         return found
 
     def _wrote(self, entity: str, key: str, ref: str, digest: str) -> None:
-        self.cache[(entity, key)] = XRef(key, ref, digest, datetime.now(UTC))
+        # The store stamps the row when flushed; the cached copy's stamp is the batch's.
+        self.cache[(entity, key)] = XRef(key, ref, digest, self.batch_started)
         self.unflushed.append((entity, key, ref, digest))
 
     async def _write(

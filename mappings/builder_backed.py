@@ -87,6 +87,12 @@ def _reverse(table: Mapping[str, Any]) -> dict[Any, str]:
     return {v: k for k, v in table.items()}
 
 
+# Canonical value -> vendor name, for writing (built once: they are read per record).
+_HOME_TYPE_NAMES = _reverse(HOME_TYPES)
+_HOMEOWNER_TYPE_NAMES = _reverse(HOMEOWNER_TYPES)
+_DOCUMENT_TYPE_NAMES = _reverse(DOCUMENT_TYPES)
+
+
 def _get(payload: Mapping[str, Any], name: str) -> Any:
     value = payload.get(name)
     if value is None:
@@ -240,7 +246,7 @@ def from_homeowner(person: Person, home_ref: str | None = None) -> dict[str, Any
             "firstName": person.first_name,
             "middleName": person.middle_name,
             "lastName": person.last_name,
-            "homeownerType": _reverse(HOMEOWNER_TYPES)[rank] if rank else None,
+            "homeownerType": _HOMEOWNER_TYPE_NAMES[rank] if rank else None,
         }
     )
 
@@ -279,7 +285,7 @@ def from_home(
     home: Home, fallback_type: str | None = None, external_id: str | None = None
 ) -> dict[str, Any]:
     """A Home as a create/update body; types Builder Backed cannot hold are reported."""
-    vendor_type = _reverse(HOME_TYPES).get(home.home_type) or fallback_type
+    vendor_type = _HOME_TYPE_NAMES.get(home.home_type) or fallback_type
     if vendor_type is None:
         raise UnsupportedValue(
             f"{home.key}: home type {home.home_type.value!r} has no Builder Backed equivalent "
@@ -358,7 +364,7 @@ def from_document(document: Document) -> dict[str, Any]:
             "category": document.category,
             "name": document.name,
             "url": document.url,
-            "type": _reverse(DOCUMENT_TYPES)[document.storage],
+            "type": _DOCUMENT_TYPE_NAMES[document.storage],
             "shareable": document.shareable,
             "bucket": document.bucket,
             "displayStart": stamp(document.display_from),
