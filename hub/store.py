@@ -9,6 +9,7 @@ migrated by :data:`MIGRATIONS` when the store opens; nobody runs DDL by hand.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -140,6 +141,37 @@ def _aware(value: datetime) -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
+class _Bulk:
+    """A statement compiled once for the store's database, run with plain row tuples."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def params(self, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """Each row's values in the statement's order, as the driver takes them."""
+        take = operator.itemgetter(*self.names)
+        if len(self.names) == 1:
+            return [(take(row),) for row in rows]
+        values: list[tuple[Any, ...]] = [take(row) for row in rows]
+        typed = [(i, p) for i, p in enumerate(self.processors) if p is not None]
+        if not typed:
+            return values
+        # Batches repeat values (one timestamp per batch): each is converted once.
+        seen: dict[tuple[int, Any], Any] = {}
+        converted: list[tuple[Any, ...]] = []
+        for row in values:
+            out = list(row)
+            for i, process in typed:
+                slot = (i, out[i])
+                if slot not in seen:
+                    seen[slot] = process(out[i])
+                out[i] = seen[slot]
+            converted.append(tuple(out))
+        return converted
+
+
+@dataclass(frozen=True, slots=True)
 class XRef:
     """A canonical key's ref at one connector and the hash last written there."""
 
@@ -154,6 +186,7 @@ class StateStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._bulks: dict[str, _Bulk] = {}
 
     @classmethod
     @asynccontextmanager
@@ -279,15 +312,18 @@ class StateStore:
             for key in keys
         ]
         async with self.engine.begin() as conn:
-            await conn.execute(ledger.insert(), rows)
-            query = sa.select(ledger.c.key, ledger.c.id).where(
-                ledger.c.target == target,
-                ledger.c.entity == entity,
-                ledger.c.state == "pending",
-                ledger.c.created_at == now,
-                ledger.c.key.in_(list(keys)),
-            )
-            return {row.key: row.id for row in await conn.execute(query)}
+            await self._executemany(conn, "ledger_begin", ledger, ledger.insert(), rows)
+            found: dict[str, int] = {}
+            for chunk in _chunks(keys):
+                query = sa.select(ledger.c.key, ledger.c.id).where(
+                    ledger.c.target == target,
+                    ledger.c.entity == entity,
+                    ledger.c.key.in_(chunk),
+                    ledger.c.state == "pending",
+                    ledger.c.created_at == now,
+                )
+                found.update((row.key, row.id) for row in await conn.execute(query))
+            return found
 
     async def flush_writes(
         self,
@@ -313,11 +349,15 @@ class StateStore:
                 for entity, key, ref, digest in rows
             ]
             await self._upsert_many(conn, xref, ["connector", "entity", "key"], values)
-            for state, entries in (("done", done), ("failed", failed)):
-                for chunk in _chunks(entries):
-                    await conn.execute(
-                        ledger.update().where(ledger.c.id.in_(chunk)).values(state=state)
-                    )
+            settled = [{"state": "done", "id": i} for i in done]
+            settled += [{"state": "failed", "id": i} for i in failed]
+            if settled:
+                settle = (
+                    ledger.update()
+                    .where(ledger.c.id == sa.bindparam("id"))
+                    .values(state=sa.bindparam("state"))
+                )
+                await self._executemany(conn, "ledger_settle", ledger, settle, settled)
 
     async def wrote_to(self, connector: str, entity: str) -> bool:
         """Whether the hub ever wrote this entity to ``connector``."""
@@ -367,9 +407,35 @@ class StateStore:
             if self.engine.dialect.name == "postgresql"
             else (sa.dialects.sqlite)
         )
+        names = list(rows[0])
         statement = dialect.insert(table)
-        updates = {name: statement.excluded[name] for name in rows[0] if name not in keys}
-        await conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+        updates = {name: statement.excluded[name] for name in names if name not in keys}
+        upsert = statement.on_conflict_do_update(index_elements=keys, set_=updates)
+        name = f"upsert {table.name} {','.join(names)}"
+        await self._executemany(conn, name, table, upsert, rows)
+
+    async def _executemany(
+        self,
+        conn: AsyncConnection,
+        name: str,
+        table: sa.Table,
+        statement: sa.Insert | sa.Update,
+        rows: Sequence[dict[str, Any]],
+    ) -> None:
+        """Run ``statement`` once per row, compiled once: the hot bulk paths skip SQLAlchemy's
+        per-row parameter handling (its type processing is applied here, column by column)."""
+        bulk = self._bulks.get(name)
+        if bulk is None:
+            dialect = self.engine.dialect
+            if isinstance(statement, sa.Insert):
+                statement = statement.values({n: sa.bindparam(n) for n in rows[0]})
+            compiled = statement.compile(dialect=dialect)
+            names = tuple(compiled.positiontup or ())
+            processors = tuple(
+                table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
+            )
+            bulk = self._bulks[name] = _Bulk(compiled.string, names, processors)
+        await conn.exec_driver_sql(bulk.sql, bulk.params(rows))
 
     # -- source records ------------------------------------------------------------------
 
