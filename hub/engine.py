@@ -205,10 +205,10 @@ class FlowRun:
         # Batched state: what is known of the target, and writes not yet flushed to the store.
         self.cache: dict[tuple[str, str], XRef | None] = {}
         self.pending: set[tuple[str, str]] = set()
-        self.entries: dict[tuple[str, str], int] = {}
+        self.entries: set[tuple[str, str]] = set()  # intended creates recorded, not yet sent
         self.unflushed: list[tuple[str, str, str, str]] = []
-        self.done_entries: list[int] = []
-        self.failed_entries: list[int] = []
+        self.done_entries: list[tuple[str, str]] = []
+        self.failed_entries: list[tuple[str, str]] = []
         self.digests: dict[str, tuple[CanonicalRecord, str]] = {}
         self.batch_started = datetime.now(UTC)
 
@@ -485,8 +485,8 @@ class FlowRun:
         await self._prefetch_references(records)
         if not self.dry_run:
             fresh = [k for k in missing if k not in pending]
-            entries = await self.store.ledger_begin_many(self.flow.name, target, entity, fresh)
-            self.entries.update(((entity, k), v) for k, v in entries.items())
+            await self.store.ledger_begin_many(self.flow.name, target, entity, fresh)
+            self.entries.update((entity, k) for k in fresh)
 
     async def _flush(self, final: bool = False) -> None:
         """Write the level's cross-references and settle its ledger entries in one go.
@@ -495,7 +495,9 @@ class FlowRun:
         """
         if self.dry_run:
             return
-        unused = [self.entries.pop(k) for k in list(self.entries)] if final else []
+        unused = list(self.entries) if final else []
+        if final:
+            self.entries.clear()
         rows, done, failed = self.unflushed, self.done_entries, [*self.failed_entries, *unused]
         self.unflushed, self.done_entries, self.failed_entries = [], [], []
         await self.store.flush_writes(self.target.name, rows, done, failed)
@@ -569,20 +571,19 @@ class FlowRun:
                     if result.action is WriteAction.UNCHANGED
                     else result.action,
                 )
-        entry = self.entries.pop(slot, None)
-        if entry is None:
-            entry = await self.store.ledger_begin(
-                self.flow.name, target, entity, record.key, digest
-            )
+        if slot in self.entries:
+            self.entries.discard(slot)
+        else:
+            await self.store.ledger_begin(self.flow.name, target, entity, record.key, digest)
         try:
             result = await self.target.write(entity, record, None)
         except VendorError as exc:
             if exc.outcome_unknown:
                 self.pending.add(slot)  # the next attempt looks it up first
             else:
-                self.failed_entries.append(entry)
+                self.failed_entries.append(slot)
             raise
-        self.done_entries.append(entry)  # settled with the cross-reference when flushed
+        self.done_entries.append(slot)  # settled with the cross-reference when flushed
         return result
 
     async def _retrying(self, call: Callable[[], Awaitable[WriteResult]]) -> WriteResult:

@@ -11,6 +11,7 @@ record up before creating it again.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -152,6 +153,7 @@ class VendorClient:
         self._session: aiohttp.ClientSession | None = None
         self._state = _State.UNOPENED
         self._log: Any = log
+        self._log_requests = False
 
     async def __aenter__(self) -> Self:
         if self._state is not _State.UNOPENED:
@@ -159,6 +161,7 @@ class VendorClient:
         self._state = _State.OPENED
         # Bound once: the per-request debug line costs nothing when debug is off.
         self._log = log.bind(vendor=self.vendor)
+        self._log_requests = self._log.is_enabled_for(logging.DEBUG)
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=self.timeout),
             headers={"Accept": "application/json", **self.default_headers},
@@ -307,14 +310,15 @@ class VendorClient:
     def _observe(
         self, method: str, path: str, status: int | None, elapsed: float, attempt: int
     ) -> None:
-        self._log.debug(
-            "request",
-            method=method,
-            path=path,
-            status=status,
-            attempt=attempt,
-            elapsed_ms=round(elapsed * 1000, 1),
-        )
+        if self._log_requests:
+            self._log.debug(
+                "request",
+                method=method,
+                path=path,
+                status=status,
+                attempt=attempt,
+                elapsed_ms=round(elapsed * 1000, 1),
+            )
         if self.observer is not None:
             self.observer.on_request(self.vendor, method, path, status, elapsed, attempt)
 

@@ -8,6 +8,7 @@ migrated by :data:`MIGRATIONS` when the store opens; nobody runs DDL by hand.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import operator
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -145,22 +146,21 @@ class _Bulk:
     """A statement compiled once for the store's database, run with plain row tuples."""
 
     sql: str
-    names: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    order: tuple[int, ...]  # the statement's parameters, as positions in the given rows
+    processors: tuple[Callable[[Any], Any] | None, ...]  # per parameter, None: as is
 
-    def params(self, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    def params(self, rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
         """Each row's values in the statement's order, as the driver takes them."""
-        take = operator.itemgetter(*self.names)
-        if len(self.names) == 1:
-            return [(take(row),) for row in rows]
-        values: list[tuple[Any, ...]] = [take(row) for row in rows]
+        if self.order != tuple(range(len(self.order))):
+            take = operator.itemgetter(*self.order)
+            rows = [take(row) if len(self.order) > 1 else (take(row),) for row in rows]
         typed = [(i, p) for i, p in enumerate(self.processors) if p is not None]
         if not typed:
-            return values
+            return rows
         # Batches repeat values (one timestamp per batch): each is converted once.
         seen: dict[tuple[int, Any], Any] = {}
-        converted: list[tuple[Any, ...]] = []
-        for row in values:
+        converted = []
+        for row in rows:
             out = list(row)
             for i, process in typed:
                 slot = (i, out[i])
@@ -187,6 +187,19 @@ class StateStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._bulks: dict[str, _Bulk] = {}
+        # SQLite takes one writer at a time and makes the others sleep and retry; writers of
+        # this process queue here instead (PostgreSQL needs no such help).
+        self._writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    @asynccontextmanager
+    async def _begin(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction."""
+        if self._writers is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._writers, self.engine.begin() as conn:
+            yield conn
 
     @classmethod
     @asynccontextmanager
@@ -208,7 +221,7 @@ class StateStore:
 
     async def migrate(self) -> int:
         """Apply every migration not yet applied; returns the schema version."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.run_sync(lambda s: schema_version.create(s, checkfirst=True))
             done = (await conn.execute(sa.select(sa.func.max(schema_version.c.version)))).scalar()
             for number in range((done or 0) + 1, SCHEMA_VERSION + 1):
@@ -254,7 +267,7 @@ class StateStore:
 
         With ``ledger_entry``, the intended create is closed in the same transaction.
         """
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await self._upsert(
                 conn,
                 xref,
@@ -294,70 +307,49 @@ class StateStore:
 
     async def ledger_begin_many(
         self, flow: str, target: str, entity: str, keys: Sequence[str]
-    ) -> dict[str, int]:
-        """Record intended creates of many keys in one transaction; returns their entry ids."""
+    ) -> None:
+        """Record intended creates of many keys in one transaction."""
         if not keys:
-            return {}
+            return
         now = _now()
-        rows = [
-            {
-                "flow": flow,
-                "target": target,
-                "entity": entity,
-                "key": key,
-                "hash": "",
-                "state": "pending",
-                "created_at": now,
-            }
-            for key in keys
-        ]
-        async with self.engine.begin() as conn:
-            await self._executemany(conn, "ledger_begin", ledger, ledger.insert(), rows)
-            found: dict[str, int] = {}
-            for chunk in _chunks(keys):
-                query = sa.select(ledger.c.key, ledger.c.id).where(
-                    ledger.c.target == target,
-                    ledger.c.entity == entity,
-                    ledger.c.key.in_(chunk),
-                    ledger.c.state == "pending",
-                    ledger.c.created_at == now,
-                )
-                found.update((row.key, row.id) for row in await conn.execute(query))
-            return found
+        names = ("flow", "target", "entity", "key", "hash", "state", "created_at")
+        rows = [(flow, target, entity, key, "", "pending", now) for key in keys]
+        async with self._begin() as conn:
+            await self._executemany(conn, "ledger_begin", ledger, ledger.insert(), names, rows)
 
     async def flush_writes(
         self,
         connector: str,
         rows: Sequence[tuple[str, str, str, str]],
-        done: Sequence[int],
-        failed: Sequence[int],
+        done: Sequence[tuple[str, str]],
+        failed: Sequence[tuple[str, str]],
     ) -> None:
-        """In one transaction: record (entity, key, ref, hash) writes and settle ledger entries."""
+        """In one transaction: record (entity, key, ref, hash) writes, and settle the intended
+        creates of the (entity, key) pairs sent (``done``) or given up (``failed``)."""
         if not (rows or done or failed):
             return
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             now = _now()
             values = [
-                {
-                    "connector": connector,
-                    "entity": entity,
-                    "key": key,
-                    "ref": ref,
-                    "hash": digest,
-                    "written_at": now,
-                }
-                for entity, key, ref, digest in rows
+                (connector, entity, key, ref, digest, now) for entity, key, ref, digest in rows
             ]
-            await self._upsert_many(conn, xref, ["connector", "entity", "key"], values)
-            settled = [{"state": "done", "id": i} for i in done]
-            settled += [{"state": "failed", "id": i} for i in failed]
+            names = ("connector", "entity", "key", "ref", "hash", "written_at")
+            await self._upsert_many(conn, xref, ["connector", "entity", "key"], names, values)
+            settled = [("done", connector, e, k) for e, k in done]
+            settled += [("failed", connector, e, k) for e, k in failed]
             if settled:
                 settle = (
                     ledger.update()
-                    .where(ledger.c.id == sa.bindparam("id"))
+                    .where(
+                        ledger.c.target == sa.bindparam("target"),
+                        ledger.c.entity == sa.bindparam("entity"),
+                        ledger.c.key == sa.bindparam("key"),
+                        ledger.c.state == sa.literal_column("'pending'"),
+                    )
                     .values(state=sa.bindparam("state"))
                 )
-                await self._executemany(conn, "ledger_settle", ledger, settle, settled)
+                settling = ("state", "target", "entity", "key")
+                await self._executemany(conn, "ledger_settle", ledger, settle, settling, settled)
 
     async def wrote_to(self, connector: str, entity: str) -> bool:
         """Whether the hub ever wrote this entity to ``connector``."""
@@ -377,7 +369,7 @@ class StateStore:
 
     async def drop_xref(self, connector: str, entity: str, key: str) -> None:
         """Forget ``key`` at ``connector`` (it was deleted there)."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(
                 xref.delete().where(
                     xref.c.connector == connector, xref.c.entity == entity, xref.c.key == key
@@ -397,9 +389,14 @@ class StateStore:
         await conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=values))
 
     async def _upsert_many(
-        self, conn: AsyncConnection, table: sa.Table, keys: list[str], rows: list[dict[str, Any]]
+        self,
+        conn: AsyncConnection,
+        table: sa.Table,
+        keys: list[str],
+        names: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
     ) -> None:
-        """Insert or update many rows with one statement (executemany)."""
+        """Insert or update many rows (values of ``names``) with one statement (executemany)."""
         if not rows:
             return
         dialect = (
@@ -407,12 +404,10 @@ class StateStore:
             if self.engine.dialect.name == "postgresql"
             else (sa.dialects.sqlite)
         )
-        names = list(rows[0])
         statement = dialect.insert(table)
         updates = {name: statement.excluded[name] for name in names if name not in keys}
         upsert = statement.on_conflict_do_update(index_elements=keys, set_=updates)
-        name = f"upsert {table.name} {','.join(names)}"
-        await self._executemany(conn, name, table, upsert, rows)
+        await self._executemany(conn, f"upsert {table.name}", table, upsert, names, rows)
 
     async def _executemany(
         self,
@@ -420,22 +415,24 @@ class StateStore:
         name: str,
         table: sa.Table,
         statement: sa.Insert | sa.Update,
-        rows: Sequence[dict[str, Any]],
+        names: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
     ) -> None:
-        """Run ``statement`` once per row, compiled once: the hot bulk paths skip SQLAlchemy's
-        per-row parameter handling (its type processing is applied here, column by column)."""
-        bulk = self._bulks.get(name)
+        """Run ``statement`` once per row (values of ``names``), compiled once: the hot bulk
+        paths skip SQLAlchemy's per-row parameter handling (types are converted here)."""
+        key = f"{name} {','.join(names)}"
+        bulk = self._bulks.get(key)
         if bulk is None:
             dialect = self.engine.dialect
             if isinstance(statement, sa.Insert):
-                statement = statement.values({n: sa.bindparam(n) for n in rows[0]})
+                statement = statement.values({n: sa.bindparam(n) for n in names})
             compiled = statement.compile(dialect=dialect)
-            names = tuple(compiled.positiontup or ())
+            order = tuple(names.index(n) for n in compiled.positiontup or ())
             processors = tuple(
-                table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
+                table.c[names[i]].type.dialect_impl(dialect).bind_processor(dialect) for i in order
             )
-            bulk = self._bulks[name] = _Bulk(compiled.string, names, processors)
-        await conn.exec_driver_sql(bulk.sql, bulk.params(rows))
+            bulk = self._bulks[key] = _Bulk(compiled.string, order, processors)
+        await conn.exec_driver_sql(bulk.sql, list(bulk.params(rows)))
 
     # -- source records ------------------------------------------------------------------
 
@@ -447,20 +444,12 @@ class StateStore:
         rows: Sequence[tuple[str, str, str, str]],
     ) -> None:
         """Remember records read from ``source``: (key, source_id, hash, canonical JSON body)."""
+        names = ("source", "entity", "key", "source_id", "hash", "body", "seen_run")
         values = [
-            {
-                "source": source,
-                "entity": entity,
-                "key": key,
-                "source_id": source_id,
-                "hash": digest,
-                "body": body,
-                "seen_run": run_id,
-            }
-            for key, source_id, digest, body in rows
+            (source, entity, key, sid, digest, body, run_id) for key, sid, digest, body in rows
         ]
-        async with self.engine.begin() as conn:
-            await self._upsert_many(conn, records, ["source", "entity", "key"], values)
+        async with self._begin() as conn:
+            await self._upsert_many(conn, records, ["source", "entity", "key"], names, values)
 
     async def get_record(self, entity: str, key: str) -> dict[str, Any] | None:
         """The last canonical body read for ``key`` from any source."""
@@ -487,7 +476,7 @@ class StateStore:
 
     async def forget_record(self, source: str, entity: str, key: str) -> None:
         """Drop a source record that disappeared."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(
                 records.delete().where(
                     records.c.source == source, records.c.entity == entity, records.c.key == key
@@ -498,7 +487,7 @@ class StateStore:
 
     async def ledger_begin(self, flow: str, target: str, entity: str, key: str, hash: str) -> int:
         """Record an intended create before it is sent; returns the entry id."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 ledger.insert().values(
                     flow=flow,
@@ -514,7 +503,7 @@ class StateStore:
 
     async def ledger_finish(self, entry: int, state: str = "done") -> None:
         """Mark an intended create as done (or failed: it provably did not happen)."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(ledger.update().where(ledger.c.id == entry).values(state=state))
 
     async def ledger_pending(self, target: str, entity: str, key: str) -> bool:
@@ -534,7 +523,7 @@ class StateStore:
 
     async def ledger_resolve(self, target: str, entity: str, key: str) -> None:
         """Close every pending entry of ``key`` at ``target`` (looked up and settled)."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(
                 ledger.update()
                 .where(
@@ -558,7 +547,7 @@ class StateStore:
 
     async def set_cursor(self, flow: str, value: datetime) -> None:
         """Advance (or set) the flow's cursor."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await self._upsert(
                 conn,
                 cursors,
@@ -568,7 +557,7 @@ class StateStore:
 
     async def start_run(self, flow: str) -> int:
         """Record the start of a run; returns its id."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(
                 runs.insert().values(flow=flow, started_at=_now(), status="running", counts="{}")
             )
@@ -578,7 +567,7 @@ class StateStore:
         self, run_id: int, status: str, counts: dict[str, Any], error: str | None = None
     ) -> None:
         """Record how a run ended and what it did."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id)
@@ -619,7 +608,7 @@ class StateStore:
             dead_letters.c.entity == entity,
             dead_letters.c.key == key,
         ]
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             updated = await conn.execute(
                 dead_letters.update()
                 .where(*where)
@@ -647,7 +636,7 @@ class StateStore:
 
     async def clear_dead_letter(self, flow: str, entity: str, key: str) -> None:
         """Remove the dead letter of a record that has now been written."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(
                 dead_letters.delete().where(
                     dead_letters.c.flow == flow,
@@ -667,7 +656,7 @@ class StateStore:
 
     async def drop_dead_letter(self, letter_id: int) -> bool:
         """Delete one dead letter; False if there was none with that id."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             result = await conn.execute(dead_letters.delete().where(dead_letters.c.id == letter_id))
             return bool(result.rowcount)
 
@@ -677,7 +666,7 @@ class StateStore:
         """Take or renew the lease ``name`` for ``ttl`` seconds unless another owner holds it."""
         now = _now()
         expires = now + timedelta(seconds=ttl)
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             taken = await conn.execute(
                 leases.update()
                 .where(
@@ -704,7 +693,7 @@ class StateStore:
 
     async def release_lease(self, name: str, owner: str) -> None:
         """Give the lease back if ``owner`` holds it."""
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             await conn.execute(
                 leases.delete().where(leases.c.name == name, leases.c.owner == owner)
             )
