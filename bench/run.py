@@ -429,6 +429,7 @@ def markdown(results: dict[str, Any], mode: str) -> str:
         "adaptive_ok",
         "overhead_ratio",
         "records_per_second",
+        "bare_records_per_second",
         "resync_speedup",
         "resync_writes",
         "sync_complete",

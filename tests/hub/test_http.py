@@ -202,6 +202,27 @@ async def test_unreadable_bodies_are_protocol_errors(
     assert len(seen) == 4
 
 
+@pytest.mark.parametrize("content_type", ["text/html", "application/json"])
+async def test_a_write_answered_by_a_web_page_fails_even_unparsed(
+    serve: Serve, sleeps: Sleeps, content_type: str
+) -> None:
+    """A create whose answer is not decoded still fails on an HTML page: outcome unknown."""
+    page = b"  <!DOCTYPE html><html><body>Sign in</body></html>"
+    app, seen = scripted(lambda: web.Response(body=page, content_type=content_type))
+    async with client(await serve(app), sleeps) as c:
+        with pytest.raises(errors.ProtocolError, match="HTML") as caught:
+            await c.request("POST", "/homes", json={"a": 1}, create=True, expect_json=False)
+    assert caught.value.outcome_unknown and seen == ["POST /homes"]
+
+
+async def test_an_unparsed_write_answer_is_not_decoded(serve: Serve, sleeps: Sleeps) -> None:
+    """A write whose body is not used succeeds on its status alone."""
+    app, _ = scripted(lambda: web.Response(body=b'{"id": 1, "na', content_type="application/json"))
+    async with client(await serve(app), sleeps) as c:
+        response = await c.request("PUT", "/homes/1", json={"a": 1}, expect_json=False)
+    assert response.status == 200
+
+
 async def test_truncated_read_is_retried(serve: Serve, sleeps: Sleeps) -> None:
     """A GET whose body came cut short is retried and the whole answer returned."""
     app, _ = scripted(
