@@ -207,10 +207,10 @@ class FlowRun:
         self.pending: set[tuple[str, str]] = set()
         self.entries: set[tuple[str, str]] = set()  # intended creates recorded, not yet sent
         self.unflushed: list[tuple[str, str, str, str]] = []
-        self.done_entries: list[tuple[str, str]] = []
         self.failed_entries: list[tuple[str, str]] = []
         self.digests: dict[str, tuple[CanonicalRecord, str]] = {}
         self.batch_started = datetime.now(UTC)
+        self.snapshot: asyncio.Task[None] | None = None
 
     # -- the run -------------------------------------------------------------------------
 
@@ -224,9 +224,14 @@ class FlowRun:
         if not self.dry_run:
             await self._retry_parked()
         await self._flush()
-        async with contextlib.aclosing(self._batches(since)) as batches:
-            async for batch in batches:
-                await self._handle_batch(batch)
+        try:
+            async with contextlib.aclosing(self._batches(since)) as batches:
+                async for batch in batches:
+                    await self._handle_batch(batch)
+        finally:
+            task, self.snapshot = self.snapshot, None
+            if task is not None:  # the run stopped mid-batch: the snapshot still finishes
+                await _settle(_quietly(task))
         if full and not self.dry_run:
             await self._handle_deletions()
         cursor = self.max_updated or read_started
@@ -322,9 +327,15 @@ class FlowRun:
                 )
                 continue
             good.append(SourceRecord(record, item.source_id, item.updated_at))
-        if not self.dry_run and good:
-            await self._remember(good)
+        snapshot = self._snapshot_rows(good)
         await self._prefetch([item.record for item in good])
+        if not self.dry_run and snapshot:
+            # Written while the batch is sent: nothing in flight needs it (a parent looked up
+            # by its body waits for it), and the batch is not done until it is stored.
+            self.snapshot = asyncio.create_task(
+                self.store.put_records(self.source.name, self.flow.entity, self.run_id, snapshot),
+                name=f"snapshot {self.flow.name}",
+            )
         depths = sorted({_depth(item.record) for item in good})
         max_depth = depths[-1] if depths else 0
         for depth in depths:
@@ -336,6 +347,8 @@ class FlowRun:
                     group.create_task(self._work(queue))
                     for _ in range(min(self.flow.concurrency, len(level)))
                 ]
+            if depth == max_depth:
+                await self._snapshot_stored()
             await self._flush(final=depth == max_depth)
             if any(task.cancelled() for task in tasks):
                 raise asyncio.CancelledError  # a write was cancelled: never count it as done
@@ -351,7 +364,8 @@ class FlowRun:
         for item in items:
             await self._handle(item)
 
-    async def _remember(self, items: Sequence[SourceRecord]) -> None:
+    def _snapshot_rows(self, items: Sequence[SourceRecord]) -> list[tuple[str, str, str, str]]:
+        """The batch as the store keeps it: (key, source id, hash, canonical JSON)."""
         rows = []
         for item in items:
             body = item.record.model_dump_json()
@@ -360,7 +374,13 @@ class FlowRun:
             # as read, and its hash need not be computed twice.
             self.digests[item.record.key] = (item.record, digest)
             rows.append((item.record.key, item.source_id, digest, body))
-        await self.store.put_records(self.source.name, self.flow.entity, self.run_id, rows)
+        return rows
+
+    async def _snapshot_stored(self) -> None:
+        """Wait until the batch's source snapshot is stored (its error is the run's)."""
+        task, self.snapshot = self.snapshot, None
+        if task is not None:
+            await task
 
     async def _handle(self, item: SourceRecord) -> None:
         async with self.semaphore:
@@ -489,18 +509,19 @@ class FlowRun:
             self.entries.update((entity, k) for k in fresh)
 
     async def _flush(self, final: bool = False) -> None:
-        """Write the level's cross-references and settle its ledger entries in one go.
+        """Write the level's cross-references (which settle the creates sent) in one go.
 
-        ``final`` (end of a batch or of the run) also closes intended creates never sent.
+        Intended creates that failed are closed with them; ``final`` (end of a batch or of
+        the run) also closes those never sent.
         """
         if self.dry_run:
             return
         unused = list(self.entries) if final else []
         if final:
             self.entries.clear()
-        rows, done, failed = self.unflushed, self.done_entries, [*self.failed_entries, *unused]
-        self.unflushed, self.done_entries, self.failed_entries = [], [], []
-        await self.store.flush_writes(self.target.name, rows, done, failed)
+        rows, failed = self.unflushed, [*self.failed_entries, *unused]
+        self.unflushed, self.failed_entries = [], []
+        await self.store.flush_writes(self.target.name, rows, failed)
 
     async def _known(self, entity: str, key: str) -> XRef | None:
         """The target's cross-reference for a key: from the batch cache, else the store."""
@@ -583,8 +604,7 @@ class FlowRun:
             else:
                 self.failed_entries.append(slot)
             raise
-        self.done_entries.append(slot)  # settled with the cross-reference when flushed
-        return result
+        return result  # settled by the cross-reference, flushed with the level
 
     async def _retrying(self, call: Callable[[], Awaitable[WriteResult]]) -> WriteResult:
         attempts = int(self.options.get("write_attempts", 8))
@@ -621,6 +641,7 @@ class FlowRun:
         async with self.parent_locks.setdefault((entity, key), asyncio.Lock()):
             known = await self._known(entity, key)
             if known is None and depth < 4 and self.target.capabilities.writes >= {entity}:
+                await self._snapshot_stored()  # the parent may be in the batch being stored
                 body = await self.store.get_record(entity, key) or self._configured(entity, key)
                 if body is not None and not self.dry_run:
                     await self._write(entity, entity_of(entity).model_validate(body), depth + 1)
@@ -728,6 +749,13 @@ async def _settle(work: Awaitable[None]) -> None:
     except asyncio.CancelledError:
         await task  # the record of the run must not be left half-written
         raise
+
+
+async def _quietly(task: asyncio.Task[None]) -> None:
+    """Wait for a task whose error would only hide the one already on its way."""
+    await asyncio.wait({task})
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("stopped as well", task=task.get_name(), error=str(task.exception()))
 
 
 def _describe(exc: BaseException) -> str:

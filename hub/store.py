@@ -292,15 +292,16 @@ class StateStore:
         return found
 
     async def pending_keys(self, target: str, entity: str, keys: Sequence[str]) -> set[str]:
-        """Which of these keys have a create sent with no known outcome."""
+        """Which of these keys have a create sent with no known outcome.
+
+        That is an intent still pending with no cross-reference: a create that succeeded is
+        settled by the cross-reference written after it.
+        """
         found: set[str] = set()
         async with self.engine.connect() as conn:
             for chunk in _chunks(keys):
                 query = sa.select(ledger.c.key).where(
-                    ledger.c.target == target,
-                    ledger.c.entity == entity,
-                    ledger.c.state == "pending",
-                    ledger.c.key.in_(chunk),
+                    _open_intent(target, entity), ledger.c.key.in_(chunk)
                 )
                 found.update(row.key for row in await conn.execute(query))
         return found
@@ -321,12 +322,15 @@ class StateStore:
         self,
         connector: str,
         rows: Sequence[tuple[str, str, str, str]],
-        done: Sequence[tuple[str, str]],
-        failed: Sequence[tuple[str, str]],
+        failed: Sequence[tuple[str, str]] = (),
     ) -> None:
-        """In one transaction: record (entity, key, ref, hash) writes, and settle the intended
-        creates of the (entity, key) pairs sent (``done``) or given up (``failed``)."""
-        if not (rows or done or failed):
+        """In one transaction: record (entity, key, ref, hash) writes, and close the intended
+        creates of the (entity, key) pairs given up (``failed``).
+
+        An intended create that was sent needs no update of its own: the cross-reference
+        written here settles it (see :meth:`pending_keys`).
+        """
+        if not (rows or failed):
             return
         async with self._begin() as conn:
             now = _now()
@@ -335,9 +339,7 @@ class StateStore:
             ]
             names = ("connector", "entity", "key", "ref", "hash", "written_at")
             await self._upsert_many(conn, xref, ["connector", "entity", "key"], names, values)
-            settled = [("done", connector, e, k) for e, k in done]
-            settled += [("failed", connector, e, k) for e, k in failed]
-            if settled:
+            if failed:
                 settle = (
                     ledger.update()
                     .where(
@@ -346,10 +348,11 @@ class StateStore:
                         ledger.c.key == sa.bindparam("key"),
                         ledger.c.state == sa.literal_column("'pending'"),
                     )
-                    .values(state=sa.bindparam("state"))
+                    .values(state=sa.literal_column("'failed'"))
                 )
-                settling = ("state", "target", "entity", "key")
-                await self._executemany(conn, "ledger_settle", ledger, settle, settling, settled)
+                settling = ("target", "entity", "key")
+                given_up = [(connector, e, k) for e, k in failed]
+                await self._executemany(conn, "ledger_fail", ledger, settle, settling, given_up)
 
     async def wrote_to(self, connector: str, entity: str) -> bool:
         """Whether the hub ever wrote this entity to ``connector``."""
@@ -370,6 +373,17 @@ class StateStore:
     async def drop_xref(self, connector: str, entity: str, key: str) -> None:
         """Forget ``key`` at ``connector`` (it was deleted there)."""
         async with self._begin() as conn:
+            # Its creates were settled by the cross-reference; without it they would look open.
+            await conn.execute(
+                ledger.update()
+                .where(
+                    ledger.c.target == connector,
+                    ledger.c.entity == entity,
+                    ledger.c.key == key,
+                    ledger.c.state == "pending",
+                )
+                .values(state="done")
+            )
             await conn.execute(
                 xref.delete().where(
                     xref.c.connector == connector, xref.c.entity == entity, xref.c.key == key
@@ -511,12 +525,7 @@ class StateStore:
         query = (
             sa.select(sa.func.count())
             .select_from(ledger)
-            .where(
-                ledger.c.target == target,
-                ledger.c.entity == entity,
-                ledger.c.key == key,
-                ledger.c.state == "pending",
-            )
+            .where(_open_intent(target, entity), ledger.c.key == key)
         )
         async with self.engine.connect() as conn:
             return bool((await conn.execute(query)).scalar())
@@ -697,6 +706,21 @@ class StateStore:
             await conn.execute(
                 leases.delete().where(leases.c.name == name, leases.c.owner == owner)
             )
+
+
+def _open_intent(target: str, entity: str) -> sa.ColumnElement[bool]:
+    """Ledger rows of creates with no known outcome: pending, and no cross-reference since."""
+    settled = sa.exists().where(
+        xref.c.connector == ledger.c.target,
+        xref.c.entity == ledger.c.entity,
+        xref.c.key == ledger.c.key,
+    )
+    return sa.and_(
+        ledger.c.target == target,
+        ledger.c.entity == entity,
+        ledger.c.state == "pending",
+        ~settled,
+    )
 
 
 def _chunks(items: Sequence[Any], size: int = 500) -> list[list[Any]]:

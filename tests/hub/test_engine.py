@@ -371,3 +371,70 @@ async def test_a_read_that_fails_midway_fails_the_run_after_writing_what_it_read
     assert await store.get_cursor("s-to-t-home") is None
     assert (await store.last_run("s-to-t-home"))["status"] == "failed"
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("read ")]
+
+
+async def test_source_snapshot_is_stored_while_the_batch_is_sent(store: StateStore) -> None:
+    """Writes start before the batch's snapshot is stored; the run ends with it stored."""
+    source, target = pair()
+    for i in range(20):
+        source.put("home", home(i, hood=None))
+    stored = asyncio.Event()
+    put_records = store.put_records
+
+    async def slow_put(*args: Any) -> None:
+        await asyncio.sleep(0)
+        await put_records(*args)
+        stored.set()
+
+    write = target.write
+    sent_before_stored = 0
+
+    async def writing(*args: Any) -> Any:
+        nonlocal sent_before_stored
+        sent_before_stored += not stored.is_set()
+        return await write(*args)
+
+    store.put_records = slow_put  # type: ignore[method-assign]
+    target.write = writing  # type: ignore[method-assign]
+    report = await run_flow(flow(mode="full"), source, target, store)
+    assert report.created == 20 and sent_before_stored > 0
+    assert await store.get_record("home", "home-19") is not None
+
+
+async def test_a_snapshot_that_fails_fails_the_run_and_leaves_no_task(store: StateStore) -> None:
+    """The store refusing the snapshot is the run's error; nothing is left running."""
+    source, target = pair()
+    for i in range(5):
+        source.put("home", home(i, hood=None), updated_at=T0)
+
+    async def refuse(*args: Any) -> None:
+        raise OSError("disk full")
+
+    store.put_records = refuse  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="disk full"):
+        await run_flow(flow(), source, target, store)
+    assert await store.get_cursor("s-to-t-home") is None
+    assert (await store.last_run("s-to-t-home"))["status"] == "failed"
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("snapshot ")]
+
+
+async def test_a_cancelled_run_finishes_storing_its_snapshot(store: StateStore) -> None:
+    """Cancelled mid-batch, the run still completes the snapshot it started, then stops."""
+    source, target = pair()
+    for i in range(10):
+        source.put("home", home(i, hood=None))
+    writing_started = asyncio.Event()
+
+    async def hang(*args: Any) -> Any:
+        writing_started.set()
+        await asyncio.Event().wait()
+
+    target.write = hang  # type: ignore[method-assign]
+    run = asyncio.create_task(run_flow(flow(), source, target, store))
+    await writing_started.wait()
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    assert await store.get_record("home", "home-9") is not None
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("snapshot ")]
+    assert (await store.last_run("s-to-t-home"))["status"] == "cancelled"

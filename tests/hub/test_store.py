@@ -96,6 +96,27 @@ async def test_ledger_cursor_runs_and_records(url: str) -> None:
         assert await store.unseen_records("src", "home", run + 1) == [("k2", "2")]
 
 
+async def test_intents_settle_by_cross_reference(url: str) -> None:
+    """A create whose cross-reference was written is no longer open, even after the record
+    is forgotten at the target; one given up is closed; one never answered stays open."""
+    async with StateStore.open(url) as store:
+        await store.ledger_begin_many("f", "bb", "home", ["sent", "lost", "gave-up"])
+        assert await store.pending_keys("bb", "home", ["sent", "lost", "gave-up"]) == {
+            "sent",
+            "lost",
+            "gave-up",
+        }
+        await store.flush_writes("bb", [("home", "sent", "H-1", "h")], [("home", "gave-up")])
+        assert await store.pending_keys("bb", "home", ["sent", "lost", "gave-up"]) == {"lost"}
+        assert not await store.ledger_pending("bb", "home", "sent")
+        assert await store.ledger_pending("bb", "home", "lost")
+        await store.drop_xref("bb", "home", "sent")  # deleted at the target later
+        assert await store.pending_keys("bb", "home", ["sent", "lost"]) == {"lost"}
+        # Another target's cross-reference settles nothing here.
+        await store.flush_writes("crm", [("home", "lost", "C-1", "h")])
+        assert await store.ledger_pending("bb", "home", "lost")
+
+
 async def test_dead_letters(url: str) -> None:
     """Dead letters keep their reason and body, count repeats, clear and drop."""
     async with StateStore.open(url) as store:
