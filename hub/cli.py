@@ -71,8 +71,16 @@ def load(path: Path) -> HubConfig:
         fail(str(exc), 2)
 
 
+#: set by :func:`main`: the command line owns the process and may tune its garbage collector
+_owns_process = False
+
+
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine; hub errors become one line and exit 1, config errors exit 2."""
+    if _owns_process:
+        from hub.daemon import freeze_startup_heap
+
+        freeze_startup_heap()
     try:
         return asyncio.run(coro)
     except ConfigError as exc:
@@ -459,4 +467,6 @@ def demo(
 
 def main() -> None:
     """Entry point of the ``prophub`` console script."""
+    global _owns_process
+    _owns_process = True
     app()

@@ -195,7 +195,6 @@ class FlowRun:
         self.sleep = sleep
         self.report = FlowReport(flow.name, dry_run=dry_run)
         self.options = flow.options
-        self.semaphore = asyncio.Semaphore(flow.concurrency)
         self.run_id = 0
         self.max_updated: datetime | None = None
         self.ensured: dict[tuple[str, str], str] = {}
@@ -209,6 +208,7 @@ class FlowRun:
         self.unflushed: list[tuple[str, str, str, str]] = []
         self.failed_entries: list[tuple[str, str]] = []
         self.digests: dict[str, tuple[CanonicalRecord, str]] = {}
+        self.references: dict[str, tuple[CanonicalRecord, list[tuple[str, str]]]] = {}
         self.batch_started = datetime.now(UTC)
         self.snapshot: asyncio.Task[None] | None = None
 
@@ -219,10 +219,11 @@ class FlowRun:
         # Sources that stamp no record (Buildium) get the read's start, less clock skew.
         read_started = datetime.now(UTC) - CLOCK_SKEW
         self.echo_possible = await self.store.wrote_to(self.source.name, self.flow.entity)
-        self.parked = await self.store.dead_letter_keys(self.flow.name)
+        letters = await self.store.dead_letters(self.flow.name)
+        self.parked = {letter["key"] for letter in letters}
         await self._ensure_configured_locations()
         if not self.dry_run:
-            await self._retry_parked()
+            await self._retry_parked(letters)
         await self._flush()
         try:
             async with contextlib.aclosing(self._batches(since)) as batches:
@@ -239,9 +240,9 @@ class FlowRun:
             await self.store.set_cursor(self.flow.name, cursor)
         return self.report
 
-    async def _retry_parked(self) -> None:
+    async def _retry_parked(self, letters: Sequence[dict[str, Any]]) -> None:
         """Records parked for a cause that may have passed (a missing parent, an outage)."""
-        for letter in await self.store.dead_letters(self.flow.name):
+        for letter in letters:
             if letter["error_type"] not in RETRY_PARKED or letter["body"] is None:
                 continue
             record = entity_of(letter["entity"]).model_validate(letter["body"])
@@ -327,6 +328,8 @@ class FlowRun:
                 )
                 continue
             good.append(SourceRecord(record, item.source_id, item.updated_at))
+        if not good:
+            return
         snapshot = self._snapshot_rows(good)
         await self._prefetch([item.record for item in good])
         if not self.dry_run and snapshot:
@@ -359,6 +362,7 @@ class FlowRun:
         # Only an optimisation: what the next batch needs it fetches again.
         self.cache.clear()
         self.digests.clear()
+        self.references.clear()
 
     async def _work(self, items: Iterator[SourceRecord]) -> None:
         for item in items:
@@ -383,27 +387,25 @@ class FlowRun:
             await task
 
     async def _handle(self, item: SourceRecord) -> None:
-        async with self.semaphore:
-            if await self._is_echo(item):
-                self.report.skipped += 1
-                self._plan("skip", item.record.key)
-                return
-            try:
-                action = await self._write(self.flow.entity, item.record)
-            except AuthFailed as exc:
-                raise _Abort(str(exc)) from exc
-            except (PermanentError, MappingError, TransientError, ProtocolError) as exc:
-                body = item.record.model_dump(mode="json")
-                await self._dead_letter(
-                    item.record.key, item.source_id, str(exc), type(exc).__name__, body
-                )
-                return
-            self._count(action)
-            if not self.dry_run and item.record.key in self.parked:
-                self.parked.discard(item.record.key)
-                await self.store.clear_dead_letter(
-                    self.flow.name, self.flow.entity, item.record.key
-                )
+        # Concurrency is bounded by the number of workers sharing a level.
+        if self.echo_possible and await self._is_echo(item):
+            self.report.skipped += 1
+            self._plan("skip", item.record.key)
+            return
+        try:
+            action = await self._write(self.flow.entity, item.record)
+        except AuthFailed as exc:
+            raise _Abort(str(exc)) from exc
+        except (PermanentError, MappingError, TransientError, ProtocolError) as exc:
+            body = item.record.model_dump(mode="json")
+            await self._dead_letter(
+                item.record.key, item.source_id, str(exc), type(exc).__name__, body
+            )
+            return
+        self._count(action)
+        if not self.dry_run and item.record.key in self.parked:
+            self.parked.discard(item.record.key)
+            await self.store.clear_dead_letter(self.flow.name, self.flow.entity, item.record.key)
 
     def _count(self, action: WriteAction) -> None:
         if action is WriteAction.CREATED:
@@ -479,6 +481,7 @@ class FlowRun:
         for record in records:
             found: list[tuple[str, str]] = []
             _references(record, record.key, found)
+            self.references[record.key] = (record, found)
             for entity, key in found:
                 if (entity, key) not in self.ensured and (entity, key) not in self.cache:
                     wanted.setdefault(entity, set()).add(key)
@@ -623,12 +626,17 @@ class FlowRun:
 
     async def _translate(self, record: CanonicalRecord, depth: int) -> CanonicalRecord:
         """The record with its references as the target knows them (parents written first)."""
-        found: list[tuple[str, str]] = []
-        _references(record, record.key, found)
+        cached = self.references.get(record.key)
+        if cached is not None and cached[0] is record:
+            found = cached[1]
+        else:
+            found = []
+            _references(record, record.key, found)
         refs: dict[tuple[str, str], str] = {}
-        for entity, key in found:
-            if (entity, key) not in refs:
-                refs[(entity, key)] = await self._ref_for(entity, key, depth)
+        for slot in found:
+            if slot not in refs:
+                ref = self.ensured.get(slot)
+                refs[slot] = ref if ref is not None else await self._ref_for(*slot, depth)
         if all(ref == key for (_, key), ref in refs.items()):
             return record  # the target knows these records by our keys: nothing to rewrite
         return type(record).model_validate(_substitute(record.model_dump(), refs, record.key))

@@ -282,6 +282,8 @@ class StateStore:
     async def get_xrefs(self, connector: str, entity: str, keys: Sequence[str]) -> dict[str, XRef]:
         """The cross-references of many keys at once (absent keys are left out)."""
         found: dict[str, XRef] = {}
+        if not keys:
+            return found
         async with self.engine.connect() as conn:
             for chunk in _chunks(keys):
                 query = sa.select(xref).where(
@@ -298,6 +300,8 @@ class StateStore:
         settled by the cross-reference written after it.
         """
         found: set[str] = set()
+        if not keys:
+            return found
         async with self.engine.connect() as conn:
             for chunk in _chunks(keys):
                 query = sa.select(ledger.c.key).where(
@@ -363,12 +367,6 @@ class StateStore:
         )
         async with self.engine.connect() as conn:
             return (await conn.execute(query)).first() is not None
-
-    async def dead_letter_keys(self, flow: str) -> set[str]:
-        """Keys of the flow's dead letters."""
-        query = sa.select(dead_letters.c.key).where(dead_letters.c.flow == flow)
-        async with self.engine.connect() as conn:
-            return {row.key for row in await conn.execute(query)}
 
     async def drop_xref(self, connector: str, entity: str, key: str) -> None:
         """Forget ``key`` at ``connector`` (it was deleted there)."""
