@@ -148,21 +148,27 @@ def _lookup(table: Mapping[str, Any], value: Any, what: str) -> Any:
 
 def to_address(payload: Mapping[str, Any] | None) -> Address | None:
     """An AddressMessage as an Address (None when there is none)."""
+    fields = _address_fields(payload)
+    return Address(**fields) if fields is not None else None
+
+
+def _address_fields(payload: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """An AddressMessage as Address fields, left for the record's own validation to check."""
     if not payload or not payload.get("AddressLine1"):
         return None
     country_raw = payload.get("Country")
     country = COUNTRIES.get(str(country_raw), "US") if country_raw else "US"
     if country_raw and country_raw not in COUNTRIES:
         log.warning("unknown country", vendor=VENDOR, value=country_raw)
-    return Address(
-        line1=str(payload["AddressLine1"]),
-        line2=_text(payload, "AddressLine2"),
-        line3=_text(payload, "AddressLine3"),
-        city=_text(payload, "City") or "",
-        state=_text(payload, "State"),
-        postal_code=_text(payload, "PostalCode"),
-        country=country,
-    )
+    return {
+        "line1": str(payload["AddressLine1"]),
+        "line2": _text(payload, "AddressLine2"),
+        "line3": _text(payload, "AddressLine3"),
+        "city": _text(payload, "City") or "",
+        "state": _text(payload, "State"),
+        "postal_code": _text(payload, "PostalCode"),
+        "country": country,
+    }
 
 
 def from_address(address: Address) -> dict[str, Any]:
@@ -266,13 +272,13 @@ def _home(
 ) -> Home:
     record_id = _id(payload)
     what = f"{collection} {record_id}"
-    address = _wrap("home", what, lambda: to_address(payload.get("Address")))
+    address = _wrap("home", what, lambda: _address_fields(payload.get("Address")))
     if address is None:
-        raise MappingError(f"{collection} {record_id}: no address", vendor=VENDOR, entity="home")
+        raise MappingError(f"{what}: no address", vendor=VENDOR, entity="home")
     return _wrap(
         "home",
-        f"{collection} {record_id}",
-        lambda: Home(
+        what,
+        lambda: Home(  # the address is validated with the home: one pass, not two
             key=key(collection, record_id),
             address=address,
             name=_text(payload, "UnitNumber"),
