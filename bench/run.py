@@ -35,8 +35,8 @@ SIZES = {
     "quick": {
         "rate": 15,
         "rate_units": 6_000,
-        "sync_homes": 1_000,
-        "repeats": 3,
+        "sync_homes": 3_000,
+        "repeats": 5,
         "rss": (20_000, 200_000),
     },
     "full": {

@@ -63,6 +63,8 @@ RETRY_PARKED = frozenset(
         "ProtocolError",
     }
 )
+#: flow options that change records as they are read
+SHAPING_OPTIONS = ("defaults", "details_rename", "region_by_state")
 #: reference field -> the entity it points at
 REFERENCES = {
     "parent_key": "location",
@@ -195,6 +197,7 @@ class FlowRun:
         self.sleep = sleep
         self.report = FlowReport(flow.name, dry_run=dry_run)
         self.options = flow.options
+        self.shaping = any(self.options.get(k) for k in SHAPING_OPTIONS)
         self.run_id = 0
         self.max_updated: datetime | None = None
         self.ensured: dict[tuple[str, str], str] = {}
@@ -339,10 +342,12 @@ class FlowRun:
                 self.store.put_records(self.source.name, self.flow.entity, self.run_id, snapshot),
                 name=f"snapshot {self.flow.name}",
             )
-        depths = sorted({_depth(item.record) for item in good})
-        max_depth = depths[-1] if depths else 0
-        for depth in depths:
-            level = [item for item in good if _depth(item.record) == depth]
+        levels: dict[int, list[SourceRecord]] = {}
+        for item in good:
+            levels.setdefault(_depth(item.record), []).append(item)
+        max_depth = max(levels)
+        for depth in sorted(levels):
+            level = levels[depth]
             queue = iter(level)
             # A few workers share the level (as many as the flow's concurrency), not a task each.
             async with asyncio.TaskGroup() as group:
@@ -443,6 +448,8 @@ class FlowRun:
     # -- options (canonical-level mapping overrides) -------------------------------------
 
     def _apply_options(self, record: CanonicalRecord) -> CanonicalRecord:
+        if not self.shaping:
+            return record
         defaults = self.options.get("defaults") or {}
         updates = {k: v for k, v in defaults.items() if getattr(record, k, None) in (None, "")}
         renames = self.options.get("details_rename") or {}

@@ -286,10 +286,8 @@ class StateStore:
             return found
         async with self.engine.connect() as conn:
             for chunk in _chunks(keys):
-                query = sa.select(xref).where(
-                    xref.c.connector == connector, xref.c.entity == entity, xref.c.key.in_(chunk)
-                )
-                for row in await conn.execute(query):
+                params = {"connector": connector, "entity": entity, "keys": chunk}
+                for row in await conn.execute(_XREFS_OF, params):
                     found[row.key] = XRef(row.key, row.ref, row.hash, _aware(row.written_at))
         return found
 
@@ -304,10 +302,8 @@ class StateStore:
             return found
         async with self.engine.connect() as conn:
             for chunk in _chunks(keys):
-                query = sa.select(ledger.c.key).where(
-                    _open_intent(target, entity), ledger.c.key.in_(chunk)
-                )
-                found.update(row.key for row in await conn.execute(query))
+                params = {"target": target, "entity": entity, "keys": chunk}
+                found.update(row.key for row in await conn.execute(_OPEN_INTENTS_OF, params))
         return found
 
     async def ledger_begin_many(
@@ -706,7 +702,7 @@ class StateStore:
             )
 
 
-def _open_intent(target: str, entity: str) -> sa.ColumnElement[bool]:
+def _open_intent(target: Any, entity: Any) -> sa.ColumnElement[bool]:
     """Ledger rows of creates with no known outcome: pending, and no cross-reference since."""
     settled = sa.exists().where(
         xref.c.connector == ledger.c.target,
@@ -719,6 +715,18 @@ def _open_intent(target: str, entity: str) -> sa.ColumnElement[bool]:
         ledger.c.state == "pending",
         ~settled,
     )
+
+
+# Built once: a batch's lookups pass their keys as one expanding parameter.
+_XREFS_OF = sa.select(xref).where(
+    xref.c.connector == sa.bindparam("connector"),
+    xref.c.entity == sa.bindparam("entity"),
+    xref.c.key.in_(sa.bindparam("keys", expanding=True)),
+)
+_OPEN_INTENTS_OF = sa.select(ledger.c.key).where(
+    _open_intent(sa.bindparam("target"), sa.bindparam("entity")),
+    ledger.c.key.in_(sa.bindparam("keys", expanding=True)),
+)
 
 
 def _chunks(items: Sequence[Any], size: int = 500) -> list[list[Any]]:

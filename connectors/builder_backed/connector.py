@@ -134,9 +134,9 @@ class BuilderBackedConnector(HTTPConnector):
             retry=retry,
         )
 
-    def _scopes_for(self, path: str) -> list[str]:
+    def _scopes_for(self, path: str) -> tuple[str, ...]:
         """The one scope a call needs (per the guide), if configured; else all configured."""
-        return list(_scopes_for(path, tuple(self.settings.scopes)))
+        return _scopes_for(path, tuple(self.settings.scopes))
 
     async def check(self) -> None:
         """Fetch a token and list the activated regions."""
