@@ -330,7 +330,11 @@ class FlowRun:
                     item.record.key, item.source_id, reason, "MappingError", body
                 )
                 continue
-            good.append(SourceRecord(record, item.source_id, item.updated_at))
+            good.append(
+                item
+                if record is item.record
+                else SourceRecord(record, item.source_id, item.updated_at)
+            )
         if not good:
             return
         snapshot = self._snapshot_rows(good)

@@ -71,7 +71,7 @@ class RequestObserver(Protocol):
         """An attempt will be retried."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per request, and frozen init costs 4x
 class Response:
     """A complete answer: status, headers and the whole body."""
 
