@@ -209,6 +209,9 @@ class StateStore:
         kwargs: dict[str, Any] = {}
         if target.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30}
+            # Every use ends its transaction (commit, or rollback on leaving ``connect()``), so
+            # the pool's own rollback on return would only cost another trip to the thread.
+            kwargs["pool_reset_on_return"] = None
         engine = create_async_engine(target, **kwargs)
         if target.startswith("sqlite"):
             sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
