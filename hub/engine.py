@@ -559,7 +559,8 @@ class FlowRun:
             digest = remembered[1]
         else:
             digest = record_hash(translated)
-        known = await self._known(entity, record.key)
+        slot = (entity, record.key)
+        known = self.cache[slot] if slot in self.cache else await self._known(entity, record.key)
         if known is not None and known.hash == digest:
             self._plan("unchanged", record.key)
             return WriteAction.UNCHANGED

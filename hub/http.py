@@ -112,7 +112,10 @@ def decode_json(
 
 def is_html(headers: Mapping[str, str], body: bytes) -> bool:
     """Whether an answer is a web page (a proxy's, a login's, an outage's), not API data."""
-    return "html" in headers.get("Content-Type", "").lower() or body[:256].lstrip()[:1] == b"<"
+    if "html" in headers.get("Content-Type", "").lower():
+        return True
+    first = body[:1]
+    return first == b"<" or (first.isspace() and body[:256].lstrip()[:1] == b"<")
 
 
 class _State(Enum):

@@ -295,29 +295,35 @@ def from_home(
     if not home.neighborhood_key:
         raise UnsupportedValue(f"{home.key}: a home needs a neighborhood", vendor=VENDOR)
     address = home.address
-    ext = external_id or home.key
-    return _drop_none(
-        {
-            "externalId": ext,
-            "addressLine1": address.line1,
-            "addressLine2": address.line2,
-            "city": address.city,
-            "state": address.state,
-            "postalCode": address.postal_code,
-            "type": vendor_type,
-            "neighborhoodExternalId": home.neighborhood_key,
-            "marketHome": home.market_home,
-            "jobId": home.job_id,
-            "productCollection": home.product_collection,
-            "model": home.model,
-            "closingDate": home.closing_date.isoformat() if home.closing_date else None,
-            "scheduledClosingDate": home.scheduled_closing_date.isoformat()
-            if home.scheduled_closing_date
-            else None,
-            "homeDetails": dict(home.details) or None,
-            "homeowners": [from_homeowner(p) for p in home.homeowners] or None,
-        }
+    body: dict[str, Any] = {
+        "externalId": external_id or home.key,
+        "addressLine1": address.line1,
+        "city": address.city,
+        "type": vendor_type,
+        "neighborhoodExternalId": home.neighborhood_key,
+        "marketHome": home.market_home,
+    }
+    # Built field by field (one body per home written): only what has a value is sent.
+    optional = (
+        ("addressLine2", address.line2),
+        ("state", address.state),
+        ("postalCode", address.postal_code),
+        ("jobId", home.job_id),
+        ("productCollection", home.product_collection),
+        ("model", home.model),
     )
+    for name, value in optional:
+        if value is not None:
+            body[name] = value
+    if home.closing_date:
+        body["closingDate"] = home.closing_date.isoformat()
+    if home.scheduled_closing_date:
+        body["scheduledClosingDate"] = home.scheduled_closing_date.isoformat()
+    if home.details:
+        body["homeDetails"] = dict(home.details)
+    if home.homeowners:
+        body["homeowners"] = [from_homeowner(p) for p in home.homeowners]
+    return body
 
 
 # -- documents ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 
 from hub import errors
 from hub.auth import HeaderAuth, OAuth2ClientCredentials
-from hub.http import VendorClient
+from hub.http import VendorClient, is_html
 from hub.limits import Limits
 from hub.paging import OffsetLimit
 from hub.retry import RetryPolicy
@@ -394,3 +394,22 @@ async def test_client_is_one_shot(sleeps: Sleeps) -> None:
         await c.__aenter__()
     with pytest.raises(RuntimeError):
         await c.request("GET", "/")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "html"),
+    [
+        ("text/html; charset=utf-8", b'{"a": 1}', True),  # what the vendor says it is
+        ("application/json", b"<html><body>502</body></html>", True),
+        ("application/json", b"\r\n  <!DOCTYPE html>", True),
+        ("", b"\n\n<html>", True),
+        ("application/json", b'{"a": 1}', False),
+        ("application/json", b'  \n{"a": 1}', False),
+        ("application/json", b"", False),
+        ("application/json", b" " * 300 + b"<html>", False),  # only the start is looked at
+    ],
+)
+def test_html_answers_are_recognised(content_type: str, body: bytes, html: bool) -> None:
+    """A web page instead of API data is told apart by its type or its first character."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    assert is_html(headers, body) is html
