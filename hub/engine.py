@@ -221,17 +221,20 @@ class FlowRun:
         """Read everything (or since the cursor), write it, then settle cursor and deletions."""
         # Sources that stamp no record (Buildium) get the read's start, less clock skew.
         read_started = datetime.now(UTC) - CLOCK_SKEW
-        self.echo_possible = await self.store.wrote_to(self.source.name, self.flow.entity)
-        letters = await self.store.dead_letters(self.flow.name)
-        self.parked = {letter["key"] for letter in letters}
-        await self._ensure_configured_locations()
-        if not self.dry_run:
-            await self._retry_parked(letters)
-        await self._flush()
         try:
             async with contextlib.aclosing(self._batches(since)) as batches:
-                async for batch in batches:
+                # The first batch is read while the run's own state is looked up and settled.
+                first = asyncio.ensure_future(anext(batches, None))
+                try:
+                    await self._begin_run()
+                except BaseException:
+                    first.cancel()
+                    await asyncio.wait({first})
+                    raise
+                batch = await first
+                while batch is not None:
                     await self._handle_batch(batch)
+                    batch = await anext(batches, None)
         finally:
             task, self.snapshot = self.snapshot, None
             if task is not None:  # the run stopped mid-batch: the snapshot still finishes
@@ -242,6 +245,17 @@ class FlowRun:
         if not self.dry_run and self.flow.entity in self.source.capabilities.incremental:
             await self.store.set_cursor(self.flow.name, cursor)
         return self.report
+
+    async def _begin_run(self) -> None:
+        """What the run needs before its first record: echo and dead-letter state, configured
+        locations, and another go for records parked for a cause that may have passed."""
+        self.echo_possible = await self.store.wrote_to(self.source.name, self.flow.entity)
+        letters = await self.store.dead_letters(self.flow.name)
+        self.parked = {letter["key"] for letter in letters}
+        await self._ensure_configured_locations()
+        if not self.dry_run:
+            await self._retry_parked(letters)
+        await self._flush()
 
     async def _retry_parked(self, letters: Sequence[dict[str, Any]]) -> None:
         """Records parked for a cause that may have passed (a missing parent, an outage)."""

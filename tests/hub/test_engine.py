@@ -13,7 +13,7 @@ import structlog
 
 from hub.config import FlowSettings
 from hub.engine import run_flow
-from hub.errors import AuthFailed
+from hub.errors import AuthFailed, HubError
 from hub.models import Address, Home, Location, LocationKind, Person
 from hub.store import StateStore
 from hub.testing import FakeConnector
@@ -438,3 +438,17 @@ async def test_a_cancelled_run_finishes_storing_its_snapshot(store: StateStore) 
     assert await store.get_record("home", "home-9") is not None
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("snapshot ")]
     assert (await store.last_run("s-to-t-home"))["status"] == "cancelled"
+
+
+async def test_a_run_that_cannot_start_stops_its_first_read(store: StateStore) -> None:
+    """The first batch is read while the run starts; a start that fails leaves no read behind."""
+    source, target = pair()
+    for i in range(5):
+        source.put("home", home(i, hood=None))
+    target.fail_keys["div-1"] = "region unknown"
+    division = {"key": "div-1", "kind": "division", "name": "D", "parent_name": "Nowhere"}
+    with pytest.raises(HubError, match="configured location div-1"):
+        await run_flow(flow(options={"locations": [division]}), source, target, store)
+    assert not target.records("home")
+    assert (await store.last_run("s-to-t-home"))["status"] == "failed"
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("read ")]
