@@ -371,16 +371,7 @@ class StateStore:
         """Forget ``key`` at ``connector`` (it was deleted there)."""
         async with self._begin() as conn:
             # Its creates were settled by the cross-reference; without it they would look open.
-            await conn.execute(
-                ledger.update()
-                .where(
-                    ledger.c.target == connector,
-                    ledger.c.entity == entity,
-                    ledger.c.key == key,
-                    ledger.c.state == "pending",
-                )
-                .values(state="done")
-            )
+            await _close_intents(conn, connector, entity, key, "done")
             await conn.execute(
                 xref.delete().where(
                     xref.c.connector == connector, xref.c.entity == entity, xref.c.key == key
@@ -530,16 +521,7 @@ class StateStore:
     async def ledger_resolve(self, target: str, entity: str, key: str) -> None:
         """Close every pending entry of ``key`` at ``target`` (looked up and settled)."""
         async with self._begin() as conn:
-            await conn.execute(
-                ledger.update()
-                .where(
-                    ledger.c.target == target,
-                    ledger.c.entity == entity,
-                    ledger.c.key == key,
-                    ledger.c.state == "pending",
-                )
-                .values(state="resolved")
-            )
+            await _close_intents(conn, target, entity, key, "resolved")
 
     # -- cursors and runs ----------------------------------------------------------------
 
@@ -703,6 +685,22 @@ class StateStore:
             await conn.execute(
                 leases.delete().where(leases.c.name == name, leases.c.owner == owner)
             )
+
+
+async def _close_intents(
+    conn: AsyncConnection, target: str, entity: str, key: str, state: str
+) -> None:
+    """Give the key's pending ledger entries at ``target`` their final ``state``."""
+    await conn.execute(
+        ledger.update()
+        .where(
+            ledger.c.target == target,
+            ledger.c.entity == entity,
+            ledger.c.key == key,
+            ledger.c.state == "pending",
+        )
+        .values(state=state)
+    )
 
 
 def _open_intent(target: Any, entity: Any) -> sa.ColumnElement[bool]:
