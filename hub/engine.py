@@ -353,7 +353,7 @@ class FlowRun:
             return
         snapshot = self._snapshot_rows(good)
         await self._prefetch([item.record for item in good])
-        if not self.dry_run and snapshot:
+        if not self.dry_run:
             # Written while the batch is sent: nothing in flight needs it (a parent looked up
             # by its body waits for it), and the batch is not done until it is stored.
             self.snapshot = asyncio.create_task(
