@@ -1,9 +1,15 @@
-"""The state store over SQLAlchemy 2 Core (async): one code path for SQLite and PostgreSQL.
+"""The state store over SQLAlchemy 2 Core: one code path for SQLite and PostgreSQL.
 
 Holds the cross-reference of ids (canonical key <-> vendor ref per connector) with the content
 hash last written there, the last canonical record read from each source, the idempotency
 ledger of intended creates, cursors, runs, dead letters and leases. The schema is created and
 migrated by :data:`MIGRATIONS` when the store opens; nobody runs DDL by hand.
+
+Every store call is one function of a SQLAlchemy ``Connection``, run in one transaction. On
+PostgreSQL it runs on the async engine (asyncpg) through ``run_sync``. On SQLite it runs on a
+sync engine in the store's own worker thread: one trip to that thread per call, where an
+async SQLite driver makes a trip per cursor operation (measured: a tenth of the event loop's
+CPU per call), and one thread is also the single writer SQLite wants.
 """
 
 from __future__ import annotations
@@ -11,18 +17,21 @@ from __future__ import annotations
 import asyncio
 import json
 import operator
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.dialects.postgresql
 import sqlalchemy.dialects.sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "StateStore", "XRef", "async_url"]
+
+T = TypeVar("T")
 
 metadata = sa.MetaData()
 
@@ -108,12 +117,12 @@ schema_version = sa.Table(
     sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-Migration = Callable[[AsyncConnection], Awaitable[None]]
+Migration = Callable[[sa.Connection], None]
 
 
-async def _v1(conn: AsyncConnection) -> None:
+def _v1(conn: sa.Connection) -> None:
     tables = [xref, records, ledger, cursors, runs, dead_letters, leases]
-    await conn.run_sync(lambda sync: metadata.create_all(sync, tables=tables))
+    metadata.create_all(conn, tables=tables)
 
 
 #: ordered schema migrations; version N is MIGRATIONS[N - 1]
@@ -122,9 +131,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def async_url(url: str) -> str:
-    """The SQLAlchemy async URL for a plain ``sqlite:///`` or ``postgresql://`` URL."""
+    """The SQLAlchemy async URL (asyncpg) for a plain ``postgresql://`` URL."""
     for plain, driver in (
-        ("sqlite://", "sqlite+aiosqlite://"),
         ("postgresql://", "postgresql+asyncpg://"),
         ("postgres://", "postgresql+asyncpg://"),
     ):
@@ -139,6 +147,75 @@ def _now() -> datetime:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class _Database(Protocol):
+    """Where the store's calls run: ``run`` one function of a connection in a transaction."""
+
+    dialect: sa.Dialect
+
+    async def run(self, work: Callable[[sa.Connection], T], write: bool) -> T:
+        """``work`` in a transaction (committed when ``write``, else rolled back)."""
+        ...
+
+    async def close(self) -> None:
+        """Close every connection."""
+        ...
+
+
+class _ThreadedSQLite:
+    """SQLite on a sync engine, used from one worker thread only."""
+
+    def __init__(self, url: str) -> None:
+        # Every use ends its transaction (commit, or rollback on leaving ``connect()``), so
+        # the pool's own rollback on return would only cost another statement.
+        self.engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
+        sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.dialect = self.engine.dialect
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="prophub-store")
+
+    async def run(self, work: Callable[[sa.Connection], T], write: bool) -> T:
+        """One trip to the worker thread; a cancelled caller leaves the transaction to end
+        there, whole (committed or rolled back), never half-done."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.thread, self._call, work, write)
+
+    def _call(self, work: Callable[[sa.Connection], T], write: bool) -> T:
+        with self.engine.begin() if write else self.engine.connect() as conn:
+            return work(conn)
+
+    async def close(self) -> None:
+        """Close the connections on their own thread, after every call queued before."""
+        try:
+            await asyncio.get_running_loop().run_in_executor(self.thread, self.engine.dispose)
+        finally:
+            self.thread.shutdown(wait=False)  # idle by now: the dispose ran last
+
+
+class _AsyncEngine:
+    """An async driver (asyncpg): the same functions, run through ``run_sync``."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_async_engine(url)
+        self.dialect = self.engine.dialect
+
+    async def run(self, work: Callable[[sa.Connection], T], write: bool) -> T:
+        """``work`` on a pooled connection, in a transaction."""
+        if write:
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(work)
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(work)
+
+    async def close(self) -> None:
+        """Dispose of the pool."""
+        await self.engine.dispose()
+
+
+def _database(url: str) -> _Database:
+    if url.startswith("sqlite"):
+        return _ThreadedSQLite("sqlite://" + url.split("://", 1)[1])  # any driver: the stdlib's
+    return _AsyncEngine(async_url(url))
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +248,7 @@ class _Bulk:
         return converted
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: the engine makes one per record written
 class XRef:
     """A canonical key's ref at one connector and the hash last written there."""
 
@@ -181,57 +258,46 @@ class XRef:
     written_at: datetime
 
 
+def _xref_of(row: Any) -> XRef:
+    return XRef(row.key, row.ref, row.hash, _aware(row.written_at))
+
+
 class StateStore:
     """The hub's durable state; open with ``async with StateStore.open(url) as store``."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, database: _Database) -> None:
+        self.database = database
+        self.dialect = database.dialect
         self._bulks: dict[str, _Bulk] = {}
-        # SQLite takes one writer at a time and makes the others sleep and retry; writers of
-        # this process queue here instead (PostgreSQL needs no such help).
-        self._writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
-    @asynccontextmanager
-    async def _begin(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction."""
-        if self._writers is None:
-            async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with self._writers, self.engine.begin() as conn:
-            yield conn
+    async def run(self, work: Callable[[sa.Connection], T], *, write: bool = False) -> T:
+        """Run ``work(connection)`` in one transaction of the store's database (committed
+        when ``write``): for tools and tests that read the tables directly."""
+        return await self.database.run(work, write)
 
     @classmethod
     @asynccontextmanager
     async def open(cls, url: str) -> AsyncIterator[StateStore]:
-        """Connect, migrate to the current schema, and dispose of the engine afterwards."""
-        target = async_url(url)
-        kwargs: dict[str, Any] = {}
-        if target.startswith("sqlite"):
-            kwargs["connect_args"] = {"timeout": 30}
-            # Every use ends its transaction (commit, or rollback on leaving ``connect()``), so
-            # the pool's own rollback on return would only cost another trip to the thread.
-            kwargs["pool_reset_on_return"] = None
-        engine = create_async_engine(target, **kwargs)
-        if target.startswith("sqlite"):
-            sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        """Connect, migrate to the current schema, and close every connection afterwards."""
+        database = _database(url)
         try:
-            store = cls(engine)
+            store = cls(database)
             await store.migrate()
             yield store
         finally:
-            await engine.dispose()
+            await database.close()
 
     async def migrate(self) -> int:
         """Apply every migration not yet applied; returns the schema version."""
-        async with self._begin() as conn:
-            await conn.run_sync(lambda s: schema_version.create(s, checkfirst=True))
-            done = (await conn.execute(sa.select(sa.func.max(schema_version.c.version)))).scalar()
+
+        def work(conn: sa.Connection) -> None:
+            schema_version.create(conn, checkfirst=True)
+            done = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
             for number in range((done or 0) + 1, SCHEMA_VERSION + 1):
-                await MIGRATIONS[number - 1](conn)
-                await conn.execute(
-                    schema_version.insert().values(version=number, applied_at=_now())
-                )
+                MIGRATIONS[number - 1](conn)
+                conn.execute(schema_version.insert().values(version=number, applied_at=_now()))
+
+        await self.run(work, write=True)
         return SCHEMA_VERSION
 
     # -- cross-reference -----------------------------------------------------------------
@@ -251,11 +317,11 @@ class StateStore:
         return await self._xref(query)
 
     async def _xref(self, query: sa.Select[Any]) -> XRef | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        if row is None:
-            return None
-        return XRef(row.key, row.ref, row.hash, _aware(row.written_at))
+        def work(conn: sa.Connection) -> XRef | None:
+            row = conn.execute(query).first()
+            return None if row is None else _xref_of(row)
+
+        return await self.run(work)
 
     async def put_xref(
         self,
@@ -270,29 +336,35 @@ class StateStore:
 
         With ``ledger_entry``, the intended create is closed in the same transaction.
         """
-        async with self._begin() as conn:
-            await self._upsert(
+
+        def work(conn: sa.Connection) -> None:
+            self._upsert(
                 conn,
                 xref,
                 {"connector": connector, "entity": entity, "key": key},
                 {"ref": ref, "hash": hash, "written_at": _now()},
             )
             if ledger_entry is not None:
-                await conn.execute(
+                conn.execute(
                     ledger.update().where(ledger.c.id == ledger_entry).values(state="done")
                 )
 
+        await self.run(work, write=True)
+
     async def get_xrefs(self, connector: str, entity: str, keys: Sequence[str]) -> dict[str, XRef]:
         """The cross-references of many keys at once (absent keys are left out)."""
-        found: dict[str, XRef] = {}
         if not keys:
-            return found
-        async with self.engine.connect() as conn:
+            return {}
+
+        def work(conn: sa.Connection) -> dict[str, XRef]:
+            found: dict[str, XRef] = {}
             for chunk in _chunks(keys):
                 params = {"connector": connector, "entity": entity, "keys": chunk}
-                for row in await conn.execute(_XREFS_OF, params):
-                    found[row.key] = XRef(row.key, row.ref, row.hash, _aware(row.written_at))
-        return found
+                for row in conn.execute(_XREFS_OF, params):
+                    found[row.key] = _xref_of(row)
+            return found
+
+        return await self.run(work)
 
     async def pending_keys(self, target: str, entity: str, keys: Sequence[str]) -> set[str]:
         """Which of these keys have a create sent with no known outcome.
@@ -300,14 +372,17 @@ class StateStore:
         That is an intent still pending with no cross-reference: a create that succeeded is
         settled by the cross-reference written after it.
         """
-        found: set[str] = set()
         if not keys:
-            return found
-        async with self.engine.connect() as conn:
+            return set()
+
+        def work(conn: sa.Connection) -> set[str]:
+            found: set[str] = set()
             for chunk in _chunks(keys):
                 params = {"target": target, "entity": entity, "keys": chunk}
-                found.update(row.key for row in await conn.execute(_OPEN_INTENTS_OF, params))
-        return found
+                found.update(row.key for row in conn.execute(_OPEN_INTENTS_OF, params))
+            return found
+
+        return await self.run(work)
 
     async def ledger_begin_many(
         self, flow: str, target: str, entity: str, keys: Sequence[str]
@@ -318,8 +393,12 @@ class StateStore:
         now = _now()
         names = ("flow", "target", "entity", "key", "hash", "state", "created_at")
         rows = [(flow, target, entity, key, "", "pending", now) for key in keys]
-        async with self._begin() as conn:
-            await self._executemany(conn, "ledger_begin", ledger, ledger.insert(), names, rows)
+        await self.run(
+            lambda conn: self._executemany(
+                conn, "ledger_begin", ledger, ledger.insert(), names, rows
+            ),
+            write=True,
+        )
 
     async def flush_writes(
         self,
@@ -335,14 +414,14 @@ class StateStore:
         """
         if not (rows or failed):
             return
-        async with self._begin() as conn:
-            now = _now()
-            values = [
-                (connector, entity, key, ref, digest, now) for entity, key, ref, digest in rows
-            ]
+        now = _now()
+        values = [(connector, entity, key, ref, digest, now) for entity, key, ref, digest in rows]
+        given_up = [(connector, e, k) for e, k in failed]
+
+        def work(conn: sa.Connection) -> None:
             names = ("connector", "entity", "key", "ref", "hash", "written_at")
-            await self._upsert_many(conn, xref, ["connector", "entity", "key"], names, values)
-            if failed:
+            self._upsert_many(conn, xref, ["connector", "entity", "key"], names, values)
+            if given_up:
                 settle = (
                     ledger.update()
                     .where(
@@ -354,8 +433,9 @@ class StateStore:
                     .values(state=sa.literal_column("'failed'"))
                 )
                 settling = ("target", "entity", "key")
-                given_up = [(connector, e, k) for e, k in failed]
-                await self._executemany(conn, "ledger_fail", ledger, settle, settling, given_up)
+                self._executemany(conn, "ledger_fail", ledger, settle, settling, given_up)
+
+        await self.run(work, write=True)
 
     async def wrote_to(self, connector: str, entity: str) -> bool:
         """Whether the hub ever wrote this entity to ``connector``."""
@@ -364,35 +444,38 @@ class StateStore:
             .where(xref.c.connector == connector, xref.c.entity == entity)
             .limit(1)
         )
-        async with self.engine.connect() as conn:
-            return (await conn.execute(query)).first() is not None
+        return await self.run(lambda conn: conn.execute(query).first() is not None)
 
     async def drop_xref(self, connector: str, entity: str, key: str) -> None:
         """Forget ``key`` at ``connector`` (it was deleted there)."""
-        async with self._begin() as conn:
+
+        def work(conn: sa.Connection) -> None:
             # Its creates were settled by the cross-reference; without it they would look open.
-            await _close_intents(conn, connector, entity, key, "done")
-            await conn.execute(
+            _close_intents(conn, connector, entity, key, "done")
+            conn.execute(
                 xref.delete().where(
                     xref.c.connector == connector, xref.c.entity == entity, xref.c.key == key
                 )
             )
 
-    async def _upsert(
-        self, conn: AsyncConnection, table: sa.Table, keys: dict[str, Any], values: dict[str, Any]
+        await self.run(work, write=True)
+
+    def _upsert(
+        self, conn: sa.Connection, table: sa.Table, keys: dict[str, Any], values: dict[str, Any]
     ) -> None:
         # Both backends speak INSERT ... ON CONFLICT DO UPDATE; one statement either way.
-        dialect = (
-            sa.dialects.postgresql
-            if self.engine.dialect.name == "postgresql"
-            else (sa.dialects.sqlite)
-        )
-        statement = dialect.insert(table).values(**keys, **values)
-        await conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=values))
+        statement = self._insert(table).values(**keys, **values)
+        conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=values))
 
-    async def _upsert_many(
+    def _insert(self, table: sa.Table) -> Any:
+        dialect = (
+            sa.dialects.postgresql if self.dialect.name == "postgresql" else sa.dialects.sqlite
+        )
+        return dialect.insert(table)
+
+    def _upsert_many(
         self,
-        conn: AsyncConnection,
+        conn: sa.Connection,
         table: sa.Table,
         keys: list[str],
         names: Sequence[str],
@@ -401,19 +484,14 @@ class StateStore:
         """Insert or update many rows (values of ``names``) with one statement (executemany)."""
         if not rows:
             return
-        dialect = (
-            sa.dialects.postgresql
-            if self.engine.dialect.name == "postgresql"
-            else (sa.dialects.sqlite)
-        )
-        statement = dialect.insert(table)
+        statement = self._insert(table)
         updates = {name: statement.excluded[name] for name in names if name not in keys}
         upsert = statement.on_conflict_do_update(index_elements=keys, set_=updates)
-        await self._executemany(conn, f"upsert {table.name}", table, upsert, names, rows)
+        self._executemany(conn, f"upsert {table.name}", table, upsert, names, rows)
 
-    async def _executemany(
+    def _executemany(
         self,
-        conn: AsyncConnection,
+        conn: sa.Connection,
         name: str,
         table: sa.Table,
         statement: sa.Insert | sa.Update,
@@ -425,7 +503,7 @@ class StateStore:
         key = f"{name} {','.join(names)}"
         bulk = self._bulks.get(key)
         if bulk is None:
-            dialect = self.engine.dialect
+            dialect = self.dialect
             if isinstance(statement, sa.Insert):
                 statement = statement.values({n: sa.bindparam(n) for n in names})
             compiled = statement.compile(dialect=dialect)
@@ -434,7 +512,7 @@ class StateStore:
                 table.c[names[i]].type.dialect_impl(dialect).bind_processor(dialect) for i in order
             )
             bulk = self._bulks[key] = _Bulk(compiled.string, order, processors)
-        await conn.exec_driver_sql(bulk.sql, list(bulk.params(rows)))
+        conn.exec_driver_sql(bulk.sql, list(bulk.params(rows)))
 
     # -- source records ------------------------------------------------------------------
 
@@ -450,14 +528,15 @@ class StateStore:
         values = [
             (source, entity, key, sid, digest, body, run_id) for key, sid, digest, body in rows
         ]
-        async with self._begin() as conn:
-            await self._upsert_many(conn, records, ["source", "entity", "key"], names, values)
+        keys = ["source", "entity", "key"]
+        await self.run(
+            lambda conn: self._upsert_many(conn, records, keys, names, values), write=True
+        )
 
     async def get_record(self, entity: str, key: str) -> dict[str, Any] | None:
         """The last canonical body read for ``key`` from any source."""
         query = sa.select(records.c.body).where(records.c.entity == entity, records.c.key == key)
-        async with self.engine.connect() as conn:
-            body = (await conn.execute(query)).scalar()
+        body = await self.run(lambda conn: conn.execute(query).scalar())
         return json.loads(body) if body else None
 
     async def has_record(self, source: str, entity: str, key: str) -> bool:
@@ -465,48 +544,44 @@ class StateStore:
         query = sa.select(records.c.key).where(
             records.c.source == source, records.c.entity == entity, records.c.key == key
         )
-        async with self.engine.connect() as conn:
-            return (await conn.execute(query)).first() is not None
+        return await self.run(lambda conn: conn.execute(query).first() is not None)
 
     async def unseen_records(self, source: str, entity: str, run_id: int) -> list[tuple[str, str]]:
         """(key, source_id) of records read earlier from ``source`` but not in run ``run_id``."""
         query = sa.select(records.c.key, records.c.source_id).where(
             records.c.source == source, records.c.entity == entity, records.c.seen_run != run_id
         )
-        async with self.engine.connect() as conn:
-            return [(r.key, r.source_id) for r in await conn.execute(query)]
+        return await self.run(lambda conn: [(r.key, r.source_id) for r in conn.execute(query)])
 
     async def forget_record(self, source: str, entity: str, key: str) -> None:
         """Drop a source record that disappeared."""
-        async with self._begin() as conn:
-            await conn.execute(
-                records.delete().where(
-                    records.c.source == source, records.c.entity == entity, records.c.key == key
-                )
-            )
+        statement = records.delete().where(
+            records.c.source == source, records.c.entity == entity, records.c.key == key
+        )
+        await self.run(lambda conn: conn.execute(statement), write=True)
 
     # -- idempotency ledger --------------------------------------------------------------
 
     async def ledger_begin(self, flow: str, target: str, entity: str, key: str, hash: str) -> int:
         """Record an intended create before it is sent; returns the entry id."""
-        async with self._begin() as conn:
-            result = await conn.execute(
-                ledger.insert().values(
-                    flow=flow,
-                    target=target,
-                    entity=entity,
-                    key=key,
-                    hash=hash,
-                    state="pending",
-                    created_at=_now(),
-                )
-            )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+        statement = ledger.insert().values(
+            flow=flow,
+            target=target,
+            entity=entity,
+            key=key,
+            hash=hash,
+            state="pending",
+            created_at=_now(),
+        )
+        return await self.run(
+            lambda conn: int(conn.execute(statement).inserted_primary_key[0]),  # type: ignore[index]
+            write=True,
+        )
 
     async def ledger_finish(self, entry: int, state: str = "done") -> None:
         """Mark an intended create as done (or failed: it provably did not happen)."""
-        async with self._begin() as conn:
-            await conn.execute(ledger.update().where(ledger.c.id == entry).values(state=state))
+        statement = ledger.update().where(ledger.c.id == entry).values(state=state)
+        await self.run(lambda conn: conn.execute(statement), write=True)
 
     async def ledger_pending(self, target: str, entity: str, key: str) -> bool:
         """Whether a create of ``key`` at ``target`` was sent without a known outcome."""
@@ -515,58 +590,52 @@ class StateStore:
             .select_from(ledger)
             .where(_open_intent(target, entity), ledger.c.key == key)
         )
-        async with self.engine.connect() as conn:
-            return bool((await conn.execute(query)).scalar())
+        return await self.run(lambda conn: bool(conn.execute(query).scalar()))
 
     async def ledger_resolve(self, target: str, entity: str, key: str) -> None:
         """Close every pending entry of ``key`` at ``target`` (looked up and settled)."""
-        async with self._begin() as conn:
-            await _close_intents(conn, target, entity, key, "resolved")
+        await self.run(
+            lambda conn: _close_intents(conn, target, entity, key, "resolved"), write=True
+        )
 
     # -- cursors and runs ----------------------------------------------------------------
 
     async def get_cursor(self, flow: str) -> datetime | None:
         """The flow's cursor: records updated before it were handled."""
-        async with self.engine.connect() as conn:
-            value = (
-                await conn.execute(sa.select(cursors.c.cursor).where(cursors.c.flow == flow))
-            ).scalar()
+        query = sa.select(cursors.c.cursor).where(cursors.c.flow == flow)
+        value = await self.run(lambda conn: conn.execute(query).scalar())
         return datetime.fromisoformat(value) if value else None
 
     async def set_cursor(self, flow: str, value: datetime) -> None:
         """Advance (or set) the flow's cursor."""
-        async with self._begin() as conn:
-            await self._upsert(
-                conn,
-                cursors,
-                {"flow": flow},
-                {"cursor": _aware(value).isoformat(), "updated_at": _now()},
-            )
+        stamp = {"cursor": _aware(value).isoformat(), "updated_at": _now()}
+        await self.run(lambda conn: self._upsert(conn, cursors, {"flow": flow}, stamp), write=True)
 
     async def start_run(self, flow: str) -> int:
         """Record the start of a run; returns its id."""
-        async with self._begin() as conn:
-            result = await conn.execute(
-                runs.insert().values(flow=flow, started_at=_now(), status="running", counts="{}")
-            )
-            return int(result.inserted_primary_key[0])  # type: ignore[index]
+        statement = runs.insert().values(
+            flow=flow, started_at=_now(), status="running", counts="{}"
+        )
+        return await self.run(
+            lambda conn: int(conn.execute(statement).inserted_primary_key[0]),  # type: ignore[index]
+            write=True,
+        )
 
     async def finish_run(
         self, run_id: int, status: str, counts: dict[str, Any], error: str | None = None
     ) -> None:
         """Record how a run ended and what it did."""
-        async with self._begin() as conn:
-            await conn.execute(
-                runs.update()
-                .where(runs.c.id == run_id)
-                .values(finished_at=_now(), status=status, counts=json.dumps(counts), error=error)
-            )
+        statement = (
+            runs.update()
+            .where(runs.c.id == run_id)
+            .values(finished_at=_now(), status=status, counts=json.dumps(counts), error=error)
+        )
+        await self.run(lambda conn: conn.execute(statement), write=True)
 
     async def last_run(self, flow: str) -> dict[str, Any] | None:
         """The flow's latest run with its counts, or None."""
         query = sa.select(runs).where(runs.c.flow == flow).order_by(runs.c.id.desc()).limit(1)
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
+        row = await self.run(lambda conn: conn.execute(query).first())
         if row is None:
             return None
         return {
@@ -596,19 +665,21 @@ class StateStore:
             dead_letters.c.entity == entity,
             dead_letters.c.key == key,
         ]
-        async with self._begin() as conn:
-            updated = await conn.execute(
+        text = json.dumps(body) if body is not None else None
+
+        def work(conn: sa.Connection) -> None:
+            updated = conn.execute(
                 dead_letters.update()
                 .where(*where)
                 .values(
                     reason=reason,
                     error_type=error_type,
                     attempts=dead_letters.c.attempts + 1,
-                    body=json.dumps(body) if body is not None else None,
+                    body=text,
                 )
             )
             if updated.rowcount == 0:
-                await conn.execute(
+                conn.execute(
                     dead_letters.insert().values(
                         flow=flow,
                         entity=entity,
@@ -618,35 +689,33 @@ class StateStore:
                         error_type=error_type,
                         attempts=1,
                         created_at=_now(),
-                        body=json.dumps(body) if body is not None else None,
+                        body=text,
                     )
                 )
 
+        await self.run(work, write=True)
+
     async def clear_dead_letter(self, flow: str, entity: str, key: str) -> None:
         """Remove the dead letter of a record that has now been written."""
-        async with self._begin() as conn:
-            await conn.execute(
-                dead_letters.delete().where(
-                    dead_letters.c.flow == flow,
-                    dead_letters.c.entity == entity,
-                    dead_letters.c.key == key,
-                )
-            )
+        statement = dead_letters.delete().where(
+            dead_letters.c.flow == flow,
+            dead_letters.c.entity == entity,
+            dead_letters.c.key == key,
+        )
+        await self.run(lambda conn: conn.execute(statement), write=True)
 
     async def dead_letters(self, flow: str | None = None) -> list[dict[str, Any]]:
         """Dead letters, oldest first, optionally of one flow."""
         query = sa.select(dead_letters).order_by(dead_letters.c.id)
         if flow is not None:
             query = query.where(dead_letters.c.flow == flow)
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
+        rows = await self.run(lambda conn: conn.execute(query).mappings().all())
         return [{**row, "body": json.loads(row["body"]) if row["body"] else None} for row in rows]
 
     async def drop_dead_letter(self, letter_id: int) -> bool:
         """Delete one dead letter; False if there was none with that id."""
-        async with self._begin() as conn:
-            result = await conn.execute(dead_letters.delete().where(dead_letters.c.id == letter_id))
-            return bool(result.rowcount)
+        statement = dead_letters.delete().where(dead_letters.c.id == letter_id)
+        return await self.run(lambda conn: bool(conn.execute(statement).rowcount), write=True)
 
     # -- leases --------------------------------------------------------------------------
 
@@ -654,8 +723,9 @@ class StateStore:
         """Take or renew the lease ``name`` for ``ttl`` seconds unless another owner holds it."""
         now = _now()
         expires = now + timedelta(seconds=ttl)
-        async with self._begin() as conn:
-            taken = await conn.execute(
+
+        def work(conn: sa.Connection) -> bool:
+            taken = conn.execute(
                 leases.update()
                 .where(
                     leases.c.name == name,
@@ -665,33 +735,27 @@ class StateStore:
             )
             if taken.rowcount:
                 return True
-            exists = (
-                await conn.execute(sa.select(leases.c.owner).where(leases.c.name == name))
-            ).first()
+            exists = conn.execute(sa.select(leases.c.owner).where(leases.c.name == name)).first()
             if exists is not None:
                 return False
             try:
-                async with conn.begin_nested():
-                    await conn.execute(
-                        leases.insert().values(name=name, owner=owner, expires_at=expires)
-                    )
+                with conn.begin_nested():
+                    conn.execute(leases.insert().values(name=name, owner=owner, expires_at=expires))
             except sa.exc.IntegrityError:
                 return False
             return True
 
+        return await self.run(work, write=True)
+
     async def release_lease(self, name: str, owner: str) -> None:
         """Give the lease back if ``owner`` holds it."""
-        async with self._begin() as conn:
-            await conn.execute(
-                leases.delete().where(leases.c.name == name, leases.c.owner == owner)
-            )
+        statement = leases.delete().where(leases.c.name == name, leases.c.owner == owner)
+        await self.run(lambda conn: conn.execute(statement), write=True)
 
 
-async def _close_intents(
-    conn: AsyncConnection, target: str, entity: str, key: str, state: str
-) -> None:
+def _close_intents(conn: sa.Connection, target: str, entity: str, key: str, state: str) -> None:
     """Give the key's pending ledger entries at ``target`` their final ``state``."""
-    await conn.execute(
+    conn.execute(
         ledger.update()
         .where(
             ledger.c.target == target,

@@ -53,8 +53,9 @@ async def test_migrations_are_versioned_and_idempotent(url: str) -> None:
     """Opening twice applies the schema once and reports the current version."""
     async with StateStore.open(url) as store:
         assert await store.migrate() == SCHEMA_VERSION
-    async with StateStore.open(url) as store, store.engine.connect() as conn:
-        rows = (await conn.execute(sa.text("SELECT version FROM schema_version"))).all()
+    async with StateStore.open(url) as store:
+        query = sa.text("SELECT version FROM schema_version")
+        rows = await store.run(lambda conn: conn.execute(query).all())
     assert [r[0] for r in rows] == list(range(1, SCHEMA_VERSION + 1))
 
 
