@@ -161,7 +161,7 @@ class OAuth2ClientCredentials:
         self, request: aiohttp.ClientRequest, handler: Handler
     ) -> aiohttp.ClientResponse:
         scopes = tuple(self.scope_for(request.url.path)) if self.scope_for else self.scopes
-        token = await self.token(scopes)
+        token = self._current(scopes) or await self.token(scopes)
         request.headers["Authorization"] = f"Bearer {token}"
         response: aiohttp.ClientResponse = await handler(request)
         if response.status != 401:

@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per record read, and frozen init costs 3x
 class SourceRecord:
     """One record read from a source: the canonical record, its vendor id and updated-at."""
 

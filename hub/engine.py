@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -287,11 +287,14 @@ class FlowRun:
 
         async def produce() -> None:
             batch: list[SourceRecord | ReadFailure] = []
-            async for item in self._read(since):
-                batch.append(item)
-                if len(batch) >= BATCH:
-                    await queue.put(batch)
-                    batch = []
+            collections = self.options.get("collections")
+            stream = self.source.read(self.flow.entity, since, collections=collections)
+            async with contextlib.aclosing(stream):  # type: ignore[type-var]
+                async for item in stream:
+                    batch.append(item)
+                    if len(batch) >= BATCH:
+                        await queue.put(batch)
+                        batch = []
             await queue.put(batch)
             await queue.put(None)
 
@@ -316,13 +319,6 @@ class FlowRun:
             await asyncio.wait({reader})
             if not reader.cancelled() and reader.exception() is not None:
                 log.debug("read ahead stopped", error=str(reader.exception()))
-
-    async def _read(self, since: datetime | None) -> AsyncIterator[SourceRecord | ReadFailure]:
-        collections = self.options.get("collections")
-        stream = self.source.read(self.flow.entity, since, collections=collections)
-        async with contextlib.aclosing(stream):  # type: ignore[type-var]
-            async for item in stream:
-                yield item
 
     async def _handle_batch(self, batch: Sequence[SourceRecord | ReadFailure]) -> None:
         self.batch_started = datetime.now(UTC)
@@ -567,7 +563,7 @@ class FlowRun:
     async def _write(
         self, entity: str, record: CanonicalRecord, depth: int = 0, heal: int = 2
     ) -> WriteAction:
-        translated = await self._translate(record, depth)
+        translated = self._translated(record) or await self._translate(record, depth)
         remembered = self.digests.get(record.key)
         if remembered is not None and remembered[0] is translated:
             digest = remembered[1]
@@ -582,7 +578,11 @@ class FlowRun:
             self._plan("create" if known is None else "update", record.key)
             return WriteAction.CREATED if known is None else WriteAction.UPDATED
         try:
-            result = await self._send(entity, translated, known.ref if known else None, digest)
+            if known is not None:
+                ref = known.ref
+                result = await self._retrying(lambda: self.target.write(entity, translated, ref))
+            else:
+                result = await self._retrying(lambda: self._create(entity, translated, digest))
         except MissingParent:
             if heal == 0:
                 raise
@@ -595,13 +595,6 @@ class FlowRun:
         if known is not None and result.action is WriteAction.CREATED:
             return WriteAction.UPDATED  # re-created after it vanished: still an update to us
         return result.action
-
-    async def _send(
-        self, entity: str, record: CanonicalRecord, ref: str | None, digest: str
-    ) -> WriteResult:
-        if ref is not None:
-            return await self._retrying(lambda: self.target.write(entity, record, ref))
-        return await self._retrying(lambda: self._create(entity, record, digest))
 
     async def _create(self, entity: str, record: CanonicalRecord, digest: str) -> WriteResult:
         """Create once: a create whose outcome is unknown is looked up, never sent blindly."""
@@ -649,6 +642,18 @@ class FlowRun:
         raise AssertionError("unreachable")
 
     # -- references and parents ------------------------------------------------------------
+
+    def _translated(self, record: CanonicalRecord) -> CanonicalRecord | None:
+        """The record as is when every reference is already known to be the target's own key
+        (the common case, without a coroutine); None when it needs :meth:`_translate`."""
+        cached = self.references.get(record.key)
+        if cached is None or cached[0] is not record:
+            return None
+        ensured = self.ensured
+        for slot in cached[1]:
+            if ensured.get(slot) != slot[1]:
+                return None
+        return record
 
     async def _translate(self, record: CanonicalRecord, depth: int) -> CanonicalRecord:
         """The record with its references as the target knows them (parents written first)."""

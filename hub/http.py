@@ -207,12 +207,13 @@ class VendorClient:
         """Send a request with retries; error statuses raise the matching ``VendorError``."""
         method = method.upper()
         parse = method == "GET" if expect_json is None else expect_json
-        budget = Budget(self.retry, self.clock)
+        budget: Budget | None = None  # made on the first failure: most calls need none
+        attempt, started = 1, self.clock()
         while True:
-            attempt = budget.next_attempt()
             try:
                 response = await self._attempt(method, path, params, json, headers, attempt)
-                self._raise_for_status(response, create)
+                if response.status >= 400:
+                    self._raise_for_status(response, create)
                 if parse:
                     response.json()
                 elif is_html(response.headers, response.body):
@@ -226,13 +227,16 @@ class VendorClient:
                     )
                 return response
             except TransientError as exc:
+                budget = budget or Budget(self.retry, self.clock, attempt, started)
                 await self._maybe_retry(exc, budget, method, path, create)
             except ProtocolError as exc:
                 if method != "GET":
                     # The answer was unreadable, not the request: a write may have happened.
                     exc.outcome_unknown = create
                     raise
+                budget = budget or Budget(self.retry, self.clock, attempt, started)
                 await self._maybe_retry(exc, budget, method, path, create)
+            attempt = budget.next_attempt()
 
     async def _maybe_retry(
         self, exc: VendorError, budget: Budget, method: str, path: str, create: bool
@@ -283,7 +287,7 @@ class VendorClient:
                 self.session.request(
                     method,
                     self.base_url + path,
-                    params=_params(params),
+                    params=_params(params) if params else None,
                     json=body,
                     headers=headers,
                 ) as resp,

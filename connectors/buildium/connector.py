@@ -157,29 +157,26 @@ class BuildiumConnector(HTTPConnector):
     ) -> AsyncIterator[SourceRecord | ReadFailure]:
         """Stream the entity's collections page by page, de-duplicated by id."""
         entities = {name: spec[0] for name, spec in COLLECTIONS.items()}
-        for name in pick_collections(self.vendor, entity, collections, DEFAULT_READS, entities):
-            async for item in self._read(name, since):
-                yield item
-
-    async def _read(
-        self, name: str, since: datetime | None
-    ) -> AsyncIterator[SourceRecord | ReadFailure]:
-        _, path, to_canonical = COLLECTIONS[name]
         params = {"orderby": "id"}
         if since is not None:
             params["lastupdatedfrom"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        # Pages come in ascending id order, so when records vanish mid-read and a page slides
-        # back, anything at or below the highest id seen is a repeat: O(1) memory for any size.
-        highest = -1
-        paginator = OffsetLimit(limit=self.settings.page_size or 1000)
-        async for page in self.client.paginate(path, paginator, params=params, items=_list):
-            for payload in page:
-                record_id = payload.get("Id") if isinstance(payload, dict) else None
-                if isinstance(record_id, int):
-                    if record_id <= highest:
-                        continue
-                    highest = record_id
-                yield safe_record(partial(to_canonical, payload), str(record_id), None, payload)
+        for name in pick_collections(self.vendor, entity, collections, DEFAULT_READS, entities):
+            _, path, to_canonical = COLLECTIONS[name]
+            # Pages come in ascending id order, so when records vanish mid-read and a page
+            # slides back, anything at or below the highest id seen is a repeat: O(1) memory
+            # for any size. (One generator for all collections: each record passes one yield.)
+            highest = -1
+            paginator = OffsetLimit(limit=self.settings.page_size or 1000)
+            async for page in self.client.paginate(path, paginator, params=params, items=_list):
+                for payload in page:
+                    record_id = payload.get("Id") if isinstance(payload, dict) else None
+                    if isinstance(record_id, int):
+                        if record_id <= highest:
+                            continue
+                        highest = record_id
+                    yield safe_record(
+                        partial(to_canonical, payload), str(record_id), None, payload
+                    )
 
     # -- writing -------------------------------------------------------------------------
 
