@@ -198,6 +198,7 @@ class FlowRun:
         self.report = FlowReport(flow.name, dry_run=dry_run)
         self.options = flow.options
         self.shaping = any(self.options.get(k) for k in SHAPING_OPTIONS)
+        self.write_attempts = int(self.options.get("write_attempts", 8))
         self.run_id = 0
         self.max_updated: datetime | None = None
         self.ensured: dict[tuple[str, str], str] = {}
@@ -629,7 +630,7 @@ class FlowRun:
         return result  # settled by the cross-reference, flushed with the level
 
     async def _retrying(self, call: Callable[[], Awaitable[WriteResult]]) -> WriteResult:
-        attempts = int(self.options.get("write_attempts", 8))
+        attempts = self.write_attempts
         for attempt in range(1, attempts + 1):
             try:
                 return await call()

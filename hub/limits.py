@@ -44,29 +44,21 @@ class Limits:
         while (wait := self.resume_at - self.clock()) > 0:
             await self.sleep(wait)
 
-    def slot(self) -> _Slot:
-        """Hold one concurrency slot and one rate token for the duration of a request."""
-        return _Slot(self)
-
-
-class _Slot:
-    """``async with limits.slot():`` (a plain class: it runs once per request)."""
-
-    __slots__ = ("limits",)
-
-    def __init__(self, limits: Limits) -> None:
-        self.limits = limits
+    def slot(self) -> Limits:
+        """Hold one concurrency slot and one rate token for the duration of a request:
+        ``async with limits.slot():`` (the limits are their own context manager, as nothing
+        is kept per request)."""
+        return self
 
     async def __aenter__(self) -> None:
-        limits = self.limits
-        await limits.semaphore.acquire()
+        await self.semaphore.acquire()
         try:
-            if limits.resume_at > limits.clock():
-                await limits._wait_pause()
-            await limits.limiter.acquire()
+            if self.resume_at > self.clock():
+                await self._wait_pause()
+            await self.limiter.acquire()
         except BaseException:
-            limits.semaphore.release()
+            self.semaphore.release()
             raise
 
     async def __aexit__(self, *exc: object) -> None:
-        self.limits.semaphore.release()
+        self.semaphore.release()

@@ -275,21 +275,18 @@ def _home(
     address = _wrap("home", what, lambda: _address_fields(payload.get("Address")))
     if address is None:
         raise MappingError(f"{what}: no address", vendor=VENDOR, entity="home")
-    return _wrap(
-        "home",
-        what,
-        lambda: Home(  # the address is validated with the home: one pass, not two
-            key=key(collection, record_id),
-            address=address,
-            name=_text(payload, "UnitNumber"),
-            home_type=home_type,
-            home_type_raw=raw,
-            bedrooms=_lookup(BEDROOMS, payload.get("UnitBedrooms"), "UnitBedrooms"),
-            bathrooms=_lookup(BATHROOMS, payload.get("UnitBathrooms"), "UnitBathrooms"),
-            square_feet=payload.get("UnitSize") or None,
-            neighborhood_key=neighborhood,
-        ),
-    )
+    fields = {
+        "key": key(collection, record_id),
+        "address": address,  # validated with the home: one pass, not two
+        "name": _text(payload, "UnitNumber"),
+        "home_type": home_type,
+        "home_type_raw": raw,
+        "bedrooms": _lookup(BEDROOMS, payload.get("UnitBedrooms"), "UnitBedrooms"),
+        "bathrooms": _lookup(BATHROOMS, payload.get("UnitBathrooms"), "UnitBathrooms"),
+        "square_feet": payload.get("UnitSize") or None,
+        "neighborhood_key": neighborhood,
+    }
+    return _wrap("home", what, lambda: Home.model_validate(fields))
 
 
 def to_association_unit(payload: Mapping[str, Any]) -> Home:

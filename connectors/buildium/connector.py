@@ -174,9 +174,7 @@ class BuildiumConnector(HTTPConnector):
                         if record_id <= highest:
                             continue
                         highest = record_id
-                    yield safe_record(
-                        partial(to_canonical, payload), str(record_id), None, payload
-                    )
+                    yield safe_record(partial(to_canonical, payload), str(record_id), None, payload)
 
     # -- writing -------------------------------------------------------------------------
 
