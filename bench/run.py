@@ -141,7 +141,7 @@ class SandboxProcess:
 
 def sync_config(hoa: SandboxProcess, warranty: SandboxProcess, state: str) -> Any:
     """Associations and their units into Builder Backed, unthrottled."""
-    fast = {"rate_limit": 100_000, "max_concurrency": 8}
+    fast = {"rate_limit": 0, "max_concurrency": 8}  # no rate limiter: unthrottled
     flows = [
         {
             "name": "hoods",

@@ -50,7 +50,7 @@ class ConnectorSettings(_Strict):
 
     type: str
     base_url: str
-    rate_limit: float = Field(default=10.0, gt=0)
+    rate_limit: float = Field(default=10.0, ge=0)  # 0: no rate limit
     max_concurrency: int = Field(default=4, ge=1)
     timeout: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=5, ge=0)

@@ -12,7 +12,11 @@ __all__ = ["Limits"]
 
 
 class Limits:
-    """An aiolimiter rate, a concurrency cap, and a pause gate that a 429 closes for everyone."""
+    """An aiolimiter rate, a concurrency cap, and a pause gate that a 429 closes for everyone.
+
+    A rate of 0 means no rate limit (an internal API, a sandbox): no limiter is consulted at
+    all, while the concurrency cap and the 429 pause still hold.
+    """
 
     def __init__(
         self,
@@ -26,11 +30,13 @@ class Limits:
     ) -> None:
         self.rate = rate
         self.period = period
-        # A steady pace with small bursts (a tenth of the rate): a vendor's own token bucket of
-        # ``rate`` never runs dry, however its window lines up with ours, and a high rate does
-        # not cost a timer per request.
-        burst = burst or max(1, int(rate * period) // 10)
-        self.limiter = AsyncLimiter(burst, burst * period / rate)
+        self.limiter: AsyncLimiter | None = None
+        if rate > 0:
+            # A steady pace with small bursts (a tenth of the rate): a vendor's own token
+            # bucket of ``rate`` never runs dry, however its window lines up with ours, and a
+            # high rate does not cost a timer per request.
+            burst = burst or max(1, int(rate * period) // 10)
+            self.limiter = AsyncLimiter(burst, burst * period / rate)
         self.semaphore = asyncio.Semaphore(max_concurrency)
         self.clock = clock
         self.sleep = sleep or asyncio.sleep
@@ -55,7 +61,8 @@ class Limits:
         try:
             if self.resume_at > self.clock():
                 await self._wait_pause()
-            await self.limiter.acquire()
+            if self.limiter is not None:
+                await self.limiter.acquire()
         except BaseException:
             self.semaphore.release()
             raise

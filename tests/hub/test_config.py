@@ -72,6 +72,15 @@ def test_loads_a_good_config(tmp_path: Path) -> None:
     assert config.flows[0].every_seconds == 5400 and config.flows[0].mode == "incremental"
     assert secret_values(config) == {"topsecret-1", "filesecret-2"}
     assert "topsecret-1" not in repr(config)
+    assert a.limits().limiter is not None  # the default rate
+
+
+def test_a_rate_limit_of_zero_turns_the_limiter_off(tmp_path: Path) -> None:
+    """``rate_limit = 0`` is no rate limit, with the concurrency cap kept."""
+    text = GOOD.replace('client_id = "b"', 'client_id = "b"\nrate_limit = 0')
+    b = load_config(write(tmp_path, text), env=ENV, plugins=PLUGINS).connectors["b"]
+    limits = b.limits()
+    assert limits.limiter is None and limits.semaphore._value == b.max_concurrency
 
 
 BROKEN = [
@@ -84,9 +93,9 @@ BROKEN = [
     ),
     (
         "bad rate",
-        GOOD.replace('client_id = "b"', 'client_id = "b"\nrate_limit = 0'),
+        GOOD.replace('client_id = "b"', 'client_id = "b"\nrate_limit = -1'),
         "connectors.b.rate_limit",
-        "greater than 0",
+        "greater than or equal to 0",
     ),
     (
         "unknown key",

@@ -335,6 +335,7 @@ async def test_limits_hold_the_rate() -> None:
     for _ in range(2):
         async with limits.slot():
             pass
+    assert limits.limiter is not None
     assert not limits.limiter.has_capacity()
     assert limits.limiter.time_period == pytest.approx(0.4)  # 2 per 0.4 s is 5 per second
     waiter = asyncio.create_task(limits.limiter.acquire())
@@ -343,6 +344,28 @@ async def test_limits_hold_the_rate() -> None:
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
+
+
+async def test_a_rate_of_zero_is_no_rate_limit_but_keeps_the_cap_and_the_pause(
+    sleeps: Sleeps,
+) -> None:
+    """``rate_limit = 0``: no limiter paces anything; concurrency and a 429 pause still hold."""
+    limits = Limits(0, max_concurrency=2, clock=sleeps.clock, sleep=sleeps)
+    assert limits.limiter is None
+    for _ in range(50):  # far past any burst a limiter would allow
+        async with limits.slot():
+            pass
+    assert sleeps.delays == []
+    async with limits.slot(), limits.slot():
+        third = asyncio.create_task(limits.slot().__aenter__())
+        await asyncio.sleep(0)
+        assert not third.done()  # the cap of two holds
+    await third
+    await limits.slot().__aexit__(None, None, None)
+    limits.pause(1.5)
+    async with limits.slot():
+        pass
+    assert sleeps.delays == [1.5]
 
 
 async def test_pause_holds_every_request(sleeps: Sleeps) -> None:
