@@ -297,19 +297,24 @@ async def bare_sync(homes: int) -> dict[str, Any]:
                     )
                     done += 1
 
-            offset = 0
-            while True:
+            async def fetch(offset: int) -> tuple[list[dict[str, Any]], int]:
                 async with http.get(
                     hoa.base_url + "/v1/associations/units",
                     headers=headers,
                     params={"offset": str(offset), "limit": "1000"},
                 ) as resp:
-                    page = await resp.json()
-                    total = int(resp.headers["X-Total-Count"])
-                await asyncio.gather(*(send(u) for u in page))
+                    return await resp.json(), int(resp.headers["X-Total-Count"])
+
+            page, total = await fetch(0)
+            offset = 0
+            while page:
                 offset += len(page)
-                if not page or offset >= total:
+                # The next page is read while this one is written, as the hub reads ahead.
+                following = asyncio.ensure_future(fetch(offset)) if offset < total else None
+                await asyncio.gather(*(send(u) for u in page))
+                if following is None:
                     break
+                page, total = await following
             seconds = time.perf_counter() - started
     return {"records": done, "seconds": seconds}
 
