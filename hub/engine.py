@@ -497,41 +497,42 @@ class FlowRun:
         finally:
             await self._flush()
 
-    async def _prefetch_references(self, records: Sequence[CanonicalRecord]) -> None:
-        """The cross-references of the parents a batch points at, in one query per entity."""
-        wanted: dict[str, set[str]] = {}
-        for record in records:
-            found: list[tuple[str, str]] = []
-            _references(record, record.key, found)
-            self.references[record.key] = (record, found)
-            for entity, key in found:
-                if (entity, key) not in self.ensured and (entity, key) not in self.cache:
-                    wanted.setdefault(entity, set()).add(key)
-        for entity, keys in wanted.items():
-            known = await self.store.get_xrefs(self.target.name, entity, sorted(keys))
-            for key in keys:
-                self.cache[(entity, key)] = known.get(key)
-
     async def _prefetch(self, records: Sequence[CanonicalRecord]) -> None:
-        """Load a batch's cross-references and open creates, and record its intended creates.
+        """Load a batch's cross-references, open creates and parents, and record its intended
+        creates, in one store call.
 
         Intended creates are in the ledger before any of the batch is sent; their outcome is
         flushed with the cross-references after each level. A crash in between leaves them
         pending, and the next run looks those records up instead of creating them again.
         """
-        entity, target = self.flow.entity, self.target.name
+        entity = self.flow.entity
         keys = [record.key for record in records]
-        known = await self.store.get_xrefs(target, entity, keys)
-        missing = [k for k in keys if k not in known]
-        pending = await self.store.pending_keys(target, entity, missing)
+        mine = set(keys)
+        wanted: dict[str, set[str]] = {}
+        for record in records:
+            found: list[tuple[str, str]] = []
+            _references(record, record.key, found)
+            self.references[record.key] = (record, found)
+            for slot in found:
+                if slot in self.ensured or slot in self.cache:
+                    continue
+                if slot[0] != entity or slot[1] not in mine:  # the batch's own: looked up anyway
+                    wanted.setdefault(slot[0], set()).add(slot[1])
+        batch = await self.store.prepare_batch(
+            None if self.dry_run else self.flow.name,
+            self.target.name,
+            entity,
+            keys,
+            {e: sorted(wanted_keys) for e, wanted_keys in wanted.items()},
+        )
         for key in keys:
-            self.cache[(entity, key)] = known.get(key)
-        self.pending.update((entity, k) for k in pending)
-        await self._prefetch_references(records)
-        if not self.dry_run:
-            fresh = [k for k in missing if k not in pending]
-            await self.store.ledger_begin_many(self.flow.name, target, entity, fresh)
-            self.entries.update((entity, k) for k in fresh)
+            self.cache[(entity, key)] = batch.known.get(key)
+        for parent_entity, parent_keys in wanted.items():
+            known = batch.parents.get(parent_entity, {})
+            for key in parent_keys:
+                self.cache[(parent_entity, key)] = known.get(key)
+        self.pending.update((entity, k) for k in batch.pending)
+        self.entries.update((entity, k) for k in batch.intended)
 
     async def _flush(self, final: bool = False) -> None:
         """Write the level's cross-references (which settle the creates sent) in one go.

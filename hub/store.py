@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import operator
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,7 +29,7 @@ import sqlalchemy.dialects.postgresql
 import sqlalchemy.dialects.sqlite
 from sqlalchemy.ext.asyncio import create_async_engine
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "StateStore", "XRef", "async_url"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Batch", "StateStore", "XRef", "async_url"]
 
 T = TypeVar("T")
 
@@ -262,6 +262,19 @@ def _xref_of(row: Any) -> XRef:
     return XRef(row.key, row.ref, row.hash, _aware(row.written_at))
 
 
+@dataclass(slots=True)
+class Batch:
+    """What :meth:`StateStore.prepare_batch` found and recorded for a batch."""
+
+    known: dict[str, XRef]  # the batch's keys already at the target
+    pending: set[str]  # keys whose create was sent with no known outcome
+    parents: dict[str, dict[str, XRef]]  # entity -> key -> the parent's cross-reference
+    intended: list[str]  # keys whose intended create was recorded now
+
+
+_INTENT_COLUMNS = ("flow", "target", "entity", "key", "hash", "state", "created_at")
+
+
 class StateStore:
     """The hub's durable state; open with ``async with StateStore.open(url) as store``."""
 
@@ -355,16 +368,7 @@ class StateStore:
         """The cross-references of many keys at once (absent keys are left out)."""
         if not keys:
             return {}
-
-        def work(conn: sa.Connection) -> dict[str, XRef]:
-            found: dict[str, XRef] = {}
-            for chunk in _chunks(keys):
-                params = {"connector": connector, "entity": entity, "keys": chunk}
-                for row in conn.execute(_XREFS_OF, params):
-                    found[row.key] = _xref_of(row)
-            return found
-
-        return await self.run(work)
+        return await self.run(lambda conn: _xrefs_in(conn, connector, entity, keys))
 
     async def pending_keys(self, target: str, entity: str, keys: Sequence[str]) -> set[str]:
         """Which of these keys have a create sent with no known outcome.
@@ -374,15 +378,36 @@ class StateStore:
         """
         if not keys:
             return set()
+        return await self.run(lambda conn: _open_intents_in(conn, target, entity, keys))
 
-        def work(conn: sa.Connection) -> set[str]:
-            found: set[str] = set()
-            for chunk in _chunks(keys):
-                params = {"target": target, "entity": entity, "keys": chunk}
-                found.update(row.key for row in conn.execute(_OPEN_INTENTS_OF, params))
-            return found
+    async def prepare_batch(
+        self,
+        flow: str | None,
+        target: str,
+        entity: str,
+        keys: Sequence[str],
+        parents: Mapping[str, Sequence[str]],
+    ) -> Batch:
+        """What a batch needs before its first send, in one transaction: its keys'
+        cross-references at ``target``, which of the others have a create with no known
+        outcome, the cross-references of the ``parents`` it points at (entity -> keys), and,
+        unless ``flow`` is None (a dry run), an intended create of every key with neither."""
+        now = _now()
 
-        return await self.run(work)
+        def work(conn: sa.Connection) -> Batch:
+            known = _xrefs_in(conn, target, entity, keys)
+            missing = [k for k in keys if k not in known]
+            pending = _open_intents_in(conn, target, entity, missing)
+            found = {e: _xrefs_in(conn, target, e, wanted) for e, wanted in parents.items()}
+            fresh = [k for k in missing if k not in pending]
+            if flow is not None and fresh:
+                rows = [(flow, target, entity, key, "", "pending", now) for key in fresh]
+                self._executemany(
+                    conn, "ledger_begin", ledger, ledger.insert(), _INTENT_COLUMNS, rows
+                )
+            return Batch(known, pending, found, fresh if flow is not None else [])
+
+        return await self.run(work, write=flow is not None)
 
     async def ledger_begin_many(
         self, flow: str, target: str, entity: str, keys: Sequence[str]
@@ -391,11 +416,10 @@ class StateStore:
         if not keys:
             return
         now = _now()
-        names = ("flow", "target", "entity", "key", "hash", "state", "created_at")
         rows = [(flow, target, entity, key, "", "pending", now) for key in keys]
         await self.run(
             lambda conn: self._executemany(
-                conn, "ledger_begin", ledger, ledger.insert(), names, rows
+                conn, "ledger_begin", ledger, ledger.insert(), _INTENT_COLUMNS, rows
             ),
             write=True,
         )
@@ -792,6 +816,27 @@ _OPEN_INTENTS_OF = sa.select(ledger.c.key).where(
     _open_intent(sa.bindparam("target"), sa.bindparam("entity")),
     ledger.c.key.in_(sa.bindparam("keys", expanding=True)),
 )
+
+
+def _xrefs_in(
+    conn: sa.Connection, connector: str, entity: str, keys: Sequence[str]
+) -> dict[str, XRef]:
+    found: dict[str, XRef] = {}
+    for chunk in _chunks(keys):
+        params = {"connector": connector, "entity": entity, "keys": chunk}
+        for row in conn.execute(_XREFS_OF, params):
+            found[row.key] = _xref_of(row)
+    return found
+
+
+def _open_intents_in(
+    conn: sa.Connection, target: str, entity: str, keys: Sequence[str]
+) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(keys):
+        params = {"target": target, "entity": entity, "keys": chunk}
+        found.update(row.key for row in conn.execute(_OPEN_INTENTS_OF, params))
+    return found
 
 
 def _chunks(items: Sequence[Any], size: int = 500) -> list[list[Any]]:

@@ -118,6 +118,27 @@ async def test_intents_settle_by_cross_reference(url: str) -> None:
         assert await store.ledger_pending("bb", "home", "lost")
 
 
+async def test_a_batch_is_prepared_in_one_call(url: str) -> None:
+    """Known keys, open creates, parents and new intents come back from one transaction; a
+    dry run (no flow) records no intent."""
+    async with StateStore.open(url) as store:
+        await store.flush_writes(
+            "bb", [("home", "known", "H-1", "h"), ("location", "n1", "N", "h")]
+        )
+        await store.ledger_begin_many("f", "bb", "home", ["lost"])
+        keys = ["known", "lost", "new-1", "new-2"]
+        parents = {"location": ["n1", "n2"]}
+        dry = await store.prepare_batch(None, "bb", "home", keys, parents)
+        assert dry.intended == [] and dry.pending == {"lost"}
+        assert await store.pending_keys("bb", "home", keys) == {"lost"}
+        batch = await store.prepare_batch("f", "bb", "home", keys, parents)
+        assert set(batch.known) == {"known"} and batch.known["known"].ref == "H-1"
+        assert batch.pending == {"lost"}
+        assert batch.intended == ["new-1", "new-2"]
+        assert set(batch.parents["location"]) == {"n1"}
+        assert await store.pending_keys("bb", "home", keys) == {"lost", "new-1", "new-2"}
+
+
 async def test_dead_letters(url: str) -> None:
     """Dead letters keep their reason and body, count repeats, clear and drop."""
     async with StateStore.open(url) as store:
