@@ -806,41 +806,58 @@ def _open_intent(target: Any, entity: Any) -> sa.ColumnElement[bool]:
     )
 
 
-# Built once: a batch's lookups pass their keys as one expanding parameter.
-_XREFS_OF = sa.select(xref).where(
-    xref.c.connector == sa.bindparam("connector"),
-    xref.c.entity == sa.bindparam("entity"),
-    xref.c.key.in_(sa.bindparam("keys", expanding=True)),
-)
-_OPEN_INTENTS_OF = sa.select(ledger.c.key).where(
-    _open_intent(sa.bindparam("target"), sa.bindparam("entity")),
-    ledger.c.key.in_(sa.bindparam("keys", expanding=True)),
-)
+def _one_of(column: sa.ColumnElement[str], dialect: str) -> sa.ColumnElement[bool]:
+    """``column`` is one of the keys bound as ``keys``: a JSON array read by ``json_each`` on
+    SQLite, an array on PostgreSQL. One parameter, so the statement is compiled once; an
+    expanding IN is rendered again on every call (3 ms per 1000 keys, measured)."""
+    if dialect == "postgresql":
+        keys = sa.bindparam("keys", type_=sa.dialects.postgresql.ARRAY(sa.String))
+        return column == sa.any_(keys)
+    listed: sa.Select[Any] = sa.select(sa.column("value")).select_from(
+        sa.func.json_each(sa.bindparam("keys"))
+    )
+    return column.in_(listed)
+
+
+def _keys_param(conn: sa.Connection, keys: Sequence[str]) -> Any:
+    return list(keys) if conn.dialect.name == "postgresql" else json.dumps(list(keys))
+
+
+# Built once per backend: a batch's lookups pass all their keys as one parameter.
+_XREFS_OF = {
+    dialect: sa.select(xref).where(
+        xref.c.connector == sa.bindparam("connector"),
+        xref.c.entity == sa.bindparam("entity"),
+        _one_of(xref.c.key, dialect),
+    )
+    for dialect in ("sqlite", "postgresql")
+}
+_OPEN_INTENTS_OF = {
+    dialect: sa.select(ledger.c.key).where(
+        _open_intent(sa.bindparam("target"), sa.bindparam("entity")),
+        _one_of(ledger.c.key, dialect),
+    )
+    for dialect in ("sqlite", "postgresql")
+}
 
 
 def _xrefs_in(
     conn: sa.Connection, connector: str, entity: str, keys: Sequence[str]
 ) -> dict[str, XRef]:
-    found: dict[str, XRef] = {}
-    for chunk in _chunks(keys):
-        params = {"connector": connector, "entity": entity, "keys": chunk}
-        for row in conn.execute(_XREFS_OF, params):
-            found[row.key] = _xref_of(row)
-    return found
+    if not keys:
+        return {}
+    params = {"connector": connector, "entity": entity, "keys": _keys_param(conn, keys)}
+    rows = conn.execute(_XREFS_OF[conn.dialect.name], params)
+    return {row.key: _xref_of(row) for row in rows}
 
 
 def _open_intents_in(
     conn: sa.Connection, target: str, entity: str, keys: Sequence[str]
 ) -> set[str]:
-    found: set[str] = set()
-    for chunk in _chunks(keys):
-        params = {"target": target, "entity": entity, "keys": chunk}
-        found.update(row.key for row in conn.execute(_OPEN_INTENTS_OF, params))
-    return found
-
-
-def _chunks(items: Sequence[Any], size: int = 500) -> list[list[Any]]:
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+    if not keys:
+        return set()
+    params = {"target": target, "entity": entity, "keys": _keys_param(conn, keys)}
+    return {row.key for row in conn.execute(_OPEN_INTENTS_OF[conn.dialect.name], params)}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
