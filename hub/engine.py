@@ -42,7 +42,7 @@ from hub.models import (
     entity_of,
     record_hash,
 )
-from hub.store import StateStore, XRef
+from hub.store import Batch, StateStore, XRef
 
 __all__ = ["FlowReport", "ReadFailure", "run_flow"]
 
@@ -111,6 +111,22 @@ class FlowReport:
     def counts(self) -> dict[str, int]:
         """The counters stored with the run."""
         return {k: v for k, v in self.as_json().items() if isinstance(v, int)}
+
+
+@dataclass(slots=True)
+class _Staged:
+    """A batch shaped by the flow's options, with its store lookups under way."""
+
+    size: int
+    good: list[SourceRecord] = field(default_factory=list)
+    # (key, source id, reason, error type, body) of records that go to the dead letters
+    rejected: list[tuple[str, str, str, str, dict[str, Any] | None]] = field(default_factory=list)
+    references: dict[str, tuple[CanonicalRecord, list[tuple[str, str]]]] = field(
+        default_factory=dict
+    )
+    wanted: dict[str, set[str]] = field(default_factory=dict)  # parents to look up
+    lookup: asyncio.Future[Batch] | None = None
+    taken: bool = False  # its lookups are in the run's state (its intents are the run's)
 
 
 class _Abort(HubError):
@@ -207,6 +223,7 @@ class FlowRun:
         self.parked: set[str] = set()
         # Batched state: what is known of the target, and writes not yet flushed to the store.
         self.cache: dict[tuple[str, str], XRef | None] = {}
+        self.written: set[tuple[str, str]] = set()  # slots this batch wrote or forgot
         self.pending: set[tuple[str, str]] = set()
         self.entries: set[tuple[str, str]] = set()  # intended creates recorded, not yet sent
         self.unflushed: list[tuple[str, str, str, str]] = []
@@ -224,18 +241,24 @@ class FlowRun:
         read_started = datetime.now(UTC) - CLOCK_SKEW
         try:
             async with contextlib.aclosing(self._batches(since)) as batches:
-                # The first batch is read while the run's own state is looked up and settled.
-                first = asyncio.ensure_future(anext(batches, None))
+                # The first batch is read while the run's own state is looked up and settled,
+                # and each next one is staged (its store lookups made) while this one is sent.
+                upcoming = asyncio.ensure_future(self._stage_next(batches))
+                staged: _Staged | None = None
                 try:
                     await self._begin_run()
+                    staged = await upcoming
+                    while staged is not None:
+                        upcoming = asyncio.ensure_future(self._stage_next(batches))
+                        await self._handle_batch(staged)
+                        staged = await upcoming
                 except BaseException:
-                    first.cancel()
-                    await asyncio.wait({first})
+                    upcoming.cancel()
+                    await asyncio.wait({upcoming})
+                    if not upcoming.cancelled() and upcoming.exception() is None:
+                        await self._abandon(upcoming.result())
+                    await self._abandon(staged)
                     raise
-                batch = await first
-                while batch is not None:
-                    await self._handle_batch(batch)
-                    batch = await anext(batches, None)
         finally:
             task, self.snapshot = self.snapshot, None
             if task is not None:  # the run stopped mid-batch: the snapshot still finishes
@@ -321,15 +344,21 @@ class FlowRun:
             if not reader.cancelled() and reader.exception() is not None:
                 log.debug("read ahead stopped", error=str(reader.exception()))
 
-    async def _handle_batch(self, batch: Sequence[SourceRecord | ReadFailure]) -> None:
-        self.batch_started = datetime.now(UTC)
-        good: list[SourceRecord] = []
+    async def _stage_next(
+        self, batches: AsyncGenerator[list[SourceRecord | ReadFailure], None]
+    ) -> _Staged | None:
+        batch = await anext(batches, None)
+        return None if batch is None else self._stage(batch)
+
+    def _stage(self, batch: Sequence[SourceRecord | ReadFailure]) -> _Staged:
+        """Shape a batch by the flow's options and start its store lookups (which also record
+        its intended creates): they run while the batch before it is sent."""
+        entity = self.flow.entity
+        staged = _Staged(len(batch))
         for item in batch:
-            self.report.read += 1
             if isinstance(item, ReadFailure):
-                await self._dead_letter(
-                    item.key or item.source_id, item.source_id, item.reason, "ReadFailure", item.raw
-                )
+                key = item.key or item.source_id
+                staged.rejected.append((key, item.source_id, item.reason, "ReadFailure", item.raw))
                 continue
             try:
                 # Remembered as the flow shapes it, so a parent re-created later keeps its parent.
@@ -337,19 +366,59 @@ class FlowRun:
             except ValueError as exc:
                 body = item.record.model_dump(mode="json")
                 reason = f"flow options: {exc}"
-                await self._dead_letter(
-                    item.record.key, item.source_id, reason, "MappingError", body
+                staged.rejected.append(
+                    (item.record.key, item.source_id, reason, "MappingError", body)
                 )
                 continue
-            good.append(
+            staged.good.append(
                 item
                 if record is item.record
                 else SourceRecord(record, item.source_id, item.updated_at)
             )
+        if not staged.good:
+            return staged
+        keys = [item.record.key for item in staged.good]
+        mine = set(keys)
+        for item in staged.good:
+            record = item.record
+            found: list[tuple[str, str]] = []
+            _references(record, record.key, found)
+            staged.references[record.key] = (record, found)
+            for slot in found:
+                if slot not in self.ensured and (slot[0] != entity or slot[1] not in mine):
+                    staged.wanted.setdefault(slot[0], set()).add(slot[1])
+        staged.lookup = asyncio.ensure_future(
+            self.store.prepare_batch(
+                None if self.dry_run else self.flow.name,
+                self.target.name,
+                entity,
+                keys,
+                {e: sorted(wanted) for e, wanted in staged.wanted.items()},
+            )
+        )
+        return staged
+
+    async def _abandon(self, staged: _Staged | None) -> None:
+        """A run that stops leaves no staged batch behind: its lookups finish, and the
+        intended creates they recorded, if the batch never took them in (never sent), are
+        closed with the run's last flush."""
+        if staged is None or staged.lookup is None or staged.taken:
+            return
+        await asyncio.wait({staged.lookup})
+        if not staged.lookup.cancelled() and staged.lookup.exception() is None:
+            entity = self.flow.entity
+            self.entries.update((entity, key) for key in staged.lookup.result().intended)
+
+    async def _handle_batch(self, staged: _Staged) -> None:
+        self.batch_started = datetime.now(UTC)
+        self.report.read += staged.size
+        for key, source_id, reason, kind, body in staged.rejected:
+            await self._dead_letter(key, source_id, reason, kind, body)
+        good = staged.good
         if not good:
             return
         snapshot = self._snapshot_rows(good)
-        await self._prefetch([item.record for item in good])
+        await self._prefetched(staged)
         if not self.dry_run:
             # Written while the batch is sent: nothing in flight needs it (a parent looked up
             # by its body waits for it), and the batch is not done until it is stored.
@@ -379,8 +448,10 @@ class FlowRun:
             if item.updated_at is not None:
                 stamp = _aware(item.updated_at)
                 self.max_updated = max(self.max_updated or stamp, stamp)
-        # Only an optimisation: what the next batch needs it fetches again.
-        self.cache.clear()
+        # What this batch wrote is kept: the next batch's lookups ran while it was sent, so
+        # for these their answers may be older. The rest the next batch fetched itself.
+        self.cache = {slot: self.cache[slot] for slot in self.written if slot in self.cache}
+        self.written = set()
         self.digests.clear()
         self.references.clear()
 
@@ -497,42 +568,28 @@ class FlowRun:
         finally:
             await self._flush()
 
-    async def _prefetch(self, records: Sequence[CanonicalRecord]) -> None:
-        """Load a batch's cross-references, open creates and parents, and record its intended
-        creates, in one store call.
+    async def _prefetched(self, staged: _Staged) -> None:
+        """Take in a staged batch's lookups: its cross-references, open creates and parents,
+        and the intended creates recorded for it.
 
         Intended creates are in the ledger before any of the batch is sent; their outcome is
         flushed with the cross-references after each level. A crash in between leaves them
         pending, and the next run looks those records up instead of creating them again.
+        What this run wrote since the lookups were made (kept in the cache) wins over them.
         """
-        entity = self.flow.entity
-        keys = [record.key for record in records]
-        mine = set(keys)
-        wanted: dict[str, set[str]] = {}
-        for record in records:
-            found: list[tuple[str, str]] = []
-            _references(record, record.key, found)
-            self.references[record.key] = (record, found)
-            for slot in found:
-                if slot in self.ensured or slot in self.cache:
-                    continue
-                if slot[0] != entity or slot[1] not in mine:  # the batch's own: looked up anyway
-                    wanted.setdefault(slot[0], set()).add(slot[1])
-        batch = await self.store.prepare_batch(
-            None if self.dry_run else self.flow.name,
-            self.target.name,
-            entity,
-            keys,
-            {e: sorted(wanted_keys) for e, wanted_keys in wanted.items()},
-        )
-        for key in keys:
-            self.cache[(entity, key)] = batch.known.get(key)
-        for parent_entity, parent_keys in wanted.items():
+        assert staged.lookup is not None
+        batch = await staged.lookup
+        staged.taken = True
+        entity, cache = self.flow.entity, self.cache
+        for item in staged.good:
+            cache.setdefault((entity, item.record.key), batch.known.get(item.record.key))
+        for parent_entity, parent_keys in staged.wanted.items():
             known = batch.parents.get(parent_entity, {})
             for key in parent_keys:
-                self.cache[(parent_entity, key)] = known.get(key)
+                cache.setdefault((parent_entity, key), known.get(key))
         self.pending.update((entity, k) for k in batch.pending)
         self.entries.update((entity, k) for k in batch.intended)
+        self.references.update(staged.references)
 
     async def _flush(self, final: bool = False) -> None:
         """Write the level's cross-references (which settle the creates sent) in one go.
@@ -560,6 +617,7 @@ class FlowRun:
     def _wrote(self, entity: str, key: str, ref: str, digest: str) -> None:
         # The store stamps the row when flushed; the cached copy's stamp is the batch's.
         self.cache[(entity, key)] = XRef(key, ref, digest, self.batch_started)
+        self.written.add((entity, key))
         self.unflushed.append((entity, key, ref, digest))
 
     async def _write(
@@ -707,6 +765,7 @@ class FlowRun:
             if isinstance(key, str) and key and self.ensured.pop((entity, key), None) is not None:
                 # Only the first sibling to notice forgets it; the rest find it re-written.
                 self.cache[(entity, key)] = None
+                self.written.add((entity, key))
                 await self.store.drop_xref(self.target.name, entity, key)
 
     # -- deletions -----------------------------------------------------------------------

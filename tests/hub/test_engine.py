@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 import structlog
 
+from hub import engine
 from hub.config import FlowSettings
+from hub.connector import SourceRecord
 from hub.engine import run_flow
 from hub.errors import AuthFailed, HubError
 from hub.models import Address, Home, Location, LocationKind, Person
@@ -451,4 +453,111 @@ async def test_a_run_that_cannot_start_stops_its_first_read(store: StateStore) -
         await run_flow(flow(options={"locations": [division]}), source, target, store)
     assert not target.records("home")
     assert (await store.last_run("s-to-t-home"))["status"] == "failed"
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("read ")]
+    # The first batch's lookups may have recorded its intended creates: none is left open.
+    assert await store.pending_keys("t", "home", [f"home-{i}" for i in range(5)]) == set()
+
+
+def log_calls(store: StateStore, target: FakeConnector, log: list[tuple[str, Any]]) -> None:
+    """Record the order of batch lookups at the store and writes at the target."""
+    prepare, write = store.prepare_batch, target.write
+
+    async def prepare_logged(*args: Any) -> Any:
+        log.append(("lookup", tuple(args[3])))
+        return await prepare(*args)
+
+    async def write_logged(entity: str, record: Any, known_ref: str | None) -> Any:
+        log.append(("write", record.key))
+        for _ in range(10):  # a vendor takes a while to answer
+            await asyncio.sleep(0)
+        return await write(entity, record, known_ref)
+
+    store.prepare_batch = prepare_logged  # type: ignore[method-assign]
+    target.write = write_logged  # type: ignore[method-assign]
+
+
+async def test_the_next_batch_is_looked_up_while_this_one_is_sent(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches overlap: the next batch's lookups are made before this one's writes end, and a
+    record read again in the next batch sees this batch's write, not the older lookup."""
+    monkeypatch.setattr(engine, "BATCH", 3)
+    source, target = pair()
+    homes = [home(i, hood=None) for i in range(6)]
+    again = home(1, hood=None)  # read twice: pages shifted under the reader
+
+    async def read(entity: str, since: Any = None, **kw: Any) -> AsyncIterator[SourceRecord]:
+        for record in [*homes[:3], again, *homes[3:]]:
+            yield SourceRecord(record, record.key)
+
+    source.read = read  # type: ignore[method-assign]
+    log: list[tuple[str, Any]] = []
+    log_calls(store, target, log)
+    report = await run_flow(flow(concurrency=1), source, target, store)
+    assert report.created == 6 and report.unchanged == 1 and report.failed == 0
+    assert sorted(r.key for r in target.records("home")) == [f"home-{i}" for i in range(6)]
+    assert target.creates == 6  # home-1 once
+    lookups = [i for i, (kind, _) in enumerate(log) if kind == "lookup"]
+    first_batch_writes = [
+        i
+        for i, (kind, key) in enumerate(log)
+        if kind == "write" and key in {"home-0", "home-1", "home-2"}
+    ]
+    assert lookups[1] < max(first_batch_writes[:3])  # batch 2 looked up mid batch 1
+    assert await store.pending_keys("t", "home", [h.key for h in homes]) == set()
+
+
+async def test_a_parent_written_by_one_batch_is_not_written_again_by_the_next(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next batch's lookups ran before this batch's parent was stored: it still knows it."""
+    monkeypatch.setattr(engine, "BATCH", 2)
+    source, target = pair()
+    divisions = [
+        Location(key=f"div-{i}", kind=LocationKind.DIVISION, name=f"D{i}") for i in range(2)
+    ]
+    communities = [
+        Location(
+            key=f"mc-{i}", kind=LocationKind.MASTER_COMMUNITY, name=f"M{i}", parent_key="div-0"
+        )
+        for i in range(2)
+    ]
+    for record in [*divisions, *communities]:
+        source.put("location", record)
+    writes: list[tuple[str, Any]] = []
+    log_calls(store, target, writes)
+    report = await run_flow(flow("location"), source, target, store)
+    assert report.created == 4 and report.failed == 0
+    assert [key for kind, key in writes if kind == "write"].count("div-0") == 1
+    assert target.creates == 4
+
+
+async def test_a_failed_run_leaves_no_intent_of_its_staged_batch_open(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch staged (looked up, creates intended) but never sent has its intents closed."""
+    monkeypatch.setattr(engine, "BATCH", 2)
+    source, target = pair()
+    for i in range(6):
+        source.put("home", home(i, hood=None))
+    staged = asyncio.Event()
+    prepare = store.prepare_batch
+
+    async def prepare_counted(*args: Any) -> Any:
+        try:
+            return await prepare(*args)
+        finally:
+            if "home-2" in args[3]:
+                staged.set()
+
+    async def refuse(entity: str, record: Any, known_ref: str | None) -> Any:
+        await staged.wait()  # the next batch is staged before this one fails
+        raise AuthFailed("bad credentials", vendor="t", status=401)
+
+    store.prepare_batch = prepare_counted  # type: ignore[method-assign]
+    target.write = refuse  # type: ignore[method-assign]
+    with pytest.raises(AuthFailed):
+        await run_flow(flow(), source, target, store)
+    keys = [f"home-{i}" for i in range(6)]
+    assert await store.pending_keys("t", "home", keys) == set()
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("read ")]
