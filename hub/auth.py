@@ -160,9 +160,9 @@ class OAuth2ClientCredentials:
     async def __call__(
         self, request: aiohttp.ClientRequest, handler: Handler
     ) -> aiohttp.ClientResponse:
-        scopes = tuple(self.scope_for(request.url.path)) if self.scope_for else self.scopes
+        scopes = tuple(self.scope_for(request.url.raw_path)) if self.scope_for else self.scopes
         token = self._current(scopes) or await self.token(scopes)
-        request.headers["Authorization"] = f"Bearer {token}"
+        request.headers["Authorization"] = "Bearer " + token
         response: aiohttp.ClientResponse = await handler(request)
         if response.status != 401:
             return response

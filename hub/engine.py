@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any, get_args
 
 import structlog
@@ -638,11 +638,15 @@ class FlowRun:
             self._plan("create" if known is None else "update", record.key)
             return WriteAction.CREATED if known is None else WriteAction.UPDATED
         try:
+            call: Callable[[], Awaitable[WriteResult]]
             if known is not None:
-                ref = known.ref
-                result = await self._retrying(lambda: self.target.write(entity, translated, ref))
+                call = partial(self.target.write, entity, translated, known.ref)
             else:
-                result = await self._retrying(lambda: self._create(entity, translated, digest))
+                call = partial(self._create, entity, translated, digest)
+            try:
+                result = await call()
+            except VendorError as exc:
+                result = await self._retrying(call, exc)
         except MissingParent:
             if heal == 0:
                 raise
@@ -688,17 +692,21 @@ class FlowRun:
             raise
         return result  # settled by the cross-reference, flushed with the level
 
-    async def _retrying(self, call: Callable[[], Awaitable[WriteResult]]) -> WriteResult:
+    async def _retrying(
+        self, call: Callable[[], Awaitable[WriteResult]], failed: VendorError
+    ) -> WriteResult:
+        """Attempts 2 and on of a write whose first attempt raised ``failed``."""
         attempts = self.write_attempts
         for attempt in range(1, attempts + 1):
+            # Transient faults, and creates whose outcome is unknown (the next attempt looks
+            # the record up first), are worth another go.
+            if attempt == attempts or not (failed.retryable or failed.outcome_unknown):
+                raise failed
+            await self.sleep(min(30.0, 0.5 * 2**attempt))
             try:
                 return await call()
             except VendorError as exc:
-                # Transient faults, and creates whose outcome is unknown (the next attempt
-                # looks the record up first), are worth another go.
-                if attempt == attempts or not (exc.retryable or exc.outcome_unknown):
-                    raise
-                await self.sleep(min(30.0, 0.5 * 2**attempt))
+                failed = exc
         raise AssertionError("unreachable")
 
     # -- references and parents ------------------------------------------------------------

@@ -88,7 +88,7 @@ def _reverse(table: Mapping[str, Any]) -> dict[Any, str]:
 
 
 # Canonical value -> vendor name, for writing (built once: they are read per record).
-_HOME_TYPE_NAMES = _reverse(HOME_TYPES)
+_HOME_TYPE_NAMES = {str(k): v for k, v in _reverse(HOME_TYPES).items()}  # by plain value
 _HOMEOWNER_TYPE_NAMES = _reverse(HOMEOWNER_TYPES)
 _DOCUMENT_TYPE_NAMES = _reverse(DOCUMENT_TYPES)
 
@@ -285,7 +285,7 @@ def from_home(
     home: Home, fallback_type: str | None = None, external_id: str | None = None
 ) -> dict[str, Any]:
     """A Home as a create/update body; types Builder Backed cannot hold are reported."""
-    vendor_type = _HOME_TYPE_NAMES.get(home.home_type) or fallback_type
+    vendor_type = _HOME_TYPE_NAMES.get(str(home.home_type)) or fallback_type
     if vendor_type is None:
         raise UnsupportedValue(
             f"{home.key}: home type {home.home_type.value!r} has no Builder Backed equivalent "

@@ -130,7 +130,11 @@ def _id(payload: Mapping[str, Any]) -> int:
 
 
 def _text(payload: Mapping[str, Any] | None, name: str) -> str | None:
-    value = (payload or {}).get(name)
+    return _clean((payload or {}).get(name))
+
+
+def _clean(value: Any) -> str | None:
+    """A vendor value as trimmed text; None for null and blank."""
     return str(value).strip() or None if value is not None else None
 
 
@@ -160,13 +164,14 @@ def _address_fields(payload: Mapping[str, Any] | None) -> dict[str, Any] | None:
     country = COUNTRIES.get(str(country_raw), "US") if country_raw else "US"
     if country_raw and country_raw not in COUNTRIES:
         log.warning("unknown country", vendor=VENDOR, value=country_raw)
+    get = payload.get
     return {
         "line1": str(payload["AddressLine1"]),
-        "line2": _text(payload, "AddressLine2"),
-        "line3": _text(payload, "AddressLine3"),
-        "city": _text(payload, "City") or "",
-        "state": _text(payload, "State"),
-        "postal_code": _text(payload, "PostalCode"),
+        "line2": _clean(get("AddressLine2")),
+        "line3": _clean(get("AddressLine3")),
+        "city": _clean(get("City")) or "",
+        "state": _clean(get("State")),
+        "postal_code": _clean(get("PostalCode")),
         "country": country,
     }
 
@@ -272,21 +277,27 @@ def _home(
 ) -> Home:
     record_id = _id(payload)
     what = f"{collection} {record_id}"
-    address = _wrap("home", what, lambda: _address_fields(payload.get("Address")))
-    if address is None:
-        raise MappingError(f"{what}: no address", vendor=VENDOR, entity="home")
-    fields = {
-        "key": key(collection, record_id),
-        "address": address,  # validated with the home: one pass, not two
-        "name": _text(payload, "UnitNumber"),
-        "home_type": home_type,
-        "home_type_raw": raw,
-        "bedrooms": _lookup(BEDROOMS, payload.get("UnitBedrooms"), "UnitBedrooms"),
-        "bathrooms": _lookup(BATHROOMS, payload.get("UnitBathrooms"), "UnitBathrooms"),
-        "square_feet": payload.get("UnitSize") or None,
-        "neighborhood_key": neighborhood,
-    }
-    return _wrap("home", what, lambda: Home.model_validate(fields))
+    try:  # one record, one try: any ValueError is this record's (as _wrap says it)
+        address = _address_fields(payload.get("Address"))
+        if address is None:
+            raise MappingError(f"{what}: no address", vendor=VENDOR, entity="home")
+        return Home.model_validate(
+            {
+                "key": key(collection, record_id),
+                "address": address,  # validated with the home: one pass, not two
+                "name": _text(payload, "UnitNumber"),
+                "home_type": home_type,
+                "home_type_raw": raw,
+                "bedrooms": _lookup(BEDROOMS, payload.get("UnitBedrooms"), "UnitBedrooms"),
+                "bathrooms": _lookup(BATHROOMS, payload.get("UnitBathrooms"), "UnitBathrooms"),
+                "square_feet": payload.get("UnitSize") or None,
+                "neighborhood_key": neighborhood,
+            }
+        )
+    except MappingError:
+        raise
+    except ValueError as exc:
+        raise MappingError(f"{what}: {exc}", vendor=VENDOR, entity="home") from exc
 
 
 def to_association_unit(payload: Mapping[str, Any]) -> Home:

@@ -115,6 +115,7 @@ class BuilderBackedConnector(HTTPConnector):
         retry: RetryPolicy | None = None,
     ) -> None:
         self.settings = settings
+        self._configured_scopes = tuple(settings.scopes)
         token_url = settings.token_url or settings.base_url + "/oauth2/token"
         self.auth = OAuth2ClientCredentials(
             token_url,
@@ -136,7 +137,7 @@ class BuilderBackedConnector(HTTPConnector):
 
     def _scopes_for(self, path: str) -> tuple[str, ...]:
         """The one scope a call needs (per the guide), if configured; else all configured."""
-        return _scopes_for(path, tuple(self.settings.scopes))
+        return _scopes_for(path, self._configured_scopes)
 
     async def check(self) -> None:
         """Fetch a token and list the activated regions."""
