@@ -232,6 +232,7 @@ class FlowRun:
         self.references: dict[str, tuple[CanonicalRecord, list[tuple[str, str]]]] = {}
         self.batch_started = datetime.now(UTC)
         self.snapshot: asyncio.Task[None] | None = None
+        self.settling: asyncio.Task[None] | None = None  # the last batch's final state writes
 
     # -- the run -------------------------------------------------------------------------
 
@@ -252,6 +253,7 @@ class FlowRun:
                         upcoming = asyncio.ensure_future(self._stage_next(batches))
                         await self._handle_batch(staged)
                         staged = await upcoming
+                    await self._settled()
                 except BaseException:
                     upcoming.cancel()
                     await asyncio.wait({upcoming})
@@ -260,9 +262,11 @@ class FlowRun:
                     await self._abandon(staged)
                     raise
         finally:
-            task, self.snapshot = self.snapshot, None
-            if task is not None:  # the run stopped mid-batch: the snapshot still finishes
-                await _settle(_quietly(task))
+            # A run stopped mid-batch still finishes the state writes under way.
+            for task in (self.settling, self.snapshot):
+                if task is not None:
+                    await _settle(_quietly(task))
+            self.settling = self.snapshot = None
         if full and not self.dry_run:
             await self._handle_deletions()
         cursor = self.max_updated or read_started
@@ -439,11 +443,23 @@ class FlowRun:
                     group.create_task(self._work(queue))
                     for _ in range(min(self.flow.concurrency, len(level)))
                 ]
-            if depth == max_depth:
-                await self._snapshot_stored()
-            await self._flush(final=depth == max_depth)
             if any(task.cancelled() for task in tasks):
+                await self._snapshot_stored()
+                await self._flush(final=depth == max_depth)
                 raise asyncio.CancelledError  # a write was cancelled: never count it as done
+            if depth < max_depth:
+                await self._flush()
+            elif self.dry_run:
+                await self._snapshot_stored()
+            else:
+                # The batch is settled (snapshot stored, then its cross-references) while the
+                # next one is sent; every later state write waits for it, so order holds.
+                rows, failed = self._take_flush(final=True)
+                stored, self.snapshot = self.snapshot, None
+                self.settling = asyncio.create_task(
+                    self._settle_batch(self.settling, stored, rows, failed),
+                    name=f"settle {self.flow.name}",
+                )
         for item in good:
             if item.updated_at is not None:
                 stamp = _aware(item.updated_at)
@@ -472,10 +488,31 @@ class FlowRun:
         return rows
 
     async def _snapshot_stored(self) -> None:
-        """Wait until the batch's source snapshot is stored (its error is the run's)."""
+        """Wait until the batches' source snapshots are stored (an error is the run's)."""
+        await self._settled()
         task, self.snapshot = self.snapshot, None
         if task is not None:
             await task
+
+    async def _settled(self) -> None:
+        """Wait until the batch before is settled (its error is the run's)."""
+        task, self.settling = self.settling, None
+        if task is not None:
+            await task
+
+    async def _settle_batch(
+        self,
+        before: asyncio.Task[None] | None,
+        snapshot: asyncio.Task[None] | None,
+        rows: list[tuple[str, str, str, str]],
+        failed: list[tuple[str, str]],
+    ) -> None:
+        """A batch's last state writes, in order: the batch before's, its snapshot, then its
+        cross-references and closed intents."""
+        for task in (before, snapshot):
+            if task is not None:
+                await task
+        await self.store.flush_writes(self.target.name, rows, failed)
 
     async def _handle(self, item: SourceRecord) -> None:
         # Concurrency is bounded by the number of workers sharing a level.
@@ -599,12 +636,21 @@ class FlowRun:
         """
         if self.dry_run:
             return
+        rows, failed = self._take_flush(final)
+        await self._settled()  # a batch still settling writes first: state stays in order
+        await self.store.flush_writes(self.target.name, rows, failed)
+
+    def _take_flush(
+        self, final: bool
+    ) -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str]]]:
+        """The writes to record now, and the intended creates to close (given up, and with
+        ``final`` those never sent), taken from the run's state."""
         unused = list(self.entries) if final else []
         if final:
             self.entries.clear()
         rows, failed = self.unflushed, [*self.failed_entries, *unused]
         self.unflushed, self.failed_entries = [], []
-        await self.store.flush_writes(self.target.name, rows, failed)
+        return rows, failed
 
     async def _known(self, entity: str, key: str) -> XRef | None:
         """The target's cross-reference for a key: from the batch cache, else the store."""

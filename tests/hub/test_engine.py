@@ -418,6 +418,70 @@ async def test_a_snapshot_that_fails_fails_the_run_and_leaves_no_task(store: Sta
     assert await store.get_cursor("s-to-t-home") is None
     assert (await store.last_run("s-to-t-home"))["status"] == "failed"
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("snapshot ")]
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("settle ")]
+
+
+async def test_a_batch_is_settled_while_the_next_is_sent_and_in_order(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch's cross-references are stored while the next batch is sent, batch by batch in
+    order, and all before the run ends."""
+    monkeypatch.setattr(engine, "BATCH", 3)
+    source, target = pair()
+    for i in range(9):
+        source.put("home", home(i, hood=None))
+    log: list[tuple[str, Any]] = []
+    flush_writes, write = store.flush_writes, target.write
+
+    async def slow_flush(connector: str, rows: Any, failed: Any = ()) -> None:
+        keys = tuple(key for _, key, _, _ in rows)
+        log.append(("flush", keys))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        await flush_writes(connector, rows, failed)
+        log.append(("flushed", keys))
+
+    async def writing(entity: str, record: Any, known_ref: str | None) -> Any:
+        log.append(("write", record.key))
+        return await write(entity, record, known_ref)
+
+    store.flush_writes = slow_flush  # type: ignore[method-assign]
+    target.write = writing  # type: ignore[method-assign]
+    report = await run_flow(flow(concurrency=1), source, target, store)
+    assert report.created == 9
+    flushed = [keys for kind, keys in log if kind == "flushed" and keys]
+    assert flushed == [
+        ("home-0", "home-1", "home-2"),
+        ("home-3", "home-4", "home-5"),
+        ("home-6", "home-7", "home-8"),
+    ]
+    first_done = log.index(("flushed", flushed[0]))
+    assert log.index(("write", "home-3")) < first_done  # batch 2 sent while batch 1 settled
+    known = await store.get_xrefs("t", "home", [f"home-{i}" for i in range(9)])
+    assert len(known) == 9
+
+
+async def test_a_batch_that_cannot_be_settled_fails_the_run(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store refusing a batch's cross-references in the background is the run's error."""
+    monkeypatch.setattr(engine, "BATCH", 2)
+    source, target = pair()
+    for i in range(6):
+        source.put("home", home(i, hood=None), updated_at=T0)
+    flush_writes = store.flush_writes
+
+    async def refuse_first(connector: str, rows: Any, failed: Any = ()) -> None:
+        if any(key == "home-0" for _, key, _, _ in rows):
+            raise OSError("disk full")
+        await flush_writes(connector, rows, failed)
+
+    store.flush_writes = refuse_first  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="disk full"):
+        await run_flow(flow(), source, target, store)
+    assert await store.get_cursor("s-to-t-home") is None
+    assert (await store.last_run("s-to-t-home"))["status"] == "failed"
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("settle ")]
 
 
 async def test_a_cancelled_run_finishes_storing_its_snapshot(store: StateStore) -> None:
@@ -438,7 +502,7 @@ async def test_a_cancelled_run_finishes_storing_its_snapshot(store: StateStore) 
     with pytest.raises(asyncio.CancelledError):
         await run
     assert await store.get_record("home", "home-9") is not None
-    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("snapshot ")]
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith(("snapshot ", "settle "))]
     assert (await store.last_run("s-to-t-home"))["status"] == "cancelled"
 
 
