@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 
 from hub.config import FlowSettings, HubConfig
-from hub.daemon import Daemon, freeze_startup_heap
+from hub.daemon import YOUNG_GENERATION, Daemon, freeze_startup_heap
 from hub.sandbox import SandboxServer
 from hub.store import StateStore
 
@@ -185,12 +185,16 @@ async def test_sigterm_mid_run_exits_zero_with_state_saved(
 
 
 def test_startup_heap_is_left_out_of_collection() -> None:
-    """What is alive at startup is frozen; what is allocated later is collected as usual."""
+    """What is alive at startup is frozen; what is allocated later is collected, in larger
+    young generations."""
+    threshold = gc.get_threshold()
     try:
         freeze_startup_heap()
         frozen = gc.get_freeze_count()
         assert frozen > 1000  # modules, classes, config: the bulk of a fresh process
         later = [[] for _ in range(100)]
         assert gc.get_freeze_count() == frozen and gc.is_tracked(later[0])
+        assert gc.get_threshold() == (YOUNG_GENERATION, *threshold[1:])
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
