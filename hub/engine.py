@@ -472,6 +472,7 @@ class FlowRun:
         self.references.clear()
 
     async def _work(self, items: Iterator[SourceRecord]) -> None:
+        """One worker of a level: writes records until the level's queue is empty."""
         for item in items:
             await self._handle(item)
 

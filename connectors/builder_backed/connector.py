@@ -290,19 +290,23 @@ class BuilderBackedConnector(HTTPConnector):
         self, path: str, body: dict[str, Any], known_ref: str | None, level: str
     ) -> WriteResult:
         ext = body["externalId"]
-        if known_ref is None:
-            try:
-                await self._send("POST", path, body, create=True, parse=False)
-                return WriteResult(ext, WriteAction.CREATED)
-            except Conflict:
-                pass  # it exists already: compare and update only when it differs
-        current = await self._get(f"{path}/{ext}")
-        if current is not None and _same(body, current):
-            return WriteResult(ext, WriteAction.UNCHANGED)
-        if level == "homes" and current is not None:
-            body = {k: v for k, v in body.items() if k != "homeowners"}
-        await self._send("PUT", path, body, parse=False)
-        return WriteResult(ext, WriteAction.UPDATED)
+        request = self.client.request
+        try:
+            if known_ref is None:
+                try:
+                    await request("POST", path, json=body, create=True, expect_json=False)
+                    return WriteResult(ext, WriteAction.CREATED)
+                except Conflict:
+                    pass  # it exists already: compare and update only when it differs
+            current = await self._get(f"{path}/{ext}")
+            if current is not None and _same(body, current):
+                return WriteResult(ext, WriteAction.UNCHANGED)
+            if level == "homes" and current is not None:
+                body = {k: v for k, v in body.items() if k != "homeowners"}
+            await request("PUT", path, json=body, expect_json=False)
+            return WriteResult(ext, WriteAction.UPDATED)
+        except NotFound as exc:
+            raise _missing_parent(exc) from None
 
     async def _send(
         self, method: str, path: str, body: Any, *, create: bool = False, parse: bool = True
@@ -313,14 +317,7 @@ class BuilderBackedConnector(HTTPConnector):
                 method, path, json=body, create=create, expect_json=parse
             )
         except NotFound as exc:
-            raise MissingParent(
-                exc.message,
-                vendor=self.vendor,
-                method=method,
-                path=path,
-                status=404,
-                messages=exc.messages,
-            ) from None
+            raise _missing_parent(exc) from None
 
     async def _get(self, path: str) -> dict[str, Any] | None:
         try:
@@ -445,6 +442,18 @@ def _same(sent: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
 
 def _equal(a: Any, b: Any) -> bool:
     return bool(a == b)
+
+
+def _missing_parent(exc: NotFound) -> MissingParent:
+    """A write answered 404: Builder Backed does not have a parent the record names."""
+    return MissingParent(
+        exc.message,
+        vendor=exc.vendor,
+        method=exc.method,
+        path=exc.path,
+        status=404,
+        messages=exc.messages,
+    )
 
 
 @functools.lru_cache(maxsize=1024)
