@@ -156,11 +156,9 @@ class _Database(Protocol):
 
     async def run(self, work: Callable[[sa.Connection], T], write: bool) -> T:
         """``work`` in a transaction (committed when ``write``, else rolled back)."""
-        ...
 
     async def close(self) -> None:
         """Close every connection."""
-        ...
 
 
 class _ThreadedSQLite:
