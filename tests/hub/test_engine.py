@@ -626,3 +626,22 @@ async def test_a_failed_run_leaves_no_intent_of_its_staged_batch_open(
     keys = [f"home-{i}" for i in range(6)]
     assert await store.pending_keys("t", "home", keys) == set()
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("read ")]
+
+
+async def test_overlapping_batches_leave_exact_state_on_both_backends(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite and PostgreSQL alike, staged and settling batches end in exactly the source's
+    records at the target, no open intent, and nothing to write on the next run."""
+    monkeypatch.setattr(engine, "BATCH", 3)
+    source, target = pair()
+    for i in range(10):
+        source.put("home", home(i, hood=None))
+    async with StateStore.open(url) as pg_or_sqlite:
+        first = await run_flow(flow(), source, target, pg_or_sqlite)
+        again = await run_flow(flow(mode="full"), source, target, pg_or_sqlite)
+        keys = [f"home-{i}" for i in range(10)]
+        assert await pg_or_sqlite.pending_keys("t", "home", keys) == set()
+        assert len(await pg_or_sqlite.get_xrefs("t", "home", keys)) == 10
+    assert first.created == 10 and target.creates == 10
+    assert again.created == again.updated == 0 and again.unchanged == 10

@@ -1,0 +1,48 @@
+"""Fixtures shared by the hub's tests: a fresh state database on each backend."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from hub.store import async_url
+
+PG = os.environ.get("PROPHUB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_up() -> bool:
+    """Whether a PostgreSQL server answers where the tests expect one."""
+    host = PG.split("@")[-1].split("/")[0]
+    name, _, port = host.partition(":")
+    try:
+        with socket.create_connection((name, int(port or 5432)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database URL per test: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.db'}"
+        return
+    if not postgres_up():
+        pytest.skip(f"no PostgreSQL server at {PG}")
+    name = f"prophub_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(async_url(PG), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    try:
+        yield PG.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        await admin.dispose()
