@@ -390,7 +390,6 @@ class StateStore:
         cross-references at ``target``, which of the others have a create with no known
         outcome, the cross-references of the ``parents`` it points at (entity -> keys), and,
         unless ``flow`` is None (a dry run), an intended create of every key with neither."""
-        now = _now()
 
         def work(conn: sa.Connection) -> Batch:
             known = _xrefs_in(conn, target, entity, keys)
@@ -399,10 +398,7 @@ class StateStore:
             found = {e: _xrefs_in(conn, target, e, wanted) for e, wanted in parents.items()}
             fresh = [k for k in missing if k not in pending]
             if flow is not None and fresh:
-                rows = [(flow, target, entity, key, "", "pending", now) for key in fresh]
-                self._executemany(
-                    conn, "ledger_begin", ledger, ledger.insert(), _INTENT_COLUMNS, rows
-                )
+                self._intend(conn, flow, target, entity, fresh)
             return Batch(known, pending, found, fresh if flow is not None else [])
 
         return await self.run(work, write=flow is not None)
@@ -411,16 +407,16 @@ class StateStore:
         self, flow: str, target: str, entity: str, keys: Sequence[str]
     ) -> None:
         """Record intended creates of many keys in one transaction."""
-        if not keys:
-            return
+        if keys:
+            await self.run(lambda conn: self._intend(conn, flow, target, entity, keys), write=True)
+
+    def _intend(
+        self, conn: sa.Connection, flow: str, target: str, entity: str, keys: Sequence[str]
+    ) -> None:
+        """Insert a pending intended create per key (one statement, compiled once)."""
         now = _now()
         rows = [(flow, target, entity, key, "", "pending", now) for key in keys]
-        await self.run(
-            lambda conn: self._executemany(
-                conn, "ledger_begin", ledger, ledger.insert(), _INTENT_COLUMNS, rows
-            ),
-            write=True,
-        )
+        self._executemany(conn, "ledger_begin", ledger, ledger.insert(), _INTENT_COLUMNS, rows)
 
     async def flush_writes(
         self,
