@@ -38,9 +38,9 @@ from hub.models import (
     LOCATION_PARENT,
     CanonicalRecord,
     Location,
-    digest_of,
     entity_of,
     record_hash,
+    serialised,
 )
 from hub.store import Batch, StateStore, XRef
 
@@ -472,16 +472,34 @@ class FlowRun:
         self.references.clear()
 
     async def _work(self, items: Iterator[SourceRecord]) -> None:
-        """One worker of a level: writes records until the level's queue is empty."""
+        """One worker of a level: writes records until the level's queue is empty (the
+        workers sharing a level bound its concurrency)."""
+        entity, parked = self.flow.entity, self.parked
         for item in items:
-            await self._handle(item)
+            record = item.record
+            if self.echo_possible and await self._is_echo(item):
+                self.report.skipped += 1
+                self._plan("skip", record.key)
+                continue
+            try:
+                action = await self._write(entity, record)
+            except AuthFailed as exc:
+                raise _Abort(str(exc)) from exc
+            except (PermanentError, MappingError, TransientError, ProtocolError) as exc:
+                reason, kind = str(exc), type(exc).__name__
+                body = record.model_dump(mode="json")
+                await self._dead_letter(record.key, item.source_id, reason, kind, body)
+                continue
+            self._count(action)
+            if parked and not self.dry_run and record.key in parked:
+                parked.discard(record.key)
+                await self.store.clear_dead_letter(self.flow.name, entity, record.key)
 
     def _snapshot_rows(self, items: Sequence[SourceRecord]) -> list[tuple[str, str, str, str]]:
         """The batch as the store keeps it: (key, source id, hash, canonical JSON)."""
         rows = []
         for item in items:
-            body = item.record.model_dump_json()
-            digest = digest_of(body)
+            body, digest = serialised(item.record)
             # Kept for the write: a record whose references translate to themselves is sent
             # as read, and its hash need not be computed twice.
             self.digests[item.record.key] = (item.record, digest)
@@ -514,27 +532,6 @@ class FlowRun:
             if task is not None:
                 await task
         await self.store.flush_writes(self.target.name, rows, failed)
-
-    async def _handle(self, item: SourceRecord) -> None:
-        # Concurrency is bounded by the number of workers sharing a level.
-        if self.echo_possible and await self._is_echo(item):
-            self.report.skipped += 1
-            self._plan("skip", item.record.key)
-            return
-        try:
-            action = await self._write(self.flow.entity, item.record)
-        except AuthFailed as exc:
-            raise _Abort(str(exc)) from exc
-        except (PermanentError, MappingError, TransientError, ProtocolError) as exc:
-            body = item.record.model_dump(mode="json")
-            await self._dead_letter(
-                item.record.key, item.source_id, str(exc), type(exc).__name__, body
-            )
-            return
-        self._count(action)
-        if not self.dry_run and item.record.key in self.parked:
-            self.parked.discard(item.record.key)
-            await self.store.clear_dead_letter(self.flow.name, self.flow.entity, item.record.key)
 
     def _count(self, action: WriteAction) -> None:
         if action is WriteAction.CREATED:
@@ -685,14 +682,17 @@ class FlowRun:
             self._plan("create" if known is None else "update", record.key)
             return WriteAction.CREATED if known is None else WriteAction.UPDATED
         try:
-            call: Callable[[], Awaitable[WriteResult]]
-            if known is not None:
-                call = partial(self.target.write, entity, translated, known.ref)
-            else:
-                call = partial(self._create, entity, translated, digest)
             try:
-                result = await call()
+                if known is not None:
+                    result = await self.target.write(entity, translated, known.ref)
+                else:
+                    result = await self._create(entity, translated, digest)
             except VendorError as exc:
+                call: Callable[[], Awaitable[WriteResult]]
+                if known is not None:
+                    call = partial(self.target.write, entity, translated, known.ref)
+                else:
+                    call = partial(self._create, entity, translated, digest)
                 result = await self._retrying(call, exc)
         except MissingParent:
             if heal == 0:

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import aiohttp
 import structlog
+from aiohttp.payload import BytesPayload
+from pydantic_core import to_json
 
 from hub.auth import OAuth2ClientCredentials
 from hub.errors import (
@@ -47,6 +49,14 @@ log = structlog.get_logger("hub.http")
 
 ErrorMessages = Callable[[int, Mapping[str, str], bytes], list[str]]
 Middleware = Callable[..., Any]
+JSON_TYPE = "application/json"
+TRANSPORT_ERRORS = (
+    aiohttp.ClientConnectorError,  # refused: nothing was sent
+    aiohttp.ClientPayloadError,
+    aiohttp.ServerDisconnectedError,
+    aiohttp.ClientOSError,
+    TimeoutError,
+)
 _REQUEST_ID_HEADERS = ("X-Request-Id", "X-Amzn-RequestId", "Request-Id", "X-Correlation-Id")
 
 
@@ -207,23 +217,45 @@ class VendorClient:
         """Send a request with retries; error statuses raise the matching ``VendorError``."""
         method = method.upper()
         parse = method == "GET" if expect_json is None else expect_json
+        session = self.session
+        url = self.base_url + path
+        query = _params(params) if params else None
+        # Encoded once for every attempt (bytes are re-sendable), by pydantic-core's encoder.
+        body = None if json is None else BytesPayload(to_json(json), content_type=JSON_TYPE)
         budget: Budget | None = None  # made on the first failure: most calls need none
         attempt, started = 1, self.clock()
         while True:
+            sent, status = self.clock(), None
             try:
-                response = await self._attempt(method, path, params, json, headers, attempt)
-                if response.status >= 400:
+                # One attempt, inline: each layer here is paid on every resume of a request.
+                try:
+                    async with (
+                        self.limits,
+                        session.request(
+                            method, url, params=query, data=body, headers=headers
+                        ) as resp,
+                    ):
+                        status = resp.status
+                        payload = await resp.read()
+                        response = Response(
+                            status, resp.headers, payload, method, path, self.vendor
+                        )
+                except TRANSPORT_ERRORS as exc:
+                    raise self._transport_error(method, path, exc) from None
+                finally:
+                    self._observe(method, path, status, self.clock() - sent, attempt)
+                if status >= 400:
                     self._raise_for_status(response, create)
                 if parse:
                     response.json()
-                elif is_html(response.headers, response.body):
+                elif is_html(response.headers, payload):
                     # A body nobody reads still says whether the vendor answered at all.
                     raise ProtocolError(
                         "HTML page instead of an API answer",
                         vendor=self.vendor,
                         method=method,
                         path=path,
-                        status=response.status,
+                        status=status,
                     )
                 return response
             except TransientError as exc:
@@ -270,49 +302,20 @@ class VendorClient:
         else:
             await self.sleep(delay)
 
-    async def _attempt(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        body: Any,
-        headers: Mapping[str, str] | None,
-        attempt: int,
-    ) -> Response:
-        started = self.clock()
-        status: int | None = None
-        try:
-            async with (
-                self.limits.slot(),
-                self.session.request(
-                    method,
-                    self.base_url + path,
-                    params=_params(params) if params else None,
-                    json=body,
-                    headers=headers,
-                ) as resp,
-            ):
-                status = resp.status
-                payload = await resp.read()
-                return Response(status, resp.headers, payload, method, path, self.vendor)
-        except aiohttp.ClientConnectorError as exc:
-            raise self._transport_error(ConnectionFailed, method, path, exc, False) from None
-        except (
-            aiohttp.ClientPayloadError,
-            aiohttp.ServerDisconnectedError,
-            aiohttp.ClientOSError,
-        ) as exc:
-            raise self._transport_error(ConnectionFailed, method, path, exc, True) from None
-        except TimeoutError as exc:
-            raise self._transport_error(RequestTimeout, method, path, exc, True) from None
-        finally:
-            self._observe(method, path, status, self.clock() - started, attempt)
-
-    def _transport_error(
-        self, cls: type[VendorError], method: str, path: str, exc: BaseException, unknown: bool
-    ) -> VendorError:
-        text = "timed out" if cls is RequestTimeout else f"connection failed ({type(exc).__name__})"
-        return cls(text, vendor=self.vendor, method=method, path=path, outcome_unknown=unknown)
+    def _transport_error(self, method: str, path: str, exc: BaseException) -> VendorError:
+        """The typed error for a failed exchange: a refused connection provably sent nothing,
+        while a dropped one or a timeout may have been applied (outcome unknown)."""
+        if isinstance(exc, TimeoutError):
+            return RequestTimeout(
+                "timed out", vendor=self.vendor, method=method, path=path, outcome_unknown=True
+            )
+        return ConnectionFailed(
+            f"connection failed ({type(exc).__name__})",
+            vendor=self.vendor,
+            method=method,
+            path=path,
+            outcome_unknown=not isinstance(exc, aiohttp.ClientConnectorError),
+        )
 
     def _observe(
         self, method: str, path: str, status: int | None, elapsed: float, attempt: int

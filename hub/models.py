@@ -44,6 +44,7 @@ __all__ = [
     "entity_of",
     "json_schema",
     "record_hash",
+    "serialised",
     "split_full_name",
 ]
 
@@ -388,6 +389,12 @@ def json_schema(name: str) -> dict[str, Any]:
 def record_hash(record: CanonicalRecord) -> str:
     """A stable SHA-256 of a record's content, for change detection."""
     return digest_of(record.model_dump_json())
+
+
+def serialised(record: CanonicalRecord) -> tuple[str, str]:
+    """A record's canonical JSON and its hash, from one serialisation (as ``record_hash``)."""
+    raw = record.__pydantic_serializer__.to_json(record)  # model_dump_json, minus its wrapper
+    return raw.decode(), hashlib.sha256(raw).hexdigest()
 
 
 def digest_of(canonical_json: str) -> str:
