@@ -217,7 +217,7 @@ class VendorClient:
         """Send a request with retries; error statuses raise the matching ``VendorError``."""
         method = method.upper()
         parse = method == "GET" if expect_json is None else expect_json
-        session = self.session
+        session, limits = self.session, self.limits
         url = self.base_url + path
         query = _params(params) if params else None
         # Encoded once for every attempt (bytes are re-sendable), by pydantic-core's encoder.
@@ -228,13 +228,11 @@ class VendorClient:
             sent, status = self.clock(), None
             try:
                 # One attempt, inline: each layer here is paid on every resume of a request.
+                await limits.acquire()
                 try:
-                    async with (
-                        self.limits,
-                        session.request(
-                            method, url, params=query, data=body, headers=headers
-                        ) as resp,
-                    ):
+                    async with session.request(
+                        method, url, params=query, data=body, headers=headers
+                    ) as resp:
                         status = resp.status
                         payload = await resp.read()
                         response = Response(
@@ -243,6 +241,7 @@ class VendorClient:
                 except TRANSPORT_ERRORS as exc:
                     raise self._transport_error(method, path, exc) from None
                 finally:
+                    limits.release()
                     self._observe(method, path, status, self.clock() - sent, attempt)
                 if status >= 400:
                     self._raise_for_status(response, create)

@@ -56,7 +56,9 @@ class Limits:
         is kept per request)."""
         return self
 
-    async def __aenter__(self) -> None:
+    async def acquire(self) -> None:
+        """Take a concurrency slot and a rate token (waiting out a 429 pause); pair with
+        :meth:`release`."""
         await self.semaphore.acquire()
         try:
             if self.resume_at > self.clock():
@@ -66,6 +68,13 @@ class Limits:
         except BaseException:
             self.semaphore.release()
             raise
+
+    def release(self) -> None:
+        """Give the concurrency slot back."""
+        self.semaphore.release()
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
 
     async def __aexit__(self, *exc: object) -> None:
         self.semaphore.release()
