@@ -49,6 +49,9 @@ __all__ = ["FlowReport", "ReadFailure", "run_flow"]
 log = structlog.get_logger("hub.engine")
 
 BATCH = 1000
+#: records mapped between two turns of the event loop while a page is read: mapping a whole
+#: page at once would leave the writes in flight unanswered, and the target idle, meanwhile
+READ_SLICE = 10
 ECHO_TOLERANCE = timedelta(seconds=2)
 CLOCK_SKEW = timedelta(minutes=1)
 #: dead letters whose cause may have passed: each run gives them another go
@@ -125,6 +128,10 @@ class _Staged:
         default_factory=dict
     )
     wanted: dict[str, set[str]] = field(default_factory=dict)  # parents to look up
+    # the source snapshot's rows (key, source id, hash, canonical JSON), and by key the
+    # record each hash is of (a write of the record as read reuses it)
+    snapshot: list[tuple[str, str, str, str]] = field(default_factory=list)
+    digests: dict[str, tuple[CanonicalRecord, str]] = field(default_factory=dict)
     lookup: asyncio.Future[Batch] | None = None
     taken: bool = False  # its lookups are in the run's state (its intents are the run's)
 
@@ -318,11 +325,15 @@ class FlowRun:
             collections = self.options.get("collections")
             stream = self.source.read(self.flow.entity, since, collections=collections)
             async with contextlib.aclosing(stream):  # type: ignore[type-var]
+                mapped = 0
                 async for item in stream:
                     batch.append(item)
                     if len(batch) >= BATCH:
                         await queue.put(batch)
                         batch = []
+                    mapped += 1
+                    if mapped % READ_SLICE == 0:
+                        await asyncio.sleep(0)
             await queue.put(batch)
             await queue.put(None)
 
@@ -355,8 +366,9 @@ class FlowRun:
         return None if batch is None else self._stage(batch)
 
     def _stage(self, batch: Sequence[SourceRecord | ReadFailure]) -> _Staged:
-        """Shape a batch by the flow's options and start its store lookups (which also record
-        its intended creates): they run while the batch before it is sent."""
+        """Shape a batch by the flow's options, serialise its snapshot and start its store
+        lookups (which also record its intended creates), all while the batch before it is
+        sent (at its own start, nothing would be in flight meanwhile)."""
         entity = self.flow.entity
         staged = _Staged(len(batch))
         for item in batch:
@@ -391,6 +403,7 @@ class FlowRun:
             for slot in found:
                 if slot not in self.ensured and (slot[0] != entity or slot[1] not in mine):
                     staged.wanted.setdefault(slot[0], set()).add(slot[1])
+        self._snapshot_rows(staged, staged.good)
         staged.lookup = asyncio.ensure_future(
             self.store.prepare_batch(
                 None if self.dry_run else self.flow.name,
@@ -421,13 +434,14 @@ class FlowRun:
         good = staged.good
         if not good:
             return
-        snapshot = self._snapshot_rows(good)
         await self._prefetched(staged)
+        self.digests = staged.digests
         if not self.dry_run:
             # Written while the batch is sent: nothing in flight needs it (a parent looked up
             # by its body waits for it), and the batch is not done until it is stored.
+            rows = staged.snapshot
             self.snapshot = asyncio.create_task(
-                self.store.put_records(self.source.name, self.flow.entity, self.run_id, snapshot),
+                self.store.put_records(self.source.name, self.flow.entity, self.run_id, rows),
                 name=f"snapshot {self.flow.name}",
             )
         levels: dict[int, list[SourceRecord]] = {}
@@ -468,7 +482,7 @@ class FlowRun:
         # for these their answers may be older. The rest the next batch fetched itself.
         self.cache = {slot: self.cache[slot] for slot in self.written if slot in self.cache}
         self.written = set()
-        self.digests.clear()
+        self.digests = {}
         self.references.clear()
 
     async def _work(self, items: Iterator[SourceRecord]) -> None:
@@ -495,16 +509,16 @@ class FlowRun:
                 parked.discard(record.key)
                 await self.store.clear_dead_letter(self.flow.name, entity, record.key)
 
-    def _snapshot_rows(self, items: Sequence[SourceRecord]) -> list[tuple[str, str, str, str]]:
-        """The batch as the store keeps it: (key, source id, hash, canonical JSON)."""
-        rows = []
+    @staticmethod
+    def _snapshot_rows(staged: _Staged, items: Sequence[SourceRecord]) -> None:
+        """Serialise records as the store keeps them: (key, source id, hash, canonical JSON)."""
+        rows, digests = staged.snapshot, staged.digests
         for item in items:
             body, digest = serialised(item.record)
             # Kept for the write: a record whose references translate to themselves is sent
             # as read, and its hash need not be computed twice.
-            self.digests[item.record.key] = (item.record, digest)
+            digests[item.record.key] = (item.record, digest)
             rows.append((item.record.key, item.source_id, digest, body))
-        return rows
 
     async def _snapshot_stored(self) -> None:
         """Wait until the batches' source snapshots are stored (an error is the run's)."""

@@ -645,3 +645,40 @@ async def test_overlapping_batches_leave_exact_state_on_both_backends(
         assert len(await pg_or_sqlite.get_xrefs("t", "home", keys)) == 10
     assert first.created == 10 and target.creates == 10
     assert again.created == again.updated == 0 and again.unchanged == 10
+
+
+async def test_mapping_a_page_lets_the_writes_in_flight_go_on(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source that maps a whole page without awaiting still gives the event loop a turn
+    every ``READ_SLICE`` records: the writes in flight are answered, the target kept busy."""
+    monkeypatch.setattr(engine, "READ_SLICE", 10)
+    source, target = pair()
+    for i in range(60):
+        source.put("home", home(i, hood=None))
+    turns = 0
+    seen: list[int] = []
+
+    async def ticker() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    read = source.read
+
+    async def reading(*args: Any, **kw: Any) -> AsyncIterator[SourceRecord]:
+        async for item in read(*args, **kw):  # never awaits between records
+            seen.append(turns)
+            yield item
+
+    source.read = reading  # type: ignore[method-assign]
+    ticking = asyncio.create_task(ticker())
+    try:
+        report = await run_flow(flow(), source, target, store)
+    finally:
+        ticking.cancel()
+        await asyncio.wait({ticking})
+    assert report.created == 60
+    # the loop turned between slices of the read, not only once the page was mapped
+    assert len(set(seen)) >= 6
