@@ -33,6 +33,10 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Batch", "StateStore", "XRef", "async
 
 T = TypeVar("T")
 
+#: rows of one multi-row INSERT on SQLite (below its limit of 32,766 parameters a statement)
+MULTI_ROW = 250
+SQLITE_MAX_PARAMETERS = 32_766
+
 metadata = sa.MetaData()
 
 xref = sa.Table(
@@ -223,6 +227,21 @@ class _Bulk:
     sql: str
     order: tuple[int, ...]  # the statement's parameters, as positions in the given rows
     processors: tuple[Callable[[Any], Any] | None, ...]  # per parameter, None: as is
+    # A multi-row insert: its VALUES group, repeated for up to ``per`` rows a statement
+    group: str = ""
+    per: int = 1
+
+    def run(self, conn: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Execute for every row: one statement per row, or (multi-row) per ``per`` rows."""
+        params = self.params(rows)
+        if not self.group:
+            conn.exec_driver_sql(self.sql, list(params))
+            return
+        head, tail = self.sql.split(self.group, 1)
+        for start in range(0, len(params), self.per):
+            chunk = params[start : start + self.per]
+            sql = head + ", ".join([self.group] * len(chunk)) + tail
+            conn.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
 
     def params(self, rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
         """Each row's values in the statement's order, as the driver takes them."""
@@ -529,8 +548,18 @@ class StateStore:
             processors = tuple(
                 table.c[names[i]].type.dialect_impl(dialect).bind_processor(dialect) for i in order
             )
-            bulk = self._bulks[key] = _Bulk(compiled.string, order, processors)
-        conn.exec_driver_sql(bulk.sql, list(bulk.params(rows)))
+            group, per = "", 1
+            if dialect.name == "sqlite" and isinstance(statement, sa.Insert) and MULTI_ROW > 1:
+                # SQLite's driver lets go of the GIL for every row of an executemany, and
+                # takes it back from the event loop each time; a statement of many rows
+                # lets go once (the loop runs on, undisturbed, while the rows are stored).
+                group = "(" + ", ".join("?" * len(order)) + ")"
+                per = min(MULTI_ROW, SQLITE_MAX_PARAMETERS // len(order))
+                if compiled.string.count(group) != 1:
+                    group, per = "", 1  # not the one VALUES group expected: row by row
+            bulk = _Bulk(compiled.string, order, processors, group, per)
+            self._bulks[key] = bulk
+        bulk.run(conn, rows)
 
     # -- source records ------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from hub.store import SCHEMA_VERSION, StateStore
+from hub.store import MULTI_ROW, SCHEMA_VERSION, StateStore
 
 
 async def test_migrations_are_versioned_and_idempotent(url: str) -> None:
@@ -129,3 +129,25 @@ async def test_leases_exclude_other_owners(url: str) -> None:
         assert await store.acquire_lease("flow:a", "two", 60)
         assert await store.acquire_lease("flow:b", "one", -1)  # already expired
         assert await store.acquire_lease("flow:b", "two", 60)
+
+
+async def test_bulk_writes_store_every_row_across_statements(url: str) -> None:
+    """Bulk writes larger than one statement (SQLite stores them a few hundred rows to a
+    multi-row INSERT) keep every row, the last partial statement's too, and an upsert of a
+    key given twice keeps its last values."""
+    count = 2 * MULTI_ROW + 7
+    keys = [f"buildium:association-unit:{i}" for i in range(count)]
+    async with StateStore.open(url) as store:
+        await store.ledger_begin_many("f", "bb", "home", keys)
+        assert await store.pending_keys("bb", "home", keys) == set(keys)
+        rows = [(key, str(i), f"h{i}", f'{{"key": "{key}"}}') for i, key in enumerate(keys)]
+        rows.insert(4, (keys[3], "3", "again", '{"key": "again"}'))  # in the same statement
+        await store.put_records("hoa", "home", 1, rows)
+        unseen = await store.unseen_records("hoa", "home", 2)
+        assert sorted(unseen) == sorted((key, str(i)) for i, key in enumerate(keys))
+        assert await store.get_record("home", keys[3]) == {"key": "again"}
+        written = [("home", key, f"R-{i}", f"h{i}") for i, key in enumerate(keys)]
+        await store.flush_writes("bb", written)
+        known = await store.get_xrefs("bb", "home", keys)
+        assert {k: x.ref for k, x in known.items()} == {k: f"R-{i}" for i, k in enumerate(keys)}
+        assert await store.pending_keys("bb", "home", keys) == set()
