@@ -699,6 +699,15 @@ class FlowRun:
             try:
                 if known is not None:
                     result = await self.target.write(entity, translated, known.ref)
+                elif slot in self.entries and slot not in self.pending:
+                    # The common create, its intent recorded with its batch: sent as is
+                    # (what :meth:`_create` does for it, one coroutine less).
+                    self.entries.discard(slot)
+                    try:
+                        result = await self.target.write(entity, translated, None)
+                    except VendorError as exc:
+                        self._create_failed(slot, exc)
+                        raise
                 else:
                     result = await self._create(entity, translated, digest)
             except VendorError as exc:
@@ -746,12 +755,15 @@ class FlowRun:
         try:
             result = await self.target.write(entity, record, None)
         except VendorError as exc:
-            if exc.outcome_unknown:
-                self.pending.add(slot)  # the next attempt looks it up first
-            else:
-                self.failed_entries.append(slot)
+            self._create_failed(slot, exc)
             raise
         return result  # settled by the cross-reference, flushed with the level
+
+    def _create_failed(self, slot: tuple[str, str], exc: VendorError) -> None:
+        if exc.outcome_unknown:
+            self.pending.add(slot)  # the next attempt looks it up first
+        else:
+            self.failed_entries.append(slot)
 
     async def _retrying(
         self, call: Callable[[], Awaitable[WriteResult]], failed: VendorError
