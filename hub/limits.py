@@ -77,4 +77,4 @@ class Limits:
         await self.acquire()
 
     async def __aexit__(self, *exc: object) -> None:
-        self.semaphore.release()
+        self.release()
