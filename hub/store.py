@@ -15,6 +15,7 @@ CPU per call), and one thread is also the single writer SQLite wants.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import operator
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -241,7 +242,7 @@ class _Bulk:
         for start in range(0, len(params), self.per):
             chunk = params[start : start + self.per]
             sql = head + ", ".join([self.group] * len(chunk)) + tail
-            conn.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
+            conn.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(chunk)))
 
     def params(self, rows: Sequence[tuple[Any, ...]]) -> Sequence[tuple[Any, ...]]:
         """Each row's values in the statement's order, as the driver takes them."""
@@ -249,20 +250,15 @@ class _Bulk:
             take = operator.itemgetter(*self.order)
             rows = [take(row) if len(self.order) > 1 else (take(row),) for row in rows]
         typed = [(i, p) for i, p in enumerate(self.processors) if p is not None]
-        if not typed:
+        if not typed or not rows:
             return rows
-        # Batches repeat values (one timestamp per batch): each is converted once.
-        seen: dict[tuple[int, Any], Any] = {}
-        converted = []
-        for row in rows:
-            out = list(row)
-            for i, process in typed:
-                slot = (i, out[i])
-                if slot not in seen:
-                    seen[slot] = process(out[i])
-                out[i] = seen[slot]
-            converted.append(tuple(out))
-        return converted
+        # Batches repeat values (one timestamp per batch): each distinct one is converted
+        # once, and the rows are rebuilt column by column, at C speed.
+        columns = list(zip(*rows, strict=True))
+        for i, process in typed:
+            converted = {value: process(value) for value in set(columns[i])}
+            columns[i] = tuple(map(converted.__getitem__, columns[i]))
+        return list(zip(*columns, strict=True))
 
 
 @dataclass(slots=True)  # not frozen: the engine makes one per record written
