@@ -49,9 +49,6 @@ __all__ = ["FlowReport", "ReadFailure", "run_flow"]
 log = structlog.get_logger("hub.engine")
 
 BATCH = 1000
-#: the first batch's size; each next one is four times the last, up to BATCH: the first
-#: write waits for its whole batch to be mapped and staged, so it is kept small
-FIRST_BATCH = 50
 #: records mapped between two turns of the event loop while a page is read: mapping a whole
 #: page at once would leave the writes in flight unanswered, and the target idle, meanwhile
 READ_SLICE = 10
@@ -328,12 +325,12 @@ class FlowRun:
             collections = self.options.get("collections")
             stream = self.source.read(self.flow.entity, since, collections=collections)
             async with contextlib.aclosing(stream):  # type: ignore[type-var]
-                mapped, size = 0, min(FIRST_BATCH, BATCH)
+                mapped = 0
                 async for item in stream:
                     batch.append(item)
-                    if len(batch) >= size:
+                    if len(batch) >= BATCH:
                         await queue.put(batch)
-                        batch, size = [], min(BATCH, size * 4)
+                        batch = []
                     mapped += 1
                     if mapped % READ_SLICE == 0:
                         await asyncio.sleep(0)
