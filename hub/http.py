@@ -10,6 +10,7 @@ record up before creating it again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -26,6 +27,7 @@ from aiohttp.payload import BytesPayload
 from pydantic_core import to_json
 
 from hub.auth import OAuth2ClientCredentials
+from hub.deadlines import Deadlines
 from hub.errors import (
     ConnectionFailed,
     PaginationError,
@@ -164,6 +166,7 @@ class VendorClient:
         self.clock = clock
         self.limits = limits or Limits(10.0, clock=clock, sleep=self.sleep)
         self._session: aiohttp.ClientSession | None = None
+        self._deadlines = Deadlines(timeout)
         self._state = _State.UNOPENED
         self._log: Any = log
         self._log_requests = False
@@ -176,7 +179,9 @@ class VendorClient:
         self._log = log.bind(vendor=self.vendor)
         self._log_requests = self._log.is_enabled_for(logging.DEBUG)
         self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            # The whole request's deadline is kept by ``Deadlines``, without a timer per
+            # request; aiohttp times only the opening of a new connection.
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout),
             headers={"Accept": "application/json", **self.default_headers},
             middlewares=(self.auth,) if self.auth is not None else (),
         )
@@ -191,6 +196,7 @@ class VendorClient:
         tb: TracebackType | None,
     ) -> None:
         self._state = _State.CLOSED
+        self._deadlines.close()
         if self._session is not None:
             await self._session.close()
 
@@ -217,7 +223,7 @@ class VendorClient:
         """Send a request with retries; error statuses raise the matching ``VendorError``."""
         method = method.upper()
         parse = method == "GET" if expect_json is None else expect_json
-        session, limits = self.session, self.limits
+        session, limits, deadlines = self.session, self.limits, self._deadlines
         url = self.base_url + path
         query = _params(params) if params else None
         # Encoded once for every attempt (bytes are re-sendable), by pydantic-core's encoder.
@@ -229,6 +235,7 @@ class VendorClient:
             try:
                 # One attempt, inline: each layer here is paid on every resume of a request.
                 await limits.acquire()
+                ticket = deadlines.start()
                 try:
                     async with session.request(
                         method, url, params=query, data=body, headers=headers
@@ -240,7 +247,12 @@ class VendorClient:
                         )
                 except TRANSPORT_ERRORS as exc:
                     raise self._transport_error(method, path, exc) from None
+                except asyncio.CancelledError:
+                    if not deadlines.expired(ticket):
+                        raise
+                    raise self._transport_error(method, path, TimeoutError()) from None
                 finally:
+                    deadlines.finish(ticket)
                     limits.release()
                     self._observe(method, path, status, self.clock() - sent, attempt)
                 if status >= 400:
