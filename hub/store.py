@@ -54,14 +54,13 @@ xref = sa.Table(
 records = sa.Table(
     "records",
     metadata,
-    sa.Column("source", sa.String(100), primary_key=True),
     sa.Column("entity", sa.String(40), primary_key=True),
     sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("source", sa.String(100), primary_key=True),
     sa.Column("source_id", sa.String(255), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("seen_run", sa.Integer, nullable=False),
-    sa.Index("records_by_key", "entity", "key"),
 )
 ledger = sa.Table(
     "ledger",
@@ -130,8 +129,30 @@ def _v1(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=tables)
 
 
+def _v2(conn: sa.Connection) -> None:
+    """Source records keyed by (entity, key, source): a lookup by key needs no index of its
+    own, and every record stored is one B-tree insert fewer. (A store made by this version's
+    ``_v1`` has that key already.)"""
+    primary = sa.inspect(conn).get_pk_constraint("records")
+    if primary["constrained_columns"] == ["entity", "key", "source"]:
+        return
+    columns = ", ".join(column.name for column in records.columns)
+    if conn.dialect.name == "sqlite":  # no ALTER of a primary key: copy into a new table
+        conn.exec_driver_sql("DROP INDEX IF EXISTS records_by_key")
+        conn.exec_driver_sql("ALTER TABLE records RENAME TO records_v1")
+        records.create(conn)
+        conn.exec_driver_sql(f"INSERT INTO records ({columns}) SELECT {columns} FROM records_v1")
+        conn.exec_driver_sql("DROP TABLE records_v1")
+        return
+    conn.exec_driver_sql(
+        f'ALTER TABLE records DROP CONSTRAINT "{primary["name"]}", '
+        "ADD PRIMARY KEY (entity, key, source)"
+    )
+    conn.exec_driver_sql("DROP INDEX IF EXISTS records_by_key")
+
+
 #: ordered schema migrations; version N is MIGRATIONS[N - 1]
-MIGRATIONS: Sequence[Migration] = (_v1,)
+MIGRATIONS: Sequence[Migration] = (_v1, _v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

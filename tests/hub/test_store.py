@@ -19,6 +19,56 @@ async def test_migrations_are_versioned_and_idempotent(url: str) -> None:
     assert [r[0] for r in rows] == list(range(1, SCHEMA_VERSION + 1))
 
 
+async def test_v2_rekeys_source_records_and_keeps_them(url: str) -> None:
+    """A store of schema 1 (records keyed by source first, with an index by key) is brought
+    to the current schema on open, every stored record kept."""
+    old = sa.MetaData()
+    old_records = sa.Table(
+        "records",
+        old,
+        sa.Column("source", sa.String(100), primary_key=True),
+        sa.Column("entity", sa.String(40), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("source_id", sa.String(255), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("seen_run", sa.Integer, nullable=False),
+        sa.Index("records_by_key", "entity", "key"),
+    )
+    row = {
+        "source": "hoa",
+        "entity": "home",
+        "key": "buildium:association-unit:7",
+        "source_id": "7",
+        "hash": "a" * 64,
+        "body": '{"key": "buildium:association-unit:7"}',
+        "seen_run": 3,
+    }
+
+    def back_to_v1(conn: sa.Connection) -> None:
+        conn.execute(sa.text("DROP TABLE records"))
+        old_records.create(conn)
+        conn.execute(old_records.insert().values(row))
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version > 1"))
+
+    async with StateStore.open(url) as store:
+        await store.run(back_to_v1, write=True)
+    async with StateStore.open(url) as store:
+        shape = await store.run(
+            lambda conn: (
+                sa.inspect(conn).get_pk_constraint("records")["constrained_columns"],
+                [index["name"] for index in sa.inspect(conn).get_indexes("records")],
+            )
+        )
+        assert shape == (["entity", "key", "source"], [])
+        assert await store.get_record("home", row["key"]) == {"key": row["key"]}
+        assert await store.unseen_records("hoa", "home", 4) == [(row["key"], "7")]
+        await store.put_records("hoa", "home", 4, [(row["key"], "7", "b" * 64, "{}")])
+        assert await store.unseen_records("hoa", "home", 4) == []
+    async with StateStore.open(url) as store:  # and once there, opening changes nothing
+        assert await store.get_record("home", row["key"]) == {}
+
+
 async def test_cross_reference(url: str) -> None:
     """Keys map to refs per connector, both ways, with the last written hash."""
     async with StateStore.open(url) as store:
