@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import platform
 import resource
 import statistics
@@ -87,31 +86,17 @@ async def read_all(units: int, sandbox_rate: float, client_rate: float) -> dict[
 
 # -- hub vs bare aiohttp -----------------------------------------------------------------------
 #
-# Here the sandboxes run in their own processes, as a vendor runs on its own machine. Both
-# clients talk to fresh sandboxes of the same size over loopback. On this machine the client
-# and the sandboxes share every CPU, so a vendor's work slows the client and the client's the
-# vendor: the same comparison is run again with the sandboxes on a CPU of their own
-# (``overhead_ratio_pinned``), closer to a vendor on another machine; the target is set on
-# the first.
-
-
-def cpu_split() -> tuple[set[int], set[int]] | None:
-    """(client CPUs, vendor CPUs): the last CPU for the vendors, the rest for the client; None
-    where affinity cannot be set or there is one CPU only."""
-    if not hasattr(os, "sched_getaffinity"):
-        return None
-    cpus = sorted(os.sched_getaffinity(0))
-    return (set(cpus[:-1]), {cpus[-1]}) if len(cpus) >= 2 else None
+# Here the sandboxes run in their own processes, as a vendor runs on its own machine: the vendor's
+# work is not charged to the client, so the figure compares the two clients. Both talk to fresh
+# sandboxes of the same size over loopback.
 
 
 class SandboxProcess:
-    """``prophub sandbox VENDOR`` in a child process, for as long as the ``async with`` lasts
-    (on ``cpus`` only, if given)."""
+    """``prophub sandbox VENDOR`` in a child process, for as long as the ``async with`` lasts."""
 
-    def __init__(self, vendor: str, size: int, cpus: set[int] | None = None) -> None:
+    def __init__(self, vendor: str, size: int) -> None:
         self.vendor = vendor
         self.size = size
-        self.cpus = cpus
         self.base_url = ""
         self.credentials: dict[str, str] = {}
         self._process: asyncio.subprocess.Process | None = None
@@ -127,8 +112,6 @@ class SandboxProcess:
             str(self.size),
             stdout=asyncio.subprocess.PIPE,
         )
-        if self.cpus is not None:  # before it starts serving (a fresh process has one thread)
-            os.sched_setaffinity(self._process.pid, self.cpus)
         assert self._process.stdout is not None
         ready = json.loads(await self._process.stdout.readline())
         self.base_url, self.credentials = ready["base_url"], ready["credentials"]
@@ -213,12 +196,12 @@ def sync_config(hoa: SandboxProcess, warranty: SandboxProcess, state: str) -> An
     )
 
 
-async def hub_sync(homes: int, vendor_cpus: set[int] | None = None) -> dict[str, Any]:
+async def hub_sync(homes: int) -> dict[str, Any]:
     """The hub's end-to-end sync of ``homes`` units, then the same again unchanged."""
     with tempfile.TemporaryDirectory() as tmp:
         async with (
-            SandboxProcess("buildium", homes, vendor_cpus) as hoa,
-            SandboxProcess("builder_backed", 0, vendor_cpus) as warranty,
+            SandboxProcess("buildium", homes) as hoa,
+            SandboxProcess("builder_backed", 0) as warranty,
         ):
             config = sync_config(hoa, warranty, f"sqlite:///{tmp}/state.db")
             async with Hub(config) as hub:
@@ -241,11 +224,11 @@ async def hub_sync(homes: int, vendor_cpus: set[int] | None = None) -> dict[str,
     }
 
 
-async def bare_sync(homes: int, vendor_cpus: set[int] | None = None) -> dict[str, Any]:
+async def bare_sync(homes: int) -> dict[str, Any]:
     """The same HTTP work as the hub's first sync, with plain aiohttp and nothing else."""
     async with (
-        SandboxProcess("buildium", homes, vendor_cpus) as hoa,
-        SandboxProcess("builder_backed", 0, vendor_cpus) as warranty,
+        SandboxProcess("buildium", homes) as hoa,
+        SandboxProcess("builder_backed", 0) as warranty,
     ):
         creds = hoa.credentials
         headers = {
@@ -372,28 +355,6 @@ def rss_child(units: int) -> None:
 # -- the run -----------------------------------------------------------------------------------
 
 
-async def compare(
-    sizes: dict[str, Any], vendor_cpus: set[int] | None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The hub's and the bare script's runs, taking turns: (hub runs, bare runs)."""
-    bares, hubs = [], []
-    for repeat in range(sizes["repeats"]):
-        # Each starts as ``prophub`` runs a sync: what is alive already is left out of the
-        # garbage collector's walks (see hub.daemon.freeze_startup_heap). The two take turns
-        # going first, so a machine slowing down (or speeding up) favours neither.
-        for side in ("bare", "hub") if repeat % 2 == 0 else ("hub", "bare"):
-            freeze_startup_heap()
-            if side == "bare":
-                bares.append(await bare_sync(sizes["sync_homes"], vendor_cpus))
-            else:
-                hubs.append(await hub_sync(sizes["sync_homes"], vendor_cpus))
-    return hubs, bares
-
-
-def _rates(hubs: list[dict[str, Any]], bares: list[dict[str, Any]]) -> tuple[list[float], ...]:
-    return [h["records"] / h["first_s"] for h in hubs], [b["records"] / b["seconds"] for b in bares]
-
-
 async def measure(sizes: dict[str, Any]) -> dict[str, Any]:
     """Every figure, with the sizes that produced it."""
     rate = sizes["rate"]
@@ -407,19 +368,21 @@ async def measure(sizes: dict[str, Any]) -> dict[str, Any]:
     freeze_startup_heap()
     await bare_sync(300)
     await hub_sync(300)
-    hubs, bares = await compare(sizes, None)
-    split = cpu_split()
-    pinned: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
-    if split is not None:
-        everywhere = os.sched_getaffinity(0)
-        os.sched_setaffinity(0, split[0])  # this thread, and the store threads it starts
-        try:
-            pinned = await compare(sizes, split[1])
-        finally:
-            os.sched_setaffinity(0, everywhere)
+    bares, hubs = [], []
+    for repeat in range(sizes["repeats"]):
+        # Each starts as ``prophub`` runs a sync: what is alive already is left out of the
+        # garbage collector's walks (see hub.daemon.freeze_startup_heap). The two take turns
+        # going first, so a machine slowing down (or speeding up) favours neither.
+        for side in ("bare", "hub") if repeat % 2 == 0 else ("hub", "bare"):
+            freeze_startup_heap()
+            if side == "bare":
+                bares.append(await bare_sync(sizes["sync_homes"]))
+            else:
+                hubs.append(await hub_sync(sizes["sync_homes"]))
     saturated = await read_all(sizes["rate_units"], rate, rate)
     adaptive = await read_all(sizes["rate_units"] // 3, rate, 2 * rate)
-    hub_runs, bare_runs = _rates(hubs, bares)
+    bare_runs = [b["records"] / b["seconds"] for b in bares]
+    hub_runs = [h["records"] / h["first_s"] for h in hubs]
     hub = hubs[hub_runs.index(statistics.median_low(hub_runs))]
     small, large = sizes["rss"]
     rss_small, rss_large = peak_rss_mib(small), peak_rss_mib(large)
@@ -427,9 +390,7 @@ async def measure(sizes: dict[str, Any]) -> dict[str, Any]:
     # Each repeat's pair ran back to back: their quotient is untouched by the machine's drift
     # between repeats, which the quotient of the two medians is not. Shown beside it.
     paired = [h / b for h, b in zip(hub_runs, bare_runs, strict=True)]
-    every_hub = hubs + (pinned[0] if pinned else [])
-    every_bare = bares + (pinned[1] if pinned else [])
-    results: dict[str, Any] = {
+    return {
         "rate_saturation": round(saturated["requests"] / saturated["seconds"] / rate, 3),
         "throttled": saturated["throttled"],
         "adaptive_ok": adaptive["records"] == sizes["rate_units"] // 3
@@ -442,23 +403,12 @@ async def measure(sizes: dict[str, Any]) -> dict[str, Any]:
         "bare_runs": [round(r, 1) for r in bare_runs],
         "records_per_second": round(hub_rps, 1),
         "bare_records_per_second": round(bare_rps, 1),
-    }
-    if pinned is not None and split is not None:
-        pinned_hub, pinned_bare = _rates(*pinned)
-        results["overhead_ratio_pinned"] = round(
-            statistics.median(pinned_hub) / statistics.median(pinned_bare), 3
-        )
-        results["pinned_hub_runs"] = [round(r, 1) for r in pinned_hub]
-        results["pinned_bare_runs"] = [round(r, 1) for r in pinned_bare]
-        results["pinned_cpus"] = f"client {sorted(split[0])}, sandboxes {sorted(split[1])}"
-    return results | {
         "resync_speedup": round(hub["first_s"] / hub["second_s"], 2),
-        "resync_writes": max(h["resync_writes"] for h in every_hub),
+        "resync_writes": max(h["resync_writes"] for h in hubs),
         "sync_complete": all(
-            h["stored"] == h["records"] == sizes["sync_homes"] and h["failed"] == 0
-            for h in every_hub
+            h["stored"] == h["records"] == sizes["sync_homes"] and h["failed"] == 0 for h in hubs
         )
-        and all(b["records"] == sizes["sync_homes"] for b in every_bare),
+        and all(b["records"] == sizes["sync_homes"] for b in bares),
         "rss_growth": round(rss_large / rss_small, 3),
         "rss_mib": {str(small): round(rss_small, 1), str(large): round(rss_large, 1)},
         "sizes": {
@@ -476,6 +426,8 @@ async def measure(sizes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cpus() -> int:
+    import os
+
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
 
 
@@ -514,7 +466,6 @@ def markdown(results: dict[str, Any], mode: str) -> str:
         "adaptive_ok",
         "overhead_ratio",
         "overhead_ratio_paired",
-        "overhead_ratio_pinned",
         "records_per_second",
         "bare_records_per_second",
         "resync_speedup",
@@ -522,8 +473,6 @@ def markdown(results: dict[str, Any], mode: str) -> str:
         "sync_complete",
         "rss_growth",
     ):
-        if name not in results:
-            continue
         target = TARGETS.get(name)
         shown = f"{target[0]} {target[1]}" if target else ""
         ok = ("yes" if met(name, results[name]) else "NO") if target else ""
@@ -535,15 +484,7 @@ def markdown(results: dict[str, Any], mode: str) -> str:
         f"`{json.dumps(results['hub_runs'])}`, bare `{json.dumps(results['bare_runs'])}`; "
         "overhead_ratio is their quotient; overhead_ratio_paired is the median of each "
         "repeat's own quotient (the pair ran back to back): "
-        f"`{json.dumps(results['paired_ratios'])}`. Client and sandboxes share every CPU."
-        + (
-            " overhead_ratio_pinned is the same comparison with the sandboxes on a CPU of "
-            f"their own ({results['pinned_cpus']}): hub "
-            f"`{json.dumps(results['pinned_hub_runs'])}`, bare "
-            f"`{json.dumps(results['pinned_bare_runs'])}`."
-            if "pinned_hub_runs" in results
-            else ""
-        ),
+        f"`{json.dumps(results['paired_ratios'])}`.",
         "",
         f"Sizes: `{json.dumps(results['sizes'])}`; peak RSS (MiB): "
         f"`{json.dumps(results['rss_mib'])}`.",
