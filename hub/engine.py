@@ -49,11 +49,6 @@ __all__ = ["FlowReport", "ReadFailure", "run_flow"]
 log = structlog.get_logger("hub.engine")
 
 BATCH = 1000
-#: the first batch's size: the first write waits until its whole batch is mapped, staged and
-#: looked up, so it is kept small; the batches after it end at multiples of BATCH, which keeps
-#: them in step with a source's pages of BATCH (the second is the rest of the first page, ready
-#: while the first is sent, rather than one that waits for the next page)
-FIRST_BATCH = 200
 #: records mapped between two turns of the event loop while a page is read: mapping a whole
 #: page at once would leave the writes in flight unanswered, and the target idle, meanwhile
 READ_SLICE = 10
@@ -330,13 +325,13 @@ class FlowRun:
             collections = self.options.get("collections")
             stream = self.source.read(self.flow.entity, since, collections=collections)
             async with contextlib.aclosing(stream):  # type: ignore[type-var]
-                mapped, cut = 0, min(FIRST_BATCH, BATCH)
+                mapped = 0
                 async for item in stream:
                     batch.append(item)
-                    mapped += 1
-                    if mapped >= cut:
+                    if len(batch) >= BATCH:
                         await queue.put(batch)
-                        batch, cut = [], (mapped // BATCH + 1) * BATCH
+                        batch = []
+                    mapped += 1
                     if mapped % READ_SLICE == 0:
                         await asyncio.sleep(0)
             await queue.put(batch)
