@@ -601,8 +601,15 @@ class FlowRun:
         return type(record).model_validate({**record.model_dump(), **updates})
 
     async def _ensure_configured_locations(self) -> None:
-        for body in self.options.get("locations") or []:
-            location = Location.model_validate(body)
+        locations = [Location.model_validate(body) for body in self.options.get("locations") or []]
+        if not locations:
+            return
+        # Their state, and their intended creates, in one trip to the store (not two each).
+        keys = list(dict.fromkeys(location.key for location in locations))
+        flow = None if self.dry_run else self.flow.name
+        batch = await self.store.prepare_batch(flow, self.target.name, "location", keys, {})
+        self._take_in("location", keys, batch)
+        for location in locations:
             try:
                 await self._write("location", location)
             except (PermanentError, TransientError, ProtocolError) as exc:
@@ -629,16 +636,21 @@ class FlowRun:
         assert staged.lookup is not None
         batch = await staged.lookup
         staged.taken = True
-        entity, cache = self.flow.entity, self.cache
-        for item in staged.good:
-            cache.setdefault((entity, item.record.key), batch.known.get(item.record.key))
+        cache = self.cache
+        self._take_in(self.flow.entity, [item.record.key for item in staged.good], batch)
         for parent_entity, parent_keys in staged.wanted.items():
             known = batch.parents.get(parent_entity, {})
             for key in parent_keys:
                 cache.setdefault((parent_entity, key), known.get(key))
+        self.references.update(staged.references)
+
+    def _take_in(self, entity: str, keys: Sequence[str], batch: Batch) -> None:
+        """What the store knows of these keys, unless this run knows better (its cache)."""
+        cache = self.cache
+        for key in keys:
+            cache.setdefault((entity, key), batch.known.get(key))
         self.pending.update((entity, k) for k in batch.pending)
         self.entries.update((entity, k) for k in batch.intended)
-        self.references.update(staged.references)
 
     async def _flush(self, final: bool = False) -> None:
         """Write the level's cross-references (which settle the creates sent) in one go.

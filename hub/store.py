@@ -40,6 +40,8 @@ log = structlog.get_logger("hub.store")
 MULTI_ROW = 250
 #: the most pages SQLite's write-ahead log grows to within one run before it is checkpointed
 WAL_PAGES = 10_000
+#: rows written (in bulk) after which a finished run checkpoints SQLite's log
+CHECKPOINT_ROWS = 5_000
 SQLITE_MAX_PARAMETERS = 32_766
 
 metadata = sa.MetaData()
@@ -335,6 +337,7 @@ class StateStore:
         self.database = database
         self.dialect = database.dialect
         self._bulks: dict[str, _Bulk] = {}
+        self._rows_since_checkpoint = 0
 
     async def run(self, work: Callable[[sa.Connection], T], *, write: bool = False) -> T:
         """Run ``work(connection)`` in one transaction of the store's database (committed
@@ -596,6 +599,7 @@ class StateStore:
             bulk = _Bulk(compiled.string, order, processors, group, per)
             self._bulks[key] = bulk
         bulk.run(conn, rows)
+        self._rows_since_checkpoint += len(rows)
 
     # -- source records ------------------------------------------------------------------
 
@@ -714,7 +718,11 @@ class StateStore:
             .values(finished_at=_now(), status=status, counts=json.dumps(counts), error=error)
         )
         await self.run(lambda conn: conn.execute(statement), write=True)
-        if isinstance(self.database, _ThreadedSQLite):
+        if (
+            isinstance(self.database, _ThreadedSQLite)
+            and self._rows_since_checkpoint >= CHECKPOINT_ROWS
+        ):
+            self._rows_since_checkpoint = 0
             self.database.checkpoint_later()
 
     async def last_run(self, flow: str) -> dict[str, Any] | None:

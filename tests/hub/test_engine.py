@@ -521,6 +521,48 @@ async def test_a_run_that_cannot_start_stops_its_first_read(store: StateStore) -
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("read ")]
     # The first batch's lookups may have recorded its intended creates: none is left open.
     assert await store.pending_keys("t", "home", [f"home-{i}" for i in range(5)]) == set()
+    assert await store.pending_keys("t", "location", ["div-1"]) == set()
+
+
+async def test_configured_locations_are_prepared_in_one_trip_and_never_duplicated(
+    store: StateStore,
+) -> None:
+    """A flow's configured locations are looked up, and their creates recorded, in one call
+    to the store before the first is sent; a crash after the vendor stored one makes the
+    next run look it up, not create it again."""
+    source, target = pair()
+    source.put("location", hood(parent="mc-1"))
+    division = {"key": "div-1", "kind": "division", "name": "D", "parent_name": "Central"}
+    mc = {"key": "mc-1", "kind": "master_community", "name": "MC", "parent_key": "div-1"}
+    settings = flow("location", options={"locations": [division, mc]})
+    log: list[tuple[str, Any]] = []
+    log_calls(store, target, log)
+    calls: list[str] = []
+    run, original = store.run, target.write
+
+    async def counted(work: Any, *, write: bool = False) -> Any:
+        calls.append(getattr(work, "__qualname__", ""))
+        return await run(work, write=write)
+
+    async def crash_after_mc(entity: str, record: Any, known_ref: str | None) -> Any:
+        result = await original(entity, record, known_ref)
+        if record.key == "mc-1":
+            raise Crash  # the process died before recording the result
+        return result
+
+    store.run = counted  # type: ignore[method-assign]
+    target.write = crash_after_mc  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        await run_flow(settings, source, target, store)
+    order = [log.index(("lookup", ("div-1", "mc-1"))), log.index(("write", "div-1"))]
+    assert order == sorted(order) and order[1] < log.index(("write", "mc-1"))
+    first_write = calls.index("StateStore.prepare_batch.<locals>.work") + 1
+    assert not [c for c in calls[first_write:] if "ledger" in c or "_xref" in c]
+    target.write = original  # type: ignore[method-assign]
+    report = await run_flow(settings, source, target, store)
+    assert report.failed == 0 and target.lookups == 1
+    assert sorted(r.key for r in target.records("location")) == ["div-1", "hood-1", "mc-1"]
+    assert target.creates == 3
 
 
 def log_calls(store: StateStore, target: FakeConnector, log: list[tuple[str, Any]]) -> None:

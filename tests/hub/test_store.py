@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hub.store import MULTI_ROW, SCHEMA_VERSION, WAL_PAGES, StateStore
+from hub.store import CHECKPOINT_ROWS, MULTI_ROW, SCHEMA_VERSION, WAL_PAGES, StateStore
 
 
 async def test_migrations_are_versioned_and_idempotent(url: str) -> None:
@@ -205,19 +205,27 @@ async def test_bulk_writes_store_every_row_across_statements(url: str) -> None:
 
 
 async def test_sqlite_log_is_checkpointed_after_a_run_not_during_it(tmp_path: Path) -> None:
-    """On SQLite the write-ahead log is copied into the database file once a run is
-    recorded as finished (on the store's thread, without the run waiting), not by a commit
-    in the middle of the run."""
+    """On SQLite the write-ahead log is copied into the database file once a run that
+    wrote enough is recorded as finished (on the store's thread, without the run waiting),
+    not by a commit in the middle of the run; a small run leaves it for a later one."""
     path = tmp_path / "state.db"
-    keys = [f"buildium:association-unit:{i}" for i in range(3 * MULTI_ROW)]
+    async with StateStore.open(f"sqlite:///{path}") as store:
+        small = await store.start_run("hoods")
+        rows = [(f"k{i}", str(i), "h", '{"x": "' + "y" * 500 + '"}') for i in range(50)]
+        await store.put_records("hoa", "location", small, rows)
+        before = path.stat().st_size
+        await store.finish_run(small, "ok", {"created": 50})
+        assert len(await store.unseen_records("hoa", "location", small + 1)) == 50
+        assert path.stat().st_size == before
+    keys = [f"buildium:association-unit:{i}" for i in range(CHECKPOINT_ROWS)]
     async with StateStore.open(f"sqlite:///{path}") as store:
         pages = await store.run(lambda conn: conn.exec_driver_sql("PRAGMA wal_autocheckpoint"))
         assert pages.scalar() == WAL_PAGES
         run_id = await store.start_run("homes")
-        rows = [(key, str(i), f"h{i}", '{"x": "' + "y" * 500 + '"}') for i, key in enumerate(keys)]
+        rows = [(key, str(i), f"h{i}", '{"x": "' + "y" * 50 + '"}') for i, key in enumerate(keys)]
         await store.put_records("hoa", "home", run_id, rows)
         before = path.stat().st_size
         await store.finish_run(run_id, "ok", {"created": len(keys)})
         # The next call runs after the checkpoint queued before it on the same thread.
         assert len(await store.unseen_records("hoa", "home", run_id + 1)) == len(keys)
-        assert path.stat().st_size > before + len(keys) * 500
+        assert path.stat().st_size > before + len(keys) * 50
