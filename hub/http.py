@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 import aiohttp
 import structlog
 from aiohttp.payload import BytesPayload
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 
 from hub.auth import OAuth2ClientCredentials
 from hub.deadlines import Deadlines
@@ -114,7 +114,9 @@ def decode_json(
     if is_html(headers, body):
         raise ProtocolError("HTML page instead of JSON", **context)  # type: ignore[arg-type]
     try:
-        return json.loads(body.decode("utf-8"))
+        # pydantic-core's parser: twice as fast as json.loads on a page of records, and a
+        # body nested past its depth limit is a ValueError here, not a RecursionError.
+        return from_json(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise ProtocolError("body is not valid UTF-8", **context) from None  # type: ignore[arg-type]
     except ValueError:

@@ -189,6 +189,7 @@ async def test_timeout_on_create_is_outcome_unknown(serve: Serve, sleeps: Sleeps
         (b'{"a": [1, 2', "application/json", "truncated"),
         (b"\xff\xfe{}", "application/json", "UTF-8"),
         (b"", "application/json", "empty body"),
+        (b"[" * 5000 + b"]" * 5000, "application/json", "invalid JSON"),  # not a RecursionError
     ],
 )
 async def test_unreadable_bodies_are_protocol_errors(
