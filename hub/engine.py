@@ -363,7 +363,19 @@ class FlowRun:
         self, batches: AsyncGenerator[list[SourceRecord | ReadFailure], None]
     ) -> _Staged | None:
         batch = await anext(batches, None)
-        return None if batch is None else self._stage(batch)
+        if batch is None:
+            return None
+        staged = self._stage(batch)
+        if staged.lookup is not None:
+            # Serialised while the store's thread makes the lookups (the first batch's first
+            # write waits for both): one turn of the loop hands the lookups to the thread.
+            try:
+                await asyncio.sleep(0)
+            except asyncio.CancelledError:
+                await self._abandon(staged)  # its intended creates are closed with the run
+                raise
+            self._snapshot_rows(staged, staged.good)
+        return staged
 
     def _stage(self, batch: Sequence[SourceRecord | ReadFailure]) -> _Staged:
         """Shape a batch by the flow's options, serialise its snapshot and start its store
@@ -403,7 +415,6 @@ class FlowRun:
             for slot in found:
                 if slot not in self.ensured and (slot[0] != entity or slot[1] not in mine):
                     staged.wanted.setdefault(slot[0], set()).add(slot[1])
-        self._snapshot_rows(staged, staged.good)
         staged.lookup = asyncio.ensure_future(
             self.store.prepare_batch(
                 None if self.dry_run else self.flow.name,
