@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,25 @@ def pair() -> tuple[FakeConnector, FakeConnector]:
 
 async def no_sleep(delay: float) -> None:
     return None
+
+
+@contextlib.contextmanager
+def crash_after(target: FakeConnector, key: str) -> Iterator[None]:
+    """The process dies (``Crash``) right after the target stored ``key``, before the hub
+    could record it; the target writes normally again afterwards."""
+    original = target.write
+
+    async def crashing(entity: str, record: Any, known_ref: str | None) -> Any:
+        result = await original(entity, record, known_ref)
+        if record.key == key:
+            raise Crash
+        return result
+
+    target.write = crashing  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        target.write = original  # type: ignore[method-assign]
 
 
 async def test_second_pass_writes_nothing(store: StateStore) -> None:
@@ -131,18 +151,8 @@ async def test_crash_between_send_and_record_does_not_duplicate(store: StateStor
     source, target = pair()
     for i in range(3):
         source.put("home", home(i))
-    original = target.write
-
-    async def crash_after_second(entity: str, record: Any, known_ref: str | None) -> Any:
-        result = await original(entity, record, known_ref)
-        if record.key == "home-1":
-            raise Crash  # the process died before recording the result
-        return result
-
-    target.write = crash_after_second  # type: ignore[method-assign]
-    with pytest.raises(Crash):
+    with crash_after(target, "home-1"), pytest.raises(Crash):
         await run_flow(flow(concurrency=1), source, target, store)
-    target.write = original  # type: ignore[method-assign]
     assert await store.get_cursor("s-to-t-home") is None  # cursor did not move
     report = await run_flow(flow(), source, target, store)
     assert len(target.records("home")) == 3 and target.creates == 3
@@ -538,27 +548,19 @@ async def test_configured_locations_are_prepared_in_one_trip_and_never_duplicate
     log: list[tuple[str, Any]] = []
     log_calls(store, target, log)
     calls: list[str] = []
-    run, original = store.run, target.write
+    run = store.run
 
     async def counted(work: Any, *, write: bool = False) -> Any:
         calls.append(getattr(work, "__qualname__", ""))
         return await run(work, write=write)
 
-    async def crash_after_mc(entity: str, record: Any, known_ref: str | None) -> Any:
-        result = await original(entity, record, known_ref)
-        if record.key == "mc-1":
-            raise Crash  # the process died before recording the result
-        return result
-
     store.run = counted  # type: ignore[method-assign]
-    target.write = crash_after_mc  # type: ignore[method-assign]
-    with pytest.raises(Crash):
+    with crash_after(target, "mc-1"), pytest.raises(Crash):
         await run_flow(settings, source, target, store)
     order = [log.index(("lookup", ("div-1", "mc-1"))), log.index(("write", "div-1"))]
     assert order == sorted(order) and order[1] < log.index(("write", "mc-1"))
     first_write = calls.index("StateStore.prepare_batch.<locals>.work") + 1
     assert not [c for c in calls[first_write:] if "ledger" in c or "_xref" in c]
-    target.write = original  # type: ignore[method-assign]
     report = await run_flow(settings, source, target, store)
     assert report.failed == 0 and target.lookups == 1
     assert sorted(r.key for r in target.records("location")) == ["div-1", "hood-1", "mc-1"]
