@@ -378,9 +378,10 @@ class FlowRun:
         return staged
 
     def _stage(self, batch: Sequence[SourceRecord | ReadFailure]) -> _Staged:
-        """Shape a batch by the flow's options, serialise its snapshot and start its store
-        lookups (which also record its intended creates), all while the batch before it is
-        sent (at its own start, nothing would be in flight meanwhile)."""
+        """Shape a batch by the flow's options and start its store lookups (which also
+        record its intended creates), while the batch before it is sent (at its own start,
+        nothing would be in flight meanwhile); :meth:`_stage_next` then serialises its
+        snapshot."""
         entity = self.flow.entity
         staged = _Staged(len(batch))
         for item in batch:
