@@ -130,17 +130,16 @@ class Address(_Model):
     line2: Text | None = None
     line3: Text | None = None
     city: Text = ""
-    state: Text | None = None
+    state: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)] | None = None
     postal_code: Text | None = None
     country: Annotated[str, StringConstraints(min_length=2, max_length=2, to_upper=True)] = "US"
 
-    @field_validator("state")
-    @classmethod
-    def _upper_state(cls, value: str | None) -> str | None:
-        return value.upper() if value else None
-
     @model_validator(mode="after")
     def _check_us(self) -> Address:
+        # One Python validator per address (each costs a call out of pydantic-core): the
+        # state is upper-cased by its constraints, and a blank one is no state, here.
+        if self.state == "":
+            self.__dict__["state"] = None
         if self.country == "US":
             if self.state is not None and self.state not in US_STATES:
                 raise ValueError(f"state {self.state!r} is not a US state code")
