@@ -229,6 +229,7 @@ class FlowRun:
         self.write_attempts = int(self.options.get("write_attempts", 8))
         self.run_id = 0
         self.max_updated: datetime | None = None
+        self.cursor: datetime | None = None  # where the next incremental run starts
         self.ensured: dict[tuple[str, str], str] = {}
         self.parent_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.echo_possible = True
@@ -281,9 +282,9 @@ class FlowRun:
             self.settling = self.snapshot = None
         if full and not self.dry_run:
             await self._handle_deletions()
-        cursor = self.max_updated or read_started
         if not self.dry_run and self.flow.entity in self.source.capabilities.incremental:
-            await self.store.set_cursor(self.flow.name, cursor)
+            # Stored with the run's end (one transaction): see run_flow.
+            self.cursor = self.max_updated or read_started
         return self.report
 
     async def _begin_run(self) -> None:
@@ -948,7 +949,8 @@ async def run_flow(
         structlog.contextvars.unbind_contextvars("flow", "run_id", "vendor")
     report.seconds = time.monotonic() - started
     if not dry_run:
-        await store.finish_run(run.run_id, "ok", report.counts())
+        cursor = (flow.name, run.cursor) if run.cursor is not None else None
+        await store.finish_run(run.run_id, "ok", report.counts(), cursor=cursor)
     return report
 
 

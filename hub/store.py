@@ -694,7 +694,7 @@ class StateStore:
         return datetime.fromisoformat(value) if value else None
 
     async def set_cursor(self, flow: str, value: datetime) -> None:
-        """Advance (or set) the flow's cursor."""
+        """Advance (or set) the flow's cursor (a run's end does it with :meth:`finish_run`)."""
         stamp = {"cursor": _aware(value).isoformat(), "updated_at": _now()}
         await self.run(lambda conn: self._upsert(conn, cursors, {"flow": flow}, stamp), write=True)
 
@@ -709,15 +709,32 @@ class StateStore:
         )
 
     async def finish_run(
-        self, run_id: int, status: str, counts: dict[str, Any], error: str | None = None
+        self,
+        run_id: int,
+        status: str,
+        counts: dict[str, Any],
+        error: str | None = None,
+        *,
+        cursor: tuple[str, datetime] | None = None,
     ) -> None:
-        """Record how a run ended and what it did."""
+        """Record how a run ended and what it did, and with ``cursor`` (flow, value) advance
+        that flow's cursor in the same transaction: a run is over and its cursor moved, or
+        neither."""
+        now = _now()
         statement = (
             runs.update()
             .where(runs.c.id == run_id)
-            .values(finished_at=_now(), status=status, counts=json.dumps(counts), error=error)
+            .values(finished_at=now, status=status, counts=json.dumps(counts), error=error)
         )
-        await self.run(lambda conn: conn.execute(statement), write=True)
+
+        def work(conn: sa.Connection) -> None:
+            conn.execute(statement)
+            if cursor is not None:
+                flow, value = cursor
+                stamp = {"cursor": _aware(value).isoformat(), "updated_at": now}
+                self._upsert(conn, cursors, {"flow": flow}, stamp)
+
+        await self.run(work, write=True)
         if (
             isinstance(self.database, _ThreadedSQLite)
             and self._rows_since_checkpoint >= CHECKPOINT_ROWS

@@ -94,9 +94,11 @@ async def test_ledger_cursor_runs_and_records(url: str) -> None:
         await store.set_cursor("f", moment)
         assert await store.get_cursor("f") == moment
         run = await store.start_run("f")
-        await store.finish_run(run, "ok", {"read": 3, "created": 2})
+        later = datetime(2025, 6, 1, 8, tzinfo=UTC)
+        await store.finish_run(run, "ok", {"read": 3, "created": 2}, cursor=("f", later))
         last = await store.last_run("f")
         assert last is not None and (last["status"], last["read"], last["created"]) == ("ok", 3, 2)
+        assert await store.get_cursor("f") == later  # moved with the run's end
         await store.put_records(
             "src",
             "home",
