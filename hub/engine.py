@@ -236,8 +236,6 @@ class FlowRun:
         self.parked: set[str] = set()
         # Batched state: what is known of the target, and writes not yet flushed to the store.
         self.cache: dict[tuple[str, str], XRef | None] = {}
-        self.looked_up = asyncio.Event()  # the last batch handed over has its lookups answered
-        self.looked_up.set()
         self.written: set[tuple[str, str]] = set()  # slots this batch wrote or forgot
         self.pending: set[tuple[str, str]] = set()
         self.entries: set[tuple[str, str]] = set()  # intended creates recorded, not yet sent
@@ -338,13 +336,8 @@ class FlowRun:
                 async for item in stream:
                     batch.append(item)
                     if len(batch) >= size:
-                        self.looked_up.clear()
                         await queue.put(batch)
                         batch, size = [], min(2 * size, BATCH)
-                        # Its lookups first: the store's thread needs the GIL again and again,
-                        # and an event loop kept busy mapping starves it (a lookup of 100 keys
-                        # took 18 ms instead of 2, holding a run's first writes back).
-                        await self.looked_up.wait()
                     mapped += 1
                     if mapped % READ_SLICE == 0:
                         await asyncio.sleep(0)
@@ -419,7 +412,6 @@ class FlowRun:
                 else SourceRecord(record, item.source_id, item.updated_at)
             )
         if not staged.good:
-            self.looked_up.set()
             return staged
         keys = [item.record.key for item in staged.good]
         mine = set(keys)
@@ -440,7 +432,6 @@ class FlowRun:
                 {e: sorted(wanted) for e, wanted in staged.wanted.items()},
             )
         )
-        staged.lookup.add_done_callback(lambda _: self.looked_up.set())
         return staged
 
     async def _abandon(self, staged: _Staged | None) -> None:

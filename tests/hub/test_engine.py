@@ -329,8 +329,7 @@ async def test_log_lines_carry_run_id_flow_and_vendor(store: StateStore) -> None
 
 
 async def test_next_batch_is_read_while_this_one_is_written(store: StateStore) -> None:
-    """The read runs ahead: while the first batch (100 records) is written, the next (200)
-    is staged and the one after it (400) read, so the first write can wait for record 700."""
+    """The read runs ahead by a batch: the first write waits for record 1001 to be read."""
     source, target = pair()
     for i in range(1500):
         source.put("home", home(i, hood=None))
@@ -339,7 +338,7 @@ async def test_next_batch_is_read_while_this_one_is_written(store: StateStore) -
 
     async def reading(*args: Any, **kw: Any) -> AsyncIterator[Any]:
         async for n, item in _numbered(read(*args, **kw)):
-            if n == 700:
+            if n == 1001:
                 far_read.set()
             yield item
 
