@@ -49,11 +49,6 @@ __all__ = ["FlowReport", "ReadFailure", "run_flow"]
 log = structlog.get_logger("hub.engine")
 
 BATCH = 1000
-#: the size of a run's first batch, each next one twice the last up to ``BATCH``: at a run's
-#: start nothing is in flight while a batch is mapped and looked up, so a small one has the
-#: first writes out sooner, and each batch is staged while the one before it (half its size)
-#: is sent
-FIRST_BATCH = 100
 #: records mapped between two turns of the event loop while a page is read: mapping a whole
 #: page at once would leave the writes in flight unanswered, and the target idle, meanwhile
 READ_SLICE = 10
@@ -328,16 +323,15 @@ class FlowRun:
 
         async def produce() -> None:
             batch: list[SourceRecord | ReadFailure] = []
-            size = min(FIRST_BATCH, BATCH)
             collections = self.options.get("collections")
             stream = self.source.read(self.flow.entity, since, collections=collections)
             async with contextlib.aclosing(stream):  # type: ignore[type-var]
                 mapped = 0
                 async for item in stream:
                     batch.append(item)
-                    if len(batch) >= size:
+                    if len(batch) >= BATCH:
                         await queue.put(batch)
-                        batch, size = [], min(2 * size, BATCH)
+                        batch = []
                     mapped += 1
                     if mapped % READ_SLICE == 0:
                         await asyncio.sleep(0)
