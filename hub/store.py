@@ -695,8 +695,12 @@ class StateStore:
 
     async def set_cursor(self, flow: str, value: datetime) -> None:
         """Advance (or set) the flow's cursor (a run's end does it with :meth:`finish_run`)."""
-        stamp = {"cursor": _aware(value).isoformat(), "updated_at": _now()}
-        await self.run(lambda conn: self._upsert(conn, cursors, {"flow": flow}, stamp), write=True)
+        now = _now()
+        await self.run(lambda conn: self._put_cursor(conn, flow, value, now), write=True)
+
+    def _put_cursor(self, conn: sa.Connection, flow: str, value: datetime, now: datetime) -> None:
+        stamp = {"cursor": _aware(value).isoformat(), "updated_at": now}
+        self._upsert(conn, cursors, {"flow": flow}, stamp)
 
     async def start_run(self, flow: str) -> int:
         """Record the start of a run; returns its id."""
@@ -730,9 +734,7 @@ class StateStore:
         def work(conn: sa.Connection) -> None:
             conn.execute(statement)
             if cursor is not None:
-                flow, value = cursor
-                stamp = {"cursor": _aware(value).isoformat(), "updated_at": now}
-                self._upsert(conn, cursors, {"flow": flow}, stamp)
+                self._put_cursor(conn, *cursor, now)
 
         await self.run(work, write=True)
         if (
