@@ -283,16 +283,19 @@ async def bare_sync(homes: int) -> dict[str, Any]:
                 address = unit["Address"]
                 hood = f"buildium:association:{unit['AssociationId']}"
                 async with semaphore:
+                    # The body the hub sends for such a unit (mappings.builder_backed.from_home),
+                    # field for field: the same request, not a smaller one.
                     await post(
                         "/api/v2/homes",
                         {
                             "externalId": f"buildium:association-unit:{unit['Id']}",
                             "addressLine1": address["AddressLine1"],
                             "city": address["City"],
-                            "state": address["State"],
-                            "postalCode": address["PostalCode"],
                             "type": "Multi Family",
                             "neighborhoodExternalId": hood,
+                            "marketHome": False,
+                            "state": address["State"],
+                            "postalCode": address["PostalCode"],
                         },
                     )
                     done += 1
