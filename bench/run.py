@@ -224,6 +224,29 @@ async def hub_sync(homes: int) -> dict[str, Any]:
     }
 
 
+def home_body(unit: dict[str, Any]) -> dict[str, Any]:
+    """The Builder Backed body of a Buildium association unit, as the hub sends it."""
+    # Field for field ``mappings.builder_backed.from_home``'s (tests/test_bench.py holds them
+    # equal): the script makes the same requests, not smaller ones; it only skips the mapping.
+    address = unit["Address"]
+    body = {
+        "externalId": f"buildium:association-unit:{unit['Id']}",
+        "addressLine1": address["AddressLine1"],
+        "city": address["City"],
+        "type": "Multi Family",
+        "neighborhoodExternalId": f"buildium:association:{unit['AssociationId']}",
+        "marketHome": False,
+    }
+    for field, name in (
+        ("addressLine2", "AddressLine2"),
+        ("state", "State"),
+        ("postalCode", "PostalCode"),
+    ):
+        if address.get(name):
+            body[field] = address[name]
+    return body
+
+
 async def bare_sync(homes: int) -> dict[str, Any]:
     """The same HTTP work as the hub's first sync, with plain aiohttp and nothing else."""
     async with (
@@ -280,24 +303,8 @@ async def bare_sync(homes: int) -> dict[str, Any]:
 
             async def send(unit: dict[str, Any]) -> None:
                 nonlocal done
-                address = unit["Address"]
-                hood = f"buildium:association:{unit['AssociationId']}"
                 async with semaphore:
-                    # The body the hub sends for such a unit (mappings.builder_backed.from_home),
-                    # field for field: the same request, not a smaller one.
-                    await post(
-                        "/api/v2/homes",
-                        {
-                            "externalId": f"buildium:association-unit:{unit['Id']}",
-                            "addressLine1": address["AddressLine1"],
-                            "city": address["City"],
-                            "type": "Multi Family",
-                            "neighborhoodExternalId": hood,
-                            "marketHome": False,
-                            "state": address["State"],
-                            "postalCode": address["PostalCode"],
-                        },
-                    )
+                    await post("/api/v2/homes", home_body(unit))
                     done += 1
 
             async def fetch(offset: int) -> tuple[list[dict[str, Any]], int]:
