@@ -26,6 +26,7 @@ __all__ = [
     "Capabilities",
     "Connector",
     "ConnectorPlugin",
+    "PreparesWrites",
     "ReadFailure",
     "SourceRecord",
     "WriteAction",
@@ -175,6 +176,18 @@ class Connector(Protocol):
 
     async def delete(self, entity: str, ref: str, *, deactivate: bool = False) -> None:
         """Delete (or deactivate) a record; ``UnsupportedValue`` where the vendor cannot."""
+
+
+@runtime_checkable
+class PreparesWrites(Protocol):
+    """What a connector may add: readiness for a flow's writes, fetched while it reads."""
+
+    async def prepare_writes(self, entity: str) -> None:
+        """Fetch what the first write of ``entity`` needs (a token, say) ahead of it.
+
+        The engine calls it as a flow run starts, alongside the run's first read; a failure
+        here is only logged, since the first write meets the same fault and reports it.
+        """
 
 
 class ConnectorFactory(Protocol):

@@ -22,7 +22,14 @@ import structlog
 from pydantic import BaseModel
 
 from hub.config import FlowSettings
-from hub.connector import Connector, ReadFailure, SourceRecord, WriteAction, WriteResult
+from hub.connector import (
+    Connector,
+    PreparesWrites,
+    ReadFailure,
+    SourceRecord,
+    WriteAction,
+    WriteResult,
+)
 from hub.errors import (
     AuthFailed,
     HubError,
@@ -248,6 +255,7 @@ class FlowRun:
         """Read everything (or since the cursor), write it, then settle cursor and deletions."""
         # Sources that stamp no record (Buildium) get the read's start, less clock skew.
         read_started = datetime.now(UTC) - CLOCK_SKEW
+        prepared = self._prepare_writes()
         try:
             async with contextlib.aclosing(self._batches(since)) as batches:
                 # The first batch is read while the run's own state is looked up and settled,
@@ -270,6 +278,9 @@ class FlowRun:
                     await self._abandon(staged)
                     raise
         finally:
+            if prepared is not None:
+                prepared.cancel()  # not needed any more (if still under way)
+                await asyncio.wait({prepared})
             # A run stopped mid-batch still finishes the state writes under way.
             for task in (self.settling, self.snapshot):
                 if task is not None:
@@ -281,6 +292,22 @@ class FlowRun:
             # Stored with the run's end (one transaction): see run_flow.
             self.cursor = self.max_updated or read_started
         return self.report
+
+    def _prepare_writes(self) -> asyncio.Task[None] | None:
+        """The target readies itself for this run's writes (its token, say) while the first
+        page is read, rather than on the first write's critical path."""
+        target = self.target
+        if self.dry_run or not isinstance(target, PreparesWrites):
+            return None
+
+        async def prepare() -> None:
+            try:
+                await target.prepare_writes(self.flow.entity)
+            except HubError as exc:
+                # The first write meets the same fault, with its retries and its report.
+                log.debug("preparing writes failed", flow=self.flow.name, error=str(exc))
+
+        return asyncio.create_task(prepare(), name=f"prepare {self.flow.name}")
 
     async def _begin_run(self) -> None:
         """What the run needs before its first record: echo and dead-letter state, configured

@@ -36,7 +36,7 @@ from hub.errors import (
     ProtocolError,
     UnsupportedValue,
 )
-from hub.http import HTTPConnector, RequestObserver, Response
+from hub.http import TRANSPORT_ERRORS, HTTPConnector, RequestObserver, Response
 from hub.models import (
     CanonicalRecord,
     Document,
@@ -58,6 +58,13 @@ SCOPE_BY_PATH = (
     ("/api/v2/homes", "home.write"),
     ("/api/v2/documents", "document.write"),
 )
+#: entity -> the path its writes go to (what decides their token's scope)
+WRITE_PATHS = {
+    "location": "/api/v2/locations",
+    "home": "/api/v2/homes",
+    "person": "/api/v2/homes",  # homeowners are written under their home
+    "document": "/api/v2/documents",
+}
 LOCATION_COLLECTIONS = ("regions", "divisions", "master-communities", "neighborhoods")
 KIND_OF = {
     "divisions": LocationKind.DIVISION,
@@ -138,6 +145,16 @@ class BuilderBackedConnector(HTTPConnector):
     def _scopes_for(self, path: str) -> tuple[str, ...]:
         """The one scope a call needs (per the guide), if configured; else all configured."""
         return _scopes_for(path, self._configured_scopes)
+
+    async def prepare_writes(self, entity: str) -> None:
+        """Fetch the token the entity's writes need, while the flow reads its first page."""
+        path = WRITE_PATHS.get(entity)
+        if path is None:
+            return
+        try:
+            await self.auth.token(self._scopes_for(path))
+        except TRANSPORT_ERRORS:
+            return  # the first write meets it too, as a typed error with its retries
 
     async def check(self) -> None:
         """Fetch a token and list the activated regions."""

@@ -454,3 +454,32 @@ async def test_scopes_are_requested_per_need(box: BuilderBackedSandbox) -> None:
         await warranty.write("document", doc, None)
     granted = sorted(sorted(scopes) for scopes, _ in box.tokens.values())
     assert granted == [["document.write"], ["home.write"], ["location.write"]]
+
+
+async def test_prepare_writes_fetches_the_entitys_token_ahead(box: BuilderBackedSandbox) -> None:
+    """The token a flow's writes need is fetched before the first write, with that scope
+    alone, and the write then uses it instead of asking again."""
+    async with connector(box) as warranty:
+        await warranty.prepare_writes("home")
+        assert warranty.auth.tokens_issued == 1
+        assert [grant[0] for grant in box.tokens.values()] == [frozenset({"home.write"})]
+        home = Home(
+            key="ahead",
+            address=Address(line1="1 Elm St", city="Austin", state="TX", postal_code="78701"),
+            neighborhood_key="bb-nh-000001",
+        )
+        assert (await warranty.write("home", home, None)).action is WriteAction.CREATED
+        assert warranty.auth.tokens_issued == 1
+        await warranty.prepare_writes("region-of-the-moon")  # nothing it writes: no request
+        assert warranty.auth.tokens_issued == 1
+
+
+async def test_prepare_writes_leaves_faults_to_the_first_write(box: BuilderBackedSandbox) -> None:
+    """An unreachable token endpoint is left for the first write to meet and report; refused
+    credentials are an AuthFailed (the engine only logs it)."""
+    async with connector(box, token_url="http://127.0.0.1:9/oauth2/token") as unreachable:
+        await unreachable.prepare_writes("home")
+        assert unreachable.auth.tokens_issued == 0
+    async with connector(box, client_secret="bad-secret-value") as refused:
+        with pytest.raises(errors.AuthFailed):
+            await refused.prepare_writes("location")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,10 @@ import structlog
 
 from hub import engine
 from hub.config import FlowSettings
-from hub.connector import SourceRecord
+from hub.connector import SourceRecord, WriteResult
 from hub.engine import run_flow
 from hub.errors import AuthFailed, HubError
-from hub.models import Address, Home, Location, LocationKind, Person
+from hub.models import Address, CanonicalRecord, Home, Location, LocationKind, Person
 from hub.store import StateStore
 from hub.testing import FakeConnector
 
@@ -726,3 +727,60 @@ async def test_mapping_a_page_lets_the_writes_in_flight_go_on(
     assert report.created == 60
     # the loop turned between slices of the read, not only once the page was mapped
     assert len(set(seen)) >= 6
+
+
+@dataclass
+class PreparingTarget(FakeConnector):
+    """A target that readies itself for a run's writes (as Builder Backed fetches a token)."""
+
+    prepared: list[str] = field(default_factory=list)
+    prepared_by_first_write: list[str] | None = None
+    fault: HubError | None = None
+    hang: bool = False
+
+    async def prepare_writes(self, entity: str) -> None:
+        self.prepared.append(entity)
+        if self.hang:
+            await asyncio.Event().wait()
+        if self.fault is not None:
+            raise self.fault
+
+    async def write(
+        self, entity: str, record: CanonicalRecord, known_ref: str | None
+    ) -> WriteResult:
+        if self.prepared_by_first_write is None:
+            self.prepared_by_first_write = list(self.prepared)
+        return await super().write(entity, record, known_ref)
+
+
+async def test_target_prepares_its_writes_before_the_first(store: StateStore) -> None:
+    """A target that can prepare for a run's writes is asked to, once, as the run starts."""
+    source, target = FakeConnector(name="s"), PreparingTarget(name="t")
+    for i in range(3):
+        source.put("home", home(i), updated_at=T0)
+    report = await run_flow(flow(), source, target, store)
+    assert report.created == 3
+    assert target.prepared == ["home"] and target.prepared_by_first_write == ["home"]
+    await run_flow(flow(), source, target, store, dry_run=True)
+    assert target.prepared == ["home"]  # a dry run writes nothing, so prepares nothing
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        PreparingTarget(name="t", fault=AuthFailed("token refused", vendor="t")),
+        PreparingTarget(name="t", hang=True),
+    ],
+    ids=["failing", "hanging"],
+)
+async def test_preparing_never_stops_or_outlives_the_run(
+    store: StateStore, target: PreparingTarget
+) -> None:
+    """A failed preparation is left to the writes; one still under way is stopped with the
+    run (no task left behind)."""
+    source = FakeConnector(name="s")
+    for i in range(3):
+        source.put("home", home(i), updated_at=T0)
+    report = await run_flow(flow(), source, target, store)
+    assert (report.created, report.failed) == (3, 0)
+    assert [t for t in asyncio.all_tasks() if t.get_name().startswith("prepare")] == []
