@@ -260,28 +260,35 @@ async def bare_sync(homes: int) -> dict[str, Any]:
         }
         async with aiohttp.ClientSession() as http:
             started = time.perf_counter()
-            form = {
-                "grant_type": "client_credentials",
-                **{k: v for k, v in warranty.credentials.items()},
-            }
-            async with http.post(warranty.base_url + "/oauth2/token", data=form) as resp:
-                token = (await resp.json())["access_token"]
-            bearer = {"Authorization": f"Bearer {token}"}
 
-            async def post(path: str, body: dict[str, Any]) -> None:
+            async def token(scope: str) -> dict[str, str]:
+                # One token per scope family, each asked for where its first call needs it,
+                # as the hub's connector does (the guide's scopes requested per need).
+                form = {"grant_type": "client_credentials", **warranty.credentials}
+                async with http.post(
+                    warranty.base_url + "/oauth2/token", data={**form, "scope": scope}
+                ) as resp:
+                    return {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
+
+            async def post(path: str, body: dict[str, Any], bearer: dict[str, str]) -> None:
                 async with http.post(warranty.base_url + path, json=body, headers=bearer) as r:
                     await r.read()
 
+            locations = await token("location.write")
+            # The flow's two configured locations, as the hub writes them (parents first).
             await post(
                 "/api/v2/locations/divisions",
-                {"externalId": "bd", "name": "B", "regionName": "Central Texas"},
+                {"externalId": "bench-div", "name": "Bench", "regionName": "Central Texas"},
+                locations,
             )
             await post(
                 "/api/v2/locations/master-communities",
-                {"externalId": "bm", "name": "B", "divisionExternalId": "bd"},
+                {"externalId": "bench-mc", "name": "Bench MC", "divisionExternalId": "bench-div"},
+                locations,
             )
+            listing = {"limit": "1000", "offset": "0", "orderby": "id"}
             async with http.get(
-                hoa.base_url + "/v1/associations", headers=headers, params={"limit": "1000"}
+                hoa.base_url + "/v1/associations", headers=headers, params=listing
             ) as resp:
                 associations = await resp.json()
             hoods = asyncio.Semaphore(4)  # the hub's neighborhood flow writes 4 at a time
@@ -293,29 +300,32 @@ async def bare_sync(homes: int) -> dict[str, Any]:
                         {
                             "externalId": f"buildium:association:{association['Id']}",
                             "name": association["Name"],
-                            "masterCommunityExternalId": "bm",
+                            "masterCommunityExternalId": "bench-mc",
                         },
+                        locations,
                     )
 
             await asyncio.gather(*(hood(a) for a in associations))
             semaphore = asyncio.Semaphore(8)
             done = 0
+            writing: dict[str, str] = {}  # the home.write token's header, once fetched
 
             async def send(unit: dict[str, Any]) -> None:
                 nonlocal done
                 async with semaphore:
-                    await post("/api/v2/homes", home_body(unit))
+                    await post("/api/v2/homes", home_body(unit), writing)
                     done += 1
 
             async def fetch(offset: int) -> tuple[list[dict[str, Any]], int]:
                 async with http.get(
                     hoa.base_url + "/v1/associations/units",
                     headers=headers,
-                    params={"offset": str(offset), "limit": "1000"},
+                    params={"limit": "1000", "offset": str(offset), "orderby": "id"},
                 ) as resp:
                     return await resp.json(), int(resp.headers["X-Total-Count"])
 
             page, total = await fetch(0)
+            writing.update(await token("home.write"))
             offset = 0
             while page:
                 offset += len(page)
