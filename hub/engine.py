@@ -312,10 +312,16 @@ class FlowRun:
     async def _begin_run(self) -> None:
         """What the run needs before its first record: echo and dead-letter state, configured
         locations, and another go for records parked for a cause that may have passed."""
-        self.echo_possible = await self.store.wrote_to(self.source.name, self.flow.entity)
-        letters = await self.store.dead_letters(self.flow.name)
+        store, flow = self.store, self.flow
+        # Asked for together: the store's thread answers them back to back, not one per turn
+        # of a loop that is busy with the first page meanwhile.
+        async with asyncio.TaskGroup() as group:
+            wrote = group.create_task(store.wrote_to(self.source.name, flow.entity))
+            parked = group.create_task(store.dead_letters(flow.name))
+            configured = group.create_task(self._prepare_configured_locations())
+        self.echo_possible, letters = wrote.result(), parked.result()
         self.parked = {letter["key"] for letter in letters}
-        await self._ensure_configured_locations()
+        await self._write_configured_locations(configured.result())
         if not self.dry_run:
             await self._retry_parked(letters)
         await self._flush()
@@ -640,15 +646,19 @@ class FlowRun:
             return record
         return type(record).model_validate({**record.model_dump(), **updates})
 
-    async def _ensure_configured_locations(self) -> None:
+    async def _prepare_configured_locations(self) -> list[Location]:
+        """The flow's configured locations, their state looked up and their intended creates
+        recorded in one trip to the store (not two each)."""
         locations = [Location.model_validate(body) for body in self.options.get("locations") or []]
         if not locations:
-            return
-        # Their state, and their intended creates, in one trip to the store (not two each).
+            return []
         keys = list(dict.fromkeys(location.key for location in locations))
         flow = None if self.dry_run else self.flow.name
         batch = await self.store.prepare_batch(flow, self.target.name, "location", keys, {})
         self._take_in("location", keys, batch)
+        return locations
+
+    async def _write_configured_locations(self, locations: Sequence[Location]) -> None:
         for location in locations:
             try:
                 await self._write("location", location)
