@@ -247,6 +247,9 @@ class FlowRun:
         self.references: dict[str, tuple[CanonicalRecord, list[tuple[str, str]]]] = {}
         self.batch_started = datetime.now(UTC)
         self.snapshot: asyncio.Task[None] | None = None
+        # The run's first batch, whose snapshot is serialised once its first writes are out
+        self.unserialised: _Staged | None = None
+        self.first_staged = True
         self.settling: asyncio.Task[None] | None = None  # the last batch's final state writes
 
     # -- the run -------------------------------------------------------------------------
@@ -281,6 +284,7 @@ class FlowRun:
             if prepared is not None:
                 prepared.cancel()  # not needed any more (if still under way)
                 await asyncio.wait({prepared})
+            self._store_snapshot()  # of a batch stopped before its first writes went out
             # A run stopped mid-batch still finishes the state writes under way.
             for task in (self.settling, self.snapshot):
                 if task is not None:
@@ -400,9 +404,15 @@ class FlowRun:
         if batch is None:
             return None
         staged = self._stage(batch)
+        first, self.first_staged = self.first_staged, False
+        if first and not self.dry_run:
+            # The first batch's first writes wait only for its lookups, made by the store's
+            # thread while the loop has nothing else to do (it would have to wait for the
+            # loop at every turn of SQLite); its snapshot is serialised once they are out.
+            return staged
         if staged.lookup is not None:
-            # Serialised while the store's thread makes the lookups (the first batch's first
-            # write waits for both): one turn of the loop hands the lookups to the thread.
+            # Serialised while the store's thread makes the lookups: one turn of the loop
+            # hands the lookups to the thread.
             try:
                 await asyncio.sleep(0)
             except asyncio.CancelledError:
@@ -485,11 +495,9 @@ class FlowRun:
         if not self.dry_run:
             # Written while the batch is sent: nothing in flight needs it (a parent looked up
             # by its body waits for it), and the batch is not done until it is stored.
-            rows = staged.snapshot
-            self.snapshot = asyncio.create_task(
-                self.store.put_records(self.source.name, self.flow.entity, self.run_id, rows),
-                name=f"snapshot {self.flow.name}",
-            )
+            self.unserialised = staged
+            if staged.snapshot:  # serialised while it was staged
+                self._store_snapshot()
         levels: dict[int, list[SourceRecord]] = {}
         for item in good:
             levels.setdefault(_depth(item.record), []).append(item)
@@ -503,6 +511,9 @@ class FlowRun:
                     group.create_task(self._work(queue))
                     for _ in range(min(self.flow.concurrency, len(level)))
                 ]
+                if self.unserialised is not None:
+                    await asyncio.sleep(0)  # the first writes go out first
+                    self._store_snapshot()
             if any(task.cancelled() for task in tasks):
                 await self._snapshot_stored()
                 await self._flush(final=depth == max_depth)
@@ -566,8 +577,23 @@ class FlowRun:
             digests[item.record.key] = (item.record, digest)
             rows.append((item.record.key, item.source_id, digest, body))
 
+    def _store_snapshot(self) -> None:
+        """Store the batch's source snapshot (serialised first if it is not yet), unless
+        it is on its way already."""
+        staged, self.unserialised = self.unserialised, None
+        if staged is None:
+            return
+        if not staged.snapshot:
+            self._snapshot_rows(staged, staged.good)
+        rows = staged.snapshot
+        self.snapshot = asyncio.create_task(
+            self.store.put_records(self.source.name, self.flow.entity, self.run_id, rows),
+            name=f"snapshot {self.flow.name}",
+        )
+
     async def _snapshot_stored(self) -> None:
         """Wait until the batches' source snapshots are stored (an error is the run's)."""
+        self._store_snapshot()
         await self._settled()
         task, self.snapshot = self.snapshot, None
         if task is not None:

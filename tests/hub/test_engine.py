@@ -414,6 +414,36 @@ async def test_source_snapshot_is_stored_while_the_batch_is_sent(store: StateSto
     assert await store.get_record("home", "home-19") is not None
 
 
+async def test_first_writes_wait_only_for_their_lookups(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's first batch is sent before its snapshot is serialised (its first writes wait
+    for the store's lookups alone); later batches are serialised while staged. Every snapshot
+    is stored by the run's end."""
+    monkeypatch.setattr(engine, "BATCH", 10)
+    source, target = pair()
+    for i in range(20):
+        source.put("home", home(i, hood=None))
+    events: list[str] = []
+    serialise, write = engine.serialised, target.write
+
+    def serialising(record: Any) -> tuple[str, str]:
+        events.append(f"serialise {record.key}")
+        return serialise(record)
+
+    async def writing(entity: str, record: Any, known_ref: str | None) -> Any:
+        events.append(f"write {record.key}")
+        return await write(entity, record, known_ref)
+
+    monkeypatch.setattr(engine, "serialised", serialising)
+    target.write = writing  # type: ignore[method-assign]
+    report = await run_flow(flow(), source, target, store)
+    assert report.created == 20
+    assert events.index("write home-0") < events.index("serialise home-0")
+    assert events.index("serialise home-10") < events.index("write home-10")
+    assert all([await store.get_record("home", f"home-{i}") for i in range(20)])
+
+
 async def test_a_snapshot_that_fails_fails_the_run_and_leaves_no_task(store: StateStore) -> None:
     """The store refusing the snapshot is the run's error; nothing is left running."""
     source, target = pair()
