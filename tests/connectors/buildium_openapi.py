@@ -1,7 +1,8 @@
 """Validate Buildium exchanges against Buildium's official OpenAPI document (openapi-core).
 
-The document lives in the shared vendor references beside the repository; it takes a few seconds
-to load, so it is loaded once per test session.
+The document is kept beside this module (a copy of the shared vendor reference, so a bare
+checkout tests against it too; ``test_buildium`` holds the two equal where both exist); it
+takes a few seconds to load, so it is loaded once per test session.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from urllib.parse import parse_qsl, urlsplit
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "vendors" / "buildium" / "openapi.json"
+SPEC_PATH = Path(__file__).resolve().parent / "buildium-openapi.json"
+#: the vendor reference it was copied from, beside the repository where there is one
+SHARED_SPEC = Path(__file__).resolve().parents[3] / "shared/vendors/buildium/openapi.json"
 SERVER = "https://api.buildium.com"
 
 

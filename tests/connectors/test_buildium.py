@@ -16,7 +16,7 @@ from hub.models import Address, Home, HomeType, Location, LocationKind, Person, 
 from hub.retry import RetryPolicy
 from hub.sandbox import SandboxOptions
 from tests.conftest import Sleeps
-from tests.connectors.buildium_openapi import validate_all
+from tests.connectors.buildium_openapi import SHARED_SPEC, SPEC_PATH, validate_all
 from tests.connectors.conftest import RecordingBuildium
 
 ADDRESS = {
@@ -503,3 +503,9 @@ async def test_a_read_only_key_is_forbidden_to_write() -> None:
             assert len([i async for i in hoa.read("location")]) == 1
         assert box.by_status[403] == 1
         validate_all(box.exchanges)
+
+
+@pytest.mark.skipif(not SHARED_SPEC.exists(), reason="no vendor references beside the checkout")
+def test_the_contract_copy_is_buildiums_document() -> None:
+    """The OpenAPI document the tests validate against is the vendor reference, unchanged."""
+    assert SPEC_PATH.read_bytes() == SHARED_SPEC.read_bytes()
