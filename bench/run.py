@@ -26,7 +26,7 @@ import aiohttp
 from connectors.buildium import BuildiumConnector, BuildiumSandbox, BuildiumSettings
 from hub.app import Hub
 from hub.config import parse_config
-from hub.connector import ReadFailure
+from hub.connector import ReadFailure, SourceRecord
 from hub.daemon import freeze_startup_heap
 from hub.log import configure_logging
 from hub.sandbox import SandboxOptions
@@ -70,7 +70,7 @@ async def read_all(units: int, sandbox_rate: float, client_rate: float) -> dict[
             async for item in connector.read("home", collections=["association-units"]):
                 if isinstance(item, ReadFailure):
                     failures += 1
-                else:
+                elif isinstance(item, SourceRecord):
                     records += 1
         seconds = time.perf_counter() - started
         requests = sum(box.by_status.values())

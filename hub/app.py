@@ -133,7 +133,24 @@ class Hub:
                 return flow
         raise ConfigError(f"no flow named {name!r}", key="flows")
 
-    async def sync(self, name: str, *, full: bool = False, dry_run: bool = False) -> FlowReport:
+    def ordered(self, names: list[str] | None = None) -> list[FlowSettings]:
+        """The named flows (default: every enabled one) in dependency order: parents'
+        entities first, then the config's order."""
+        chosen = (
+            [f for f in self.config.flows if f.enabled]
+            if names is None
+            else [self.flow(name) for name in names]
+        )
+        return sorted(chosen, key=lambda f: ENTITY_ORDER.index(f.entity))
+
+    async def sync(
+        self,
+        name: str,
+        *,
+        full: bool = False,
+        dry_run: bool = False,
+        allow_mass_delete: bool = False,
+    ) -> FlowReport:
         """Run one flow once; never two runs of the same flow at once in this process."""
         flow = self.flow(name)
         lock = self._locks.setdefault(name, asyncio.Lock())
@@ -147,6 +164,7 @@ class Hub:
                 self.store,
                 full=full,
                 dry_run=dry_run,
+                allow_mass_delete=allow_mass_delete,
                 sleep=self.sleep,
             )
             report.requests = sum(self.counters[n].requests - before[n][0] for n in involved)
@@ -155,10 +173,7 @@ class Hub:
 
     async def sync_all(self, *, full: bool = False, dry_run: bool = False) -> list[FlowReport]:
         """Run every enabled flow once, parents' entities first."""
-        flows = sorted(
-            (f for f in self.config.flows if f.enabled), key=lambda f: ENTITY_ORDER.index(f.entity)
-        )
-        return [await self.sync(f.name, full=full, dry_run=dry_run) for f in flows]
+        return [await self.sync(f.name, full=full, dry_run=dry_run) for f in self.ordered()]
 
     async def check(self) -> dict[str, str | None]:
         """Each connector's credentials and reachability: None if fine, else the error."""

@@ -18,7 +18,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from hub import models
-from hub.connector import ReadFailure
+from hub.connector import ReadEnd, ReadFailure
 from hub.errors import ConfigError, HubError
 
 if TYPE_CHECKING:
@@ -36,6 +36,9 @@ app = typer.Typer(
 )
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 @app.callback()
 def _setup(
     log_level: Annotated[
@@ -46,7 +49,15 @@ def _setup(
     """Keep Builder Backed, Buildium and Propertybase GO in step."""
     from hub.log import configure_logging
 
-    configure_logging(level=log_level, fmt="json" if log_json else "console")
+    level = log_level.strip().lower()
+    if level not in LOG_LEVELS:
+        # Checked here rather than as a click choice: click would print a usage box.
+        fail(
+            f"--log-level (or PROPHUB_LOG_LEVEL): {log_level!r} is not a log level "
+            f"({', '.join(LOG_LEVELS)})",
+            2,
+        )
+    configure_logging(level=level, fmt="json" if log_json else "console")
 
 
 ConfigOption = Annotated[
@@ -61,14 +72,28 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+#: the config file the command loaded: a config error found later (a state store that
+#: cannot be reached, an address the daemon cannot listen on) is reported against it
+_config_path: Path | None = None
+
+
 def load(path: Path) -> HubConfig:
     """Load a config; a bad one exits 2 with one line naming file, key and problem."""
+    global _config_path
     from hub.config import load_config
 
+    _config_path = path
     try:
         return load_config(path)
     except ConfigError as exc:
         fail(str(exc), 2)
+
+
+def config_error(exc: ConfigError) -> NoReturn:
+    """Exit 2 with the error's one line, naming the loaded config file if it does not."""
+    if exc.path is None and _config_path is not None:
+        fail(f"{_config_path}: {exc}", 2)
+    fail(str(exc), 2)
 
 
 #: set by :func:`main`: the command line owns the process and may tune its garbage collector
@@ -84,7 +109,7 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
     except ConfigError as exc:
-        fail(str(exc), 2)
+        config_error(exc)
     except HubError as exc:
         fail(str(exc), 1)
 
@@ -159,20 +184,26 @@ async def _read(
 
     settings = cfg.connectors[name]
     connector = registry.get(settings.type).connector(settings, name=name)
-    count = 0
+    count = skipped = 0
     async with connector:
         if entity not in connector.capabilities.reads:
             fail(f"{name} cannot read {entity!r} (reads: {sorted(connector.capabilities.reads)})")
         records = connector.read(entity, since, collections=collections)
         async with contextlib.aclosing(records):  # type: ignore[type-var]
             async for item in records:
+                if isinstance(item, ReadEnd):
+                    continue
                 if isinstance(item, ReadFailure):
+                    skipped += 1
                     typer.echo(f"prophub: skipped {item.source_id}: {item.reason}", err=True)
                     continue
                 sys.stdout.write(item.record.model_dump_json() + "\n")
                 count += 1
                 if limit is not None and count >= limit:
                     break
+    if skipped:
+        # A read that printed only part of what it met is not a success for a pipeline.
+        fail(f"skipped {skipped} malformed record(s) of {count + skipped} read", 1)
 
 
 @app.command()
@@ -245,11 +276,12 @@ def _console() -> Console:
 
 def _report_table(title: str, reports: list[FlowReport]) -> Table:
     table = Table(title=title)
-    for column in ("flow", "read", "created", "updated", "unchanged", "failed", "requests"):
+    columns = ("flow", "read", "created", "updated", "unchanged", "failed", "deleted", "requests")
+    for column in columns:
         table.add_column(column, justify="left" if column == "flow" else "right")
     table.add_column("seconds", justify="right")
     for r in reports:
-        row = (r.read, r.created, r.updated, r.unchanged, r.failed, r.requests)
+        row = (r.read, r.created, r.updated, r.unchanged, r.failed, r.deleted, r.requests)
         table.add_row(r.flow, *(str(v) for v in row), f"{r.seconds:.2f}")
     return table
 
@@ -266,6 +298,13 @@ def sync(
     all_flows: Annotated[bool, typer.Option("--all", help="Every enabled flow.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Ignore cursors; read everything.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan without writing.")] = False,
+    allow_mass_delete: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-delete",
+            help="Let a full run delete more than its flow's share of known records.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Run flows once, in dependency order, and report what each did."""
@@ -275,33 +314,65 @@ def sync(
     unknown = [n for n in names if n not in known]
     if unknown:
         fail(f"{config}: flows: no flow named {', '.join(unknown)}", 2)
-    if all_flows or not names:
-        names = [f.name for f in cfg.flows if f.enabled]
-    reports = run_async(_sync(cfg, names, full=full, dry_run=dry_run, as_json=as_json))
+    chosen = None if all_flows or not names else names
+    reports, errors = run_async(
+        _sync(
+            cfg,
+            chosen,
+            full=full,
+            dry_run=dry_run,
+            allow_mass_delete=allow_mass_delete,
+            as_json=as_json,
+        )
+    )
     if not as_json:
         _console().print(_report_table("dry run" if dry_run else "sync", reports))
-        if dry_run:
-            for report in reports:
+        for report in reports:
+            if dry_run:
                 for action, key in report.planned:
                     typer.echo(f"{report.flow}: would {action} {key}")
-    if any(r.failed for r in reports):
+            for note in report.notes:
+                typer.echo(f"{report.flow}: {note}")
+    for flow_name, error in errors:
+        typer.echo(f"error: {flow_name}: {error}", err=True)
+    if errors or any(r.failed for r in reports):
         raise typer.Exit(1)
 
 
 async def _sync(
-    cfg: HubConfig, names: list[str], *, full: bool, dry_run: bool, as_json: bool
-) -> list[FlowReport]:
+    cfg: HubConfig,
+    names: list[str] | None,
+    *,
+    full: bool,
+    dry_run: bool,
+    allow_mass_delete: bool,
+    as_json: bool,
+) -> tuple[list[FlowReport], list[tuple[str, str]]]:
+    """Each flow in dependency order; one that fails is reported and the rest still run."""
     from hub.app import Hub
+    from hub.engine import FlowReport
 
-    reports = []
+    reports: list[FlowReport] = []
+    errors: list[tuple[str, str]] = []
     async with Hub.from_config(cfg) as hub:
-        for name in names:
-            with _progress(f"sync {name}", quiet=as_json):
-                report = await hub.sync(name, full=full, dry_run=dry_run)
+        for flow in hub.ordered(names):
+            try:
+                with _progress(f"sync {flow.name}", quiet=as_json):
+                    report = await hub.sync(
+                        flow.name,
+                        full=full,
+                        dry_run=dry_run,
+                        allow_mass_delete=allow_mass_delete,
+                    )
+            except HubError as exc:
+                errors.append((flow.name, str(exc)))
+                if as_json:
+                    _emit_json(FlowReport(flow.name, dry_run=dry_run), error=str(exc))
+                continue
             reports.append(report)
             if as_json:
                 _emit_json(report)
-    return reports
+    return reports, errors
 
 
 @contextlib.contextmanager
@@ -321,7 +392,11 @@ def run(config: ConfigOption = Path("prophub.toml")) -> None:
     from hub.daemon import Daemon
 
     cfg = load(config)
-    raise typer.Exit(Daemon(cfg).run())
+    try:
+        code = Daemon(cfg).run()
+    except ConfigError as exc:
+        config_error(exc)
+    raise typer.Exit(code)
 
 
 @app.command()

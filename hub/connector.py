@@ -27,6 +27,7 @@ __all__ = [
     "Connector",
     "ConnectorPlugin",
     "PreparesWrites",
+    "ReadEnd",
     "ReadFailure",
     "SourceRecord",
     "WriteAction",
@@ -54,6 +55,32 @@ class ReadFailure:
     reason: str
     key: str = ""
     raw: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadEnd:
+    """Yielded once a collection's read is over: what the vendor said it holds, and what
+    the connector yielded for it (records and read failures, each id once).
+
+    The engine deletes at the target only after a full read whose every collection ended
+    with a stated total equal to what was yielded, and with no read failure: a connector
+    that yields no ``ReadEnd`` (or cannot know a total) never has records deleted for it.
+    """
+
+    collection: str
+    stated_total: int | None
+    yielded: int
+
+    @property
+    def complete(self) -> bool:
+        """Whether the vendor stated a total and exactly that many records came."""
+        return self.stated_total is not None and self.stated_total == self.yielded
+
+    def why_incomplete(self) -> str:
+        """One phrase saying why this collection's read does not prove completeness."""
+        if self.stated_total is None:
+            return f"{self.collection}: the vendor stated no usable total"
+        return f"{self.collection}: read {self.yielded} of the {self.stated_total} stated"
 
 
 #: what mapping an untrusted payload can raise: each means "this record is malformed"
@@ -154,12 +181,13 @@ class Connector(Protocol):
         since: datetime | None = None,
         *,
         collections: Sequence[str] | None = None,
-    ) -> AsyncIterator[SourceRecord | ReadFailure]:
+    ) -> AsyncIterator[SourceRecord | ReadFailure | ReadEnd]:
         """Stream the entity's records page by page, only those updated at or after ``since``.
 
         ``collections`` restricts which of the vendor's collections feed the entity (for
         example Buildium's ``association-units`` but not ``rental-units``). A record that
-        cannot be mapped is yielded as a ``ReadFailure`` so the read goes on.
+        cannot be mapped is yielded as a ``ReadFailure`` so the read goes on. Each
+        collection's read may end with a ``ReadEnd`` stating its completeness.
         """
 
     async def write(

@@ -25,6 +25,7 @@ from hub.config import FlowSettings
 from hub.connector import (
     Connector,
     PreparesWrites,
+    ReadEnd,
     ReadFailure,
     SourceRecord,
     WriteAction,
@@ -63,6 +64,8 @@ BATCH = 1000
 READ_SLICE = 100
 ECHO_TOLERANCE = timedelta(seconds=2)
 CLOCK_SKEW = timedelta(minutes=1)
+#: the share of a flow's known records one run may delete without --allow-mass-delete
+MASS_DELETE_SHARE = 0.1
 #: dead letters whose cause may have passed: each run gives them another go
 RETRY_PARKED = frozenset(
     {
@@ -98,11 +101,15 @@ class FlowReport:
     failed: int = 0
     skipped: int = 0
     deleted: int = 0
+    #: deletions the run found but did not make (an incomplete read, the mass-deletion guard)
+    withheld: int = 0
     requests: int = 0
     throttled: int = 0
     seconds: float = 0.0
     dry_run: bool = False
     planned: list[tuple[str, str]] = field(default_factory=list)
+    #: what the run wants its user to know (why deletions were withheld, ...)
+    notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """The per-flow object ``prophub sync --json`` prints."""
@@ -118,6 +125,8 @@ class FlowReport:
             "seconds": round(self.seconds, 3),
             "skipped": self.skipped,
             "deleted": self.deleted,
+            "withheld": self.withheld,
+            "notes": list(self.notes),
         }
 
     def counts(self) -> dict[str, int]:
@@ -220,8 +229,10 @@ class FlowRun:
         *,
         dry_run: bool,
         sleep: Callable[[float], Awaitable[None]],
+        allow_mass_delete: bool = False,
     ) -> None:
         self.flow = flow
+        self.allow_mass_delete = allow_mass_delete
         self.source = source
         self.target = target
         self.store = store
@@ -253,6 +264,10 @@ class FlowRun:
         self.unserialised: _Staged | None = None
         self.first_staged = True
         self.settling: asyncio.Task[None] | None = None  # the last batch's final state writes
+        # What the read proves about its own completeness (deletions need it proven)
+        self.read_ends: list[ReadEnd] = []
+        self.read_keys: set[str] = set()
+        self.read_rejected = 0
 
     # -- the run -------------------------------------------------------------------------
 
@@ -292,7 +307,7 @@ class FlowRun:
                 if task is not None:
                     await _settle(_quietly(task))
             self.settling = self.snapshot = None
-        if full and not self.dry_run:
+        if full:
             await self._handle_deletions()
         if not self.dry_run and self.flow.entity in self.source.capabilities.incremental:
             # Stored with the run's end (one transaction): see run_flow.
@@ -367,6 +382,11 @@ class FlowRun:
             async with contextlib.aclosing(stream):  # type: ignore[type-var]
                 mapped = 0
                 async for item in stream:
+                    if isinstance(item, ReadEnd):
+                        self.read_ends.append(item)
+                        continue
+                    if isinstance(item, SourceRecord):
+                        self.read_keys.add(item.record.key)
                     batch.append(item)
                     if len(batch) >= BATCH:
                         await queue.put(batch)
@@ -487,6 +507,7 @@ class FlowRun:
     async def _handle_batch(self, staged: _Staged) -> None:
         self.batch_started = datetime.now(UTC)
         self.report.read += staged.size
+        self.read_rejected += len(staged.rejected)
         for key, source_id, reason, kind, body in staged.rejected:
             await self._dead_letter(key, source_id, reason, kind, body)
         good = staged.good
@@ -942,15 +963,53 @@ class FlowRun:
     # -- deletions -----------------------------------------------------------------------
 
     async def _handle_deletions(self) -> None:
-        gone = await self.store.unseen_records(self.source.name, self.flow.entity, self.run_id)
+        """Act on records gone from the source, only after a read that proves it saw all."""
+        if self.flow.on_delete == "ignore":
+            return
+        source, entity = self.source.name, self.flow.entity
+        known = await self.store.unseen_records(source, entity, -1)  # every record remembered
+        gone = [(key, sid) for key, sid in known if key not in self.read_keys]
+        if not gone:
+            return
+        why = self._incomplete()
+        if why is None:
+            share = self.flow.options.get("allow_mass_delete_share", MASS_DELETE_SHARE)
+            if len(gone) > share * len(known) and not self.allow_mass_delete:
+                why = (
+                    f"{len(gone)} of {len(known)} known records gone at once, more than "
+                    f"{share:.0%}: pass --allow-mass-delete if that is right"
+                )
+        if why is not None:
+            self.report.withheld = len(gone)
+            self.report.notes.append(f"{len(gone)} deletion(s) withheld: {why}")
+            log.warning("deletions withheld", flow=self.flow.name, gone=len(gone), reason=why)
+            return
         for key, source_id in gone:
-            await self._delete(key, source_id)
+            if self.dry_run:
+                self._plan(self.flow.on_delete, key)
+                self.report.deleted += 1
+            else:
+                await self._delete(key, source_id)
+
+    def _incomplete(self) -> str | None:
+        """Why this run's read does not prove it saw every record at the source, if so."""
+        if self.read_rejected:
+            return f"{self.read_rejected} record(s) could not be read or mapped"
+        if not self.read_ends:
+            return f"{self.source.name} does not state how many records it holds"
+        for end in self.read_ends:
+            if not end.complete:
+                return end.why_incomplete()
+        stated = sum(end.stated_total or 0 for end in self.read_ends)
+        if stated != len(self.read_keys):
+            return f"read {len(self.read_keys)} distinct records of the {stated} stated"
+        return None
 
     async def _delete(self, key: str, source_id: str) -> None:
         policy = self.flow.on_delete
         known = await self.store.get_xref(self.target.name, self.flow.entity, key)
         log.info("record disappeared at source", flow=self.flow.name, key=key, on_delete=policy)
-        if policy != "ignore" and known is not None:
+        if known is not None:
             try:
                 await self.target.delete(
                     self.flow.entity, known.ref, deactivate=policy == "deactivate"
@@ -981,10 +1040,23 @@ async def run_flow(
     *,
     full: bool = False,
     dry_run: bool = False,
+    allow_mass_delete: bool = False,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> FlowReport:
-    """Run one flow once and return its report; the run is recorded in the store."""
-    run = FlowRun(flow, source, target, store, dry_run=dry_run, sleep=sleep)
+    """Run one flow once and return its report; the run is recorded in the store.
+
+    ``allow_mass_delete`` lifts the guard on deleting more than the flow's share of its
+    known records in one run (never the rule that only a provably complete read deletes).
+    """
+    run = FlowRun(
+        flow,
+        source,
+        target,
+        store,
+        dry_run=dry_run,
+        sleep=sleep,
+        allow_mass_delete=allow_mass_delete,
+    )
     full = full or flow.mode == "full"
     since = None if full else await store.get_cursor(flow.name)
     started = time.monotonic()

@@ -39,7 +39,7 @@ from hub.errors import (
     error_for_status,
 )
 from hub.limits import Limits
-from hub.paging import Page, Paginator
+from hub.paging import Page, Paginator, ReadTally
 from hub.retry import Budget, RetryPolicy, Sleep, default_sleep, parse_retry_after, retry_delay
 
 if TYPE_CHECKING:
@@ -375,8 +375,14 @@ class VendorClient:
         *,
         params: Mapping[str, Any] | None = None,
         items: Callable[[Response], list[Any]] | None = None,
+        tally: ReadTally | None = None,
     ) -> AsyncIterator[list[Any]]:
-        """Yield each page's items, one page at a time; ``PaginationError`` on a loop."""
+        """Yield each page's items, one page at a time; ``PaginationError`` on a loop.
+
+        ``tally``, if given, counts the pages and items and keeps the total the paginator
+        reads off each page (its ``total(page)``, where it has one).
+        """
+        stated = getattr(paginator, "total", None)
         extract = items or _list_body
         seen: set[tuple[tuple[str, str], ...]] = set()
         page_params: dict[str, Any] | None = paginator.first()
@@ -388,8 +394,11 @@ class VendorClient:
             seen.add(marker)
             response = await self.request("GET", path, params=query)
             found = extract(response)
+            page = Page(page_params, found, response.headers)
+            if tally is not None:
+                tally.add(page, stated(page) if stated is not None else None)
             yield found
-            page_params = paginator.next(Page(page_params, found, response.headers))
+            page_params = paginator.next(page)
 
 
 def _list_body(response: Response) -> list[Any]:

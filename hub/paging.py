@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["OffsetLimit", "Page", "PageNumber", "Paginator", "SinglePage"]
+__all__ = ["OffsetLimit", "Page", "PageNumber", "Paginator", "ReadTally", "SinglePage"]
 
 Params = dict[str, Any]
 
@@ -18,6 +18,25 @@ class Page:
     params: Params
     items: list[Any]
     headers: Mapping[str, str]
+
+
+@dataclass(slots=True)
+class ReadTally:
+    """What a paged read learnt about its own completeness, for the caller to judge.
+
+    ``stated_total`` is the total the latest page stated (None: the vendor stated none, or a
+    value no list can have, such as a negative count); ``items`` counts what the pages held.
+    """
+
+    stated_total: int | None = None
+    items: int = 0
+    pages: int = 0
+
+    def add(self, page: Page, total: int | None) -> None:
+        """Count one page and keep the total it stated."""
+        self.pages += 1
+        self.items += len(page.items)
+        self.stated_total = total
 
 
 class Paginator(Protocol):
@@ -65,12 +84,17 @@ class OffsetLimit:
         if not page.items:
             return None
         offset = int(page.params[self.offset_param]) + len(page.items)
-        total = _int(page.headers.get(self.total_header))
+        total = self.total(page)
         if total is None and len(page.items) < self.limit:
             return None
         if total is not None and offset >= total:
             return None
         return {self.offset_param: offset, self.limit_param: self.limit}
+
+    def total(self, page: Page) -> int | None:
+        """The total the page's header states; a missing, unreadable or negative one is None,
+        so the read goes on to a short or empty page instead of stopping early."""
+        return _int(page.headers.get(self.total_header))
 
 
 @dataclass(frozen=True)
@@ -96,6 +120,7 @@ class PageNumber:
 
 def _int(value: str | None) -> int | None:
     try:
-        return int(value) if value is not None else None
+        number = int(value) if value is not None else None
     except ValueError:
         return None
+    return number if number is not None and number >= 0 else None

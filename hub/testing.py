@@ -19,7 +19,14 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel
 
 from hub.config import ConnectorSettings
-from hub.connector import Capabilities, ConnectorPlugin, SourceRecord, WriteAction, WriteResult
+from hub.connector import (
+    Capabilities,
+    ConnectorPlugin,
+    ReadEnd,
+    SourceRecord,
+    WriteAction,
+    WriteResult,
+)
 from hub.errors import InvalidRecord, MissingParent, NotFound, RequestTimeout, Unavailable
 from hub.models import ENTITIES, CanonicalRecord
 
@@ -62,6 +69,8 @@ class FakeConnector:
     #: key -> how many more writes of it answer 503 first
     unavailable_keys: dict[str, int] = field(default_factory=dict)
     check_parents: bool = False
+    #: whether a read ends by stating how many records it holds (as Buildium's header does)
+    states_total: bool = True
     creates: int = 0
     updates: int = 0
     deletes: int = 0
@@ -109,11 +118,14 @@ class FakeConnector:
         since: datetime | None = None,
         *,
         collections: Sequence[str] | None = None,
-    ) -> AsyncIterator[SourceRecord]:
-        """Records in insertion order, those updated at or after ``since``."""
+    ) -> AsyncIterator[SourceRecord | ReadEnd]:
+        """Records in insertion order, those updated at or after ``since``, then the count."""
+        count = 0
         for stored in list(self.data.get(entity, {}).values()):
             if since is None or stored.updated_at >= since:
+                count += 1
                 yield SourceRecord(stored.record, stored.ref, stored.updated_at)
+        yield ReadEnd(entity, count if self.states_total else None, count)
 
     async def write(
         self, entity: str, record: CanonicalRecord, known_ref: str | None

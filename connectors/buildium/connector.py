@@ -26,6 +26,7 @@ from hub.auth import HeaderAuth
 from hub.config import ConnectorSettings
 from hub.connector import (
     Capabilities,
+    ReadEnd,
     ReadFailure,
     SourceRecord,
     WriteAction,
@@ -36,7 +37,7 @@ from hub.connector import (
 from hub.errors import MissingParent, NotFound, ProtocolError, UnsupportedValue
 from hub.http import HTTPConnector, RequestObserver, Response
 from hub.models import CanonicalRecord, Home, Location, Person, RoleKind
-from hub.paging import OffsetLimit
+from hub.paging import OffsetLimit, ReadTally
 from hub.retry import RetryPolicy, Sleep
 from mappings import buildium as m
 
@@ -154,27 +155,32 @@ class BuildiumConnector(HTTPConnector):
         since: datetime | None = None,
         *,
         collections: Sequence[str] | None = None,
-    ) -> AsyncIterator[SourceRecord | ReadFailure]:
-        """Stream the entity's collections page by page, de-duplicated by id."""
+    ) -> AsyncIterator[SourceRecord | ReadFailure | ReadEnd]:
+        """Stream the entity's collections page by page, each id once, then each
+        collection's ``ReadEnd`` (the ``X-Total-Count`` against what was read)."""
         entities = {name: spec[0] for name, spec in COLLECTIONS.items()}
         params = {"orderby": "id"}
         if since is not None:
             params["lastupdatedfrom"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         for name in pick_collections(self.vendor, entity, collections, DEFAULT_READS, entities):
             _, path, to_canonical = COLLECTIONS[name]
-            # Pages come in ascending id order, so when records vanish mid-read and a page
-            # slides back, anything at or below the highest id seen is a repeat: O(1) memory
-            # for any size. (One generator for all collections: each record passes one yield.)
-            highest = -1
+            # When records vanish mid-read a page slides back and repeats ids: each id is
+            # yielded once, whatever order the pages come in (an order is not a promise).
+            seen: set[Any] = set()
+            yielded = 0
+            tally = ReadTally()
             paginator = OffsetLimit(limit=self.settings.page_size or 1000)
-            async for page in self.client.paginate(path, paginator, params=params, items=_list):
+            pages = self.client.paginate(path, paginator, params=params, items=_list, tally=tally)
+            async for page in pages:
                 for payload in page:
                     record_id = payload.get("Id") if isinstance(payload, dict) else None
-                    if isinstance(record_id, int):
-                        if record_id <= highest:
+                    if isinstance(record_id, int | str) and not isinstance(record_id, bool):
+                        if record_id in seen:
                             continue
-                        highest = record_id
+                        seen.add(record_id)
+                    yielded += 1
                     yield safe_record(partial(to_canonical, payload), str(record_id), None, payload)
+            yield ReadEnd(name, tally.stated_total, yielded)
 
     # -- writing -------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import structlog
 
 from hub import engine
 from hub.config import FlowSettings
-from hub.connector import SourceRecord, WriteResult
+from hub.connector import ReadEnd, ReadFailure, SourceRecord, WriteResult
 from hub.engine import run_flow
 from hub.errors import AuthFailed, HubError
 from hub.models import Address, CanonicalRecord, Home, Location, LocationKind, Person
@@ -227,24 +227,89 @@ async def test_echo_is_suppressed_between_opposite_flows(store: StateStore) -> N
 async def test_deletions_follow_on_delete(store: StateStore) -> None:
     """A full run notices vanished records; on_delete=delete removes them at the target."""
     source, target = pair()
-    for i in range(3):
+    for i in range(10):
         source.put("home", home(i))
     settings = flow(mode="full", on_delete="delete")
     await run_flow(settings, source, target, store)
     del source.data["home"]["home-0"]
     report = await run_flow(settings, source, target, store)
-    assert report.deleted == 1 and target.deletes == 1
+    assert report.deleted == 1 and target.deletes == 1 and report.withheld == 0
     assert "home-0" not in target.data["home"]
 
 
-async def test_deletions_ignored_by_default_but_counted(store: StateStore) -> None:
-    """The default policy keeps the target's record and still reports the deletion."""
+async def test_ignore_deletes_nothing_and_reports_nothing(store: StateStore) -> None:
+    """The default policy keeps the target's record and reports no deletion."""
     source, target = pair()
     source.put("home", home(1))
     await run_flow(flow(mode="full"), source, target, store)
     del source.data["home"]["home-1"]
     report = await run_flow(flow(mode="full"), source, target, store)
-    assert report.deleted == 1 and target.deletes == 0 and "home-1" in target.data["home"]
+    assert report.deleted == 0 and report.withheld == 0 and target.deletes == 0
+    assert "home-1" in target.data["home"]
+
+
+class _Unsound(FakeConnector):
+    """A source whose read misbehaves in one of the ways a real vendor's can."""
+
+    def __init__(self, how: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.how = how
+
+    async def read(  # type: ignore[override]
+        self, entity: str, since: datetime | None = None, *, collections: Any = None
+    ) -> AsyncIterator[Any]:
+        held = list(self.data.get(entity, {}).values())
+        if self.how == "empty":  # restarted with nothing, and says so truthfully
+            yield ReadEnd(entity, 0, 0)
+            return
+        shown = held[:2] if self.how in {"short", "negative", "absent", "no-end"} else held
+        for stored in shown:
+            if self.how == "malformed" and stored.record.key == "home-3":
+                yield ReadFailure(stored.ref, "malformed payload: Address: field required")
+                continue
+            yield SourceRecord(stored.record, stored.ref, stored.updated_at)
+        total = {"short": len(held), "negative": None, "absent": None}.get(self.how, len(held))
+        if self.how != "no-end":
+            yield ReadEnd(entity, total, len(shown))
+
+
+@pytest.mark.parametrize("how", ["short", "negative", "absent", "malformed", "empty", "no-end"])
+async def test_no_deletion_after_a_read_that_is_not_provably_complete(
+    store: StateStore, how: str
+) -> None:
+    """Short, uncounted, failed or suspiciously empty reads delete nothing and say why."""
+    source, target = _Unsound("sound", name="s"), FakeConnector(name="t")
+    for i in range(5):
+        source.put("home", home(i))
+    settings = flow(mode="full", on_delete="delete")
+    await run_flow(settings, source, target, store)
+    source.how = how
+    report = await run_flow(settings, source, target, store)
+    assert report.deleted == 0 and target.deletes == 0 and len(target.data["home"]) == 5
+    assert report.withheld > 0 and report.notes and "withheld" in report.notes[0]
+    assert report.as_json()["notes"] == report.notes
+
+
+async def test_mass_deletion_needs_to_be_allowed(store: StateStore) -> None:
+    """More than the flow's share gone at once is refused unless allowed; a dry run plans it."""
+    source, target = pair()
+    for i in range(20):
+        source.put("home", home(i))
+    settings = flow(mode="full", on_delete="delete")
+    await run_flow(settings, source, target, store)
+    for i in range(5):
+        del source.data["home"][f"home-{i}"]
+    refused = await run_flow(settings, source, target, store)
+    assert (
+        refused.deleted == 0 and refused.withheld == 5 and "--allow-mass-delete" in refused.notes[0]
+    )
+    planned = await run_flow(settings, source, target, store, dry_run=True, allow_mass_delete=True)
+    assert planned.deleted == 5 and target.deletes == 0
+    assert sorted(key for action, key in planned.planned if action == "delete") == [
+        f"home-{i}" for i in range(5)
+    ]
+    allowed = await run_flow(settings, source, target, store, allow_mass_delete=True)
+    assert allowed.deleted == 5 and target.deletes == 5 and len(target.data["home"]) == 15
 
 
 async def test_dry_run_plans_without_writing(store: StateStore) -> None:
