@@ -31,6 +31,8 @@ import sqlalchemy.dialects.sqlite
 import structlog
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hub.errors import ConfigError
+
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Batch", "StateStore", "XRef", "async_url"]
 
 T = TypeVar("T")
@@ -43,6 +45,8 @@ WAL_PAGES = 10_000
 #: rows written (in bulk) after which a finished run checkpoints SQLite's log
 CHECKPOINT_ROWS = 5_000
 SQLITE_MAX_PARAMETERS = 32_766
+#: the PostgreSQL advisory lock key held while the schema is migrated ("prophub" in ASCII)
+MIGRATION_LOCK = 0x70726F70687562
 
 metadata = sa.MetaData()
 
@@ -171,6 +175,13 @@ def async_url(url: str) -> str:
         if url.startswith(plain):
             return driver + url.removeprefix(plain)
     return url
+
+
+def _reason(exc: BaseException) -> str:
+    """One line of what went wrong, without SQLAlchemy's statement and link."""
+    cause = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc
+    text = " ".join(str(cause).split()) or type(cause).__name__
+    return text[:300]
 
 
 def _now() -> datetime:
@@ -347,19 +358,37 @@ class StateStore:
     @classmethod
     @asynccontextmanager
     async def open(cls, url: str) -> AsyncIterator[StateStore]:
-        """Connect, migrate to the current schema, and close every connection afterwards."""
+        """Connect, migrate to the current schema, and close every connection afterwards.
+
+        A database that cannot be reached or opened is a ``ConfigError`` on ``state.url``
+        (its text never holds the URL, which may hold a password).
+        """
         database = _database(url)
         try:
             store = cls(database)
-            await store.migrate()
+            try:
+                await store.migrate()
+            except (OSError, sa.exc.DBAPIError) as exc:
+                message = f"cannot open the state store: {_reason(exc)}"
+                raise ConfigError(message, key="state.url") from None
             yield store
         finally:
             await database.close()
 
     async def migrate(self) -> int:
-        """Apply every migration not yet applied; returns the schema version."""
+        """Apply every migration not yet applied; returns the schema version.
+
+        Replicas starting together take turns: on PostgreSQL under a transaction-scoped
+        advisory lock, on SQLite under the write lock taken first; whoever comes second
+        finds the schema made.
+        """
 
         def work(conn: sa.Connection) -> None:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+            elif conn.dialect.name == "sqlite":
+                # The driver would begin only at the first INSERT, after the checks below.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             schema_version.create(conn, checkfirst=True)
             done = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
             for number in range((done or 0) + 1, SCHEMA_VERSION + 1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -231,3 +232,18 @@ async def test_sqlite_log_is_checkpointed_after_a_run_not_during_it(tmp_path: Pa
         # The next call runs after the checkpoint queued before it on the same thread.
         assert len(await store.unseen_records("hoa", "home", run_id + 1)) == len(keys)
         assert path.stat().st_size > before + len(keys) * 50
+
+
+async def test_stores_opening_together_on_a_fresh_database_migrate_once(url: str) -> None:
+    """Replicas starting together on a fresh database all open it: the first migrates, the
+    others wait for its lock and find the schema made (none dies creating a table twice)."""
+
+    async def open_one() -> int:
+        async with StateStore.open(url) as store:
+            return await store.migrate()
+
+    assert await asyncio.gather(*(open_one() for _ in range(4))) == [SCHEMA_VERSION] * 4
+    async with StateStore.open(url) as store:
+        query = sa.text("SELECT version FROM schema_version ORDER BY version")
+        rows = await store.run(lambda conn: conn.execute(query).all())
+    assert [r[0] for r in rows] == list(range(1, SCHEMA_VERSION + 1))
