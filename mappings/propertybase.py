@@ -5,8 +5,14 @@ not public). Keys are ``propertybase:<resource>:<id>``.
 
 Mapped: offices and teams (organizations; a team's ``team_office_id`` as its parent), agents and
 employees (people with an ``agent``/``employee`` role in their office), leads (people with a
-``lead`` role), developments (master communities with their first address) and each
-development's floor plans (homes whose ``model`` is the plan name).
+``lead`` role), developments (master communities at the first of their nested addresses) and
+each development's nested floor plans (homes whose ``model`` is the plan name). Addresses and
+floor plans are resources of their own under a development (the change log of 09/25/2019), so
+they are passed in beside the development, never read from or written into its body.
+
+Natural keys (what a look-up must match exactly, whatever the vendor's filter returned): a
+lead's email, compared case-insensitively after trimming; a development's name, compared after
+trimming and otherwise exactly.
 
 Deliberately not mapped, with the reason:
 
@@ -20,7 +26,7 @@ Deliberately not mapped, with the reason:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from hub.errors import MappingError
@@ -40,6 +46,8 @@ from hub.models import (
 
 __all__ = [
     "from_address",
+    "development_matches",
+    "lead_matches",
     "from_development",
     "from_lead",
     "key",
@@ -212,10 +220,23 @@ def from_lead(person: Person, flags: Mapping[str, bool] | None = None) -> dict[s
     return {**body, **(flags or {})}
 
 
-def to_development(payload: Mapping[str, Any]) -> Location:
-    """A development as a master community at its first address."""
+def lead_matches(payload: Mapping[str, Any], email: str) -> bool:
+    """Whether a lead's email is exactly ``email`` (case-insensitive, surrounding blanks aside)."""
+    found = payload.get("email")
+    return isinstance(found, str) and found.strip().casefold() == email.strip().casefold()
+
+
+def development_matches(payload: Mapping[str, Any], name: str) -> bool:
+    """Whether a development's name is exactly ``name`` once both are trimmed."""
+    found = payload.get("name")
+    return isinstance(found, str) and found.strip() == name.strip()
+
+
+def to_development(
+    payload: Mapping[str, Any], addresses: Sequence[Mapping[str, Any]] = ()
+) -> Location:
+    """A development, with its nested addresses, as a master community at the first one."""
     record_id = _id(payload)
-    addresses = payload.get("addresses") or []
     return _wrap(
         "location",
         f"development {record_id}",
@@ -231,12 +252,10 @@ def to_development(payload: Mapping[str, Any]) -> Location:
 
 
 def from_development(location: Location) -> dict[str, Any]:
-    """A master community as a development body."""
+    """A master community as a development body (its address goes to the nested resource)."""
     body: dict[str, Any] = {"name": location.name}
     if location.description:
         body["description"] = location.description
-    if location.address is not None:
-        body["addresses"] = [from_address(location.address)]
     return body
 
 
@@ -257,13 +276,18 @@ def _floor_plan(development: Location, plan: Mapping[str, Any]) -> Home:
     )
 
 
-def to_floor_plans(payload: Mapping[str, Any]) -> list[Home]:
-    """A development's floor plans as homes whose model is the plan (the home models)."""
-    development = to_development(payload)
+def to_floor_plans(
+    payload: Mapping[str, Any],
+    addresses: Sequence[Mapping[str, Any]],
+    plans: Sequence[Mapping[str, Any]],
+) -> list[Home]:
+    """A development's nested floor plans as homes whose model is the plan (the home models),
+    at the development's first nested address."""
+    development = to_development(payload, addresses)
     if development.address is None:
         return []
     homes = []
-    for plan in payload.get("floor_plans") or []:
+    for plan in plans:
         try:
             homes.append(_floor_plan(development, plan))
         except ValueError as exc:

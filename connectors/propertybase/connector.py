@@ -4,11 +4,19 @@ Entities and their collections: ``organization`` (``offices``, ``teams``), ``per
 (``agents``, ``employees``, ``leads``), ``location`` (``developments``, as master communities)
 and ``home`` (``floor-plans`` of the developments, as home models).
 
+Every call, reads included, sends ``Content-Type: application/json`` (the overview asks it of
+each call). A development's addresses and floor plans are resources nested under it (the change
+log of 09/25/2019): they are read from, and the address written to, those endpoints, never
+inline in the development.
+
 Writes: leads (``person``; POST, PATCH to update; the creation side-effect flags come from the
 settings and default to no emails and no tasks, so a sync never spams agents) and developments
-(``location``). A person is looked up by email before a lead is created, so a re-run never
-duplicates one. Paths, paging parameters and the updated-since filter are our assumptions (the
-endpoint reference is not public) and are settings.
+(``location``). Before a create, the record's match is looked up by its natural key (a lead by
+email, a development by name) and every candidate the vendor returns is checked: exactly one
+exact match is updated, none means a create, and more than one is an ambiguity naming the
+candidates' ids, never a guess (the vendor's filters may match loosely or not at all). Paths,
+paging parameters and the updated-since filter are our assumptions (the endpoint reference is
+not public) and are settings.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr
@@ -37,13 +46,14 @@ from hub.errors import (
     AuthFailed,
     InvalidRecord,
     NotFound,
+    PermanentError,
     PermissionDenied,
     ProtocolError,
     UnsupportedValue,
     VendorError,
 )
 from hub.http import HTTPConnector, RequestObserver, Response
-from hub.models import CanonicalRecord, Location, Person
+from hub.models import Address, CanonicalRecord, Location, Person
 from hub.paging import PageNumber
 from hub.retry import RetryPolicy, Sleep
 from mappings import propertybase as m
@@ -157,7 +167,7 @@ class PropertybaseConnector(HTTPConnector):
         super().__init__(
             settings,
             name=name,
-            auth=HeaderAuth({"X-BL-API-Key": settings.api_key}),
+            auth=HeaderAuth({"X-BL-API-Key": settings.api_key, "Content-Type": "application/json"}),
             error_messages=error_messages,
             observer=observer,
             sleep=sleep,
@@ -185,22 +195,38 @@ class PropertybaseConnector(HTTPConnector):
         entities = {name: spec[0] for name, spec in COLLECTIONS.items()}
         for name in pick_collections(self.vendor, entity, collections, DEFAULT_READS, entities):
             async for payload in self._pages(COLLECTIONS[name][1], since):
-                for item in self._records(name, payload):
+                for item in await self._records(name, payload):
                     yield item
 
-    def _records(self, name: str, payload: Any) -> list[SourceRecord | ReadFailure]:
+    async def _records(self, name: str, payload: Any) -> list[SourceRecord | ReadFailure]:
         """The records one payload yields; a malformed payload is one ReadFailure."""
         if not isinstance(payload, dict):
             return [ReadFailure("?", f"malformed payload: not an object: {payload!r:.80}")]
         source_id = str(payload.get("id"))
         stamp = parse_timestamp(payload.get("updated_at"))
-        if name != "floor-plans":
+        if name not in ("developments", "floor-plans"):
             return [safe_record(lambda: MAPPERS[name](payload), source_id, stamp, payload)]
+        if not isinstance(payload.get("id"), int):
+            return [ReadFailure(source_id, "malformed payload: missing or non-integer id")]
+        addresses = await self._nested(payload["id"], "addresses")
+        if name == "developments":
+            build = partial(m.to_development, payload, addresses)
+            return [safe_record(build, source_id, stamp, payload)]
         try:
-            plans = m.to_floor_plans(payload)
+            plans = m.to_floor_plans(
+                payload, addresses, await self._nested(payload["id"], "floor_plans")
+            )
         except MALFORMED as exc:
             return [ReadFailure(source_id, f"malformed payload: {exc}", raw=payload)]
         return [SourceRecord(plan, source_id, stamp) for plan in plans]
+
+    async def _nested(self, development: int, resource: str) -> list[dict[str, Any]]:
+        """A development's nested addresses or floor plans (objects only, in vendor order)."""
+        return [
+            item
+            async for item in self._pages(f"developments/{development}/{resource}", None)
+            if isinstance(item, dict)
+        ]
 
     async def _pages(
         self, resource: str, since: datetime | None, params: Mapping[str, Any] | None = None
@@ -243,11 +269,17 @@ class PropertybaseConnector(HTTPConnector):
     async def write(
         self, entity: str, record: CanonicalRecord, known_ref: str | None
     ) -> WriteResult:
-        """Create (POST) or update (PATCH) a lead or a development."""
+        """Create (POST) or update (PATCH) a lead or a development (its address nested)."""
         if isinstance(record, Person):
             return await self._save("leads", m.from_lead(record), known_ref, record)
         if isinstance(record, Location):
-            return await self._save("developments", m.from_development(record), known_ref, record)
+            result = await self._save("developments", m.from_development(record), known_ref, record)
+            if record.address is None:
+                return result  # an address the hub does not know is left as it is
+            changed = await self._save_address(int(result.ref), record.address)
+            if changed and result.action is WriteAction.UNCHANGED:
+                return WriteResult(result.ref, WriteAction.UPDATED)
+            return result
         raise UnsupportedValue(
             f"Propertybase connector cannot write {entity!r}", vendor=self.vendor
         )
@@ -267,18 +299,51 @@ class PropertybaseConnector(HTTPConnector):
         await self._call("PATCH", f"/{resource}/{ref}", json=body)
         return WriteResult(ref, WriteAction.UPDATED)
 
+    async def _save_address(self, development: int, address: Address) -> bool:
+        """Make the development's first nested address this one; True if anything was sent.
+
+        Addresses after the first are the CRM's own (the hub maps only the first): kept.
+        """
+        body = m.from_address(address)
+        base = f"/developments/{development}/addresses"
+        found = await self._nested(development, "addresses")
+        if not found:
+            await self._call("POST", base, json=body, create=True)
+            return True
+        first = found[0]
+        if all(first.get(k) == v for k, v in body.items()):
+            return False
+        await self._call("PATCH", f"{base}/{first['id']}", json=body)
+        return True
+
     async def lookup(self, entity: str, record: CanonicalRecord) -> str | None:
-        """A lead by email, a development by name."""
+        """A lead by email, a development by name: the one exact match, None when there is
+        none, ``PermanentError`` naming the candidates when there are several.
+
+        Every candidate the vendor returns is checked, since its filter may match loosely
+        (part of an email, another case) or be ignored altogether (the development name
+        filter is not documented, so the whole list may come back).
+        """
         if isinstance(record, Person) and record.emails:
-            params = {"email": record.emails[0]}
-            resource = "leads"
+            email = str(record.emails[0])
+            params = {"email": email}
+            resource, what = "leads", f"lead with email {email!r}"
+            matches = partial(m.lead_matches, email=email)
         elif isinstance(record, Location):
-            params, resource = {"name": record.name}, "developments"
+            name = record.name
+            params, resource = {"name": name}, "developments"
+            what = f"development named {name!r}"
+            matches = partial(m.development_matches, name=name)
         else:
             return None
-        async for payload in self._pages(resource, None, params):
-            return str(payload["id"])
-        return None
+        found = [
+            str(payload.get("id"))
+            async for payload in self._pages(resource, None, params)
+            if isinstance(payload, dict) and matches(payload)
+        ]
+        if len(found) > 1:
+            raise _ambiguous(self.vendor, what, found)
+        return found[0] if found else None
 
     async def delete(self, entity: str, ref: str, *, deactivate: bool = False) -> None:
         """Delete a lead or development (deactivation is documented for staff records only)."""
@@ -293,3 +358,12 @@ class PropertybaseConnector(HTTPConnector):
             await self._call("DELETE", f"/{resources[entity]}/{ref}")
         except NotFound:
             return  # already gone: the outcome we wanted
+
+
+def _ambiguous(vendor: str, what: str, candidates: list[str]) -> PermanentError:
+    """More than one record matches exactly: which to write is not the hub's guess."""
+    return PermanentError(
+        f"ambiguous match: {len(candidates)} records are the {what}",
+        vendor=vendor,
+        messages=[f"candidate ids: {', '.join(candidates)}"],
+    )

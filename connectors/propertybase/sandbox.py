@@ -1,18 +1,31 @@
 """A local Propertybase GO API: ``X-BL-API-Key`` auth with per-resource permissions and the
 status/message/data/errors envelope on every answer.
 
-Documented by the vendor and implemented as documented: the header, JSON only, GET/POST/PATCH
+Documented by the vendor and implemented as documented: the header, JSON only (every call,
+reads included, must say ``Content-Type: application/json``: 415 otherwise), GET/POST/PATCH
 (PUT accepted)/DELETE, the envelope (``status`` success/failure/unauthorized, ``message``, ``data``
 object or list, ``errors`` list of strings, the HTTP status never in the body), 401
 ``unauthorized`` naming the missing permission, unique office names, ``active_status`` and
-``email`` filters, and the lead-creation flags ``dont_send_email``, ``no_assignment_emails`` and
-``no_followup_task`` (recorded per lead in the admin collection ``lead-side-effects``).
+``email`` filters, the lead-creation flags ``dont_send_email``, ``no_assignment_emails`` and
+``no_followup_task`` (recorded per lead in the admin collection ``lead-side-effects``), and a
+development's addresses and floor plans as resources nested under it (the change log of
+09/25/2019), never inline in the development.
 
 Our stated assumptions (the endpoint reference is not public; the connector keeps them
-configurable): resources at ``/api/v2/{offices,agents,employees,teams,leads,developments}``
-with ``/{id}`` for one record; Rails-style snake_case fields; paging by ``page`` (from 1) and
-``per_page`` (default 25, at most 100); an ``updated_since`` (ISO 8601) filter and an
-``updated_at`` on every record; validation failures answer 422.
+configurable), each the reading hardest on a client where the reference is silent:
+
+- resources at ``/api/v2/{offices,agents,employees,teams,leads,developments}`` with ``/{id}``
+  for one record; nested ``/api/v2/developments/{id}/{addresses,floor_plans}[/{nested_id}]``;
+  Rails-style snake_case fields; validation failures answer 422;
+- paging by ``page`` (from 1) and ``per_page`` (default 25, at most 100); an ``updated_since``
+  (ISO 8601) filter and an ``updated_at`` on every record; a nested change does not move its
+  development's ``updated_at``;
+- the ``email`` filter matches loosely (case-insensitive, part of the address): a client must
+  check what comes back; filters the reference does not name (``name`` on developments...) are
+  ignored, so the whole list comes back;
+- a body field the sandbox does not know is rejected (422), not dropped;
+- a repeated create answers 409: a lead whose email (case-insensitive) another lead has, a
+  development whose name another development has.
 """
 
 from __future__ import annotations
@@ -44,6 +57,8 @@ SINGULAR = {
     "teams": "Team",
     "leads": "Lead",
     "developments": "Development",
+    "addresses": "Development address",
+    "floor_plans": "Development floor plan",
 }
 REQUIRED = {
     "offices": ("name",),
@@ -52,6 +67,8 @@ REQUIRED = {
     "teams": ("name",),
     "leads": ("first_name", "last_name", "email"),
     "developments": ("name",),
+    "addresses": ("street",),
+    "floor_plans": ("name",),
 }
 FIELDS = {
     "offices": ("name", "email", "phone", "address", "active"),
@@ -81,9 +98,20 @@ FIELDS = {
         "address",
         "bold_leads_id",
     ),
-    "developments": ("name", "description", "status", "addresses", "floor_plans", "active"),
+    "developments": ("name", "description", "status", "active"),
+    "addresses": ("street", "city", "state", "zip", "country"),
+    "floor_plans": ("name", "bedrooms", "bathrooms", "square_feet", "price"),
 }
 LEAD_FLAGS = ("dont_send_email", "no_assignment_emails", "no_followup_task")
+#: fields a create accepts beyond the record's own (documented POST parameters)
+CREATE_ONLY = {
+    "leads": (*LEAD_FLAGS, "search_attributes", "home_valuation_attributes"),
+    "agents": ("no_assignment_emails",),
+}
+#: resources nested under a development (the change log's DevelopmentAddress, ...FloorPlans)
+NESTED = ("addresses", "floor_plans")
+#: resource -> the field a repeated create is recognised by (409)
+NATURAL_KEYS = {"leads": "email", "developments": "name"}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PER_OFFICE = 10
 
@@ -128,6 +156,9 @@ class PropertybaseSandbox(SandboxServer):
         self.collections = {
             name: Collection(name, size, make) for name, (size, make) in makers.items()
         }
+        self.seeded_developments = makers["developments"][0]
+        #: (nested resource, development id) -> its records, once a client changed them
+        self.nested: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.side_effects = Collection("lead-side-effects", 0, lambda i: {})
         self.collections["lead-side-effects"] = self.side_effects
         #: a test switch: answer every write with HTTP 200 and a failure envelope
@@ -203,7 +234,21 @@ class PropertybaseSandbox(SandboxServer):
 
     def _development(self, i: int) -> dict[str, Any]:
         name = fake_words(self.options.seed, i, "development")
-        plans = [
+        return {
+            "id": i,
+            "name": f"{name} Estates",
+            "description": f"New homes at {name}",
+            "status": "selling",
+            "active": True,
+        }
+
+    def _seeded_nested(self, resource: str, development: int) -> list[dict[str, Any]]:
+        """A seeded development's addresses (one) or floor plans (three), made on demand."""
+        if development > self.seeded_developments:
+            return []
+        if resource == "addresses":
+            return [{"id": 1, **self._address(90_000_000 + development)}]
+        return [
             {
                 "id": n,
                 "name": ("The Preston", "The Laurel", "The Aspen")[n - 1],
@@ -214,15 +259,16 @@ class PropertybaseSandbox(SandboxServer):
             }
             for n in (1, 2, 3)
         ]
-        return {
-            "id": i,
-            "name": f"{name} Estates",
-            "description": f"New homes at {name}",
-            "status": "selling",
-            "addresses": [self._address(90_000_000 + i)],
-            "floor_plans": plans,
-            "active": True,
-        }
+
+    def nested_records(self, resource: str, development: int) -> list[dict[str, Any]]:
+        """A development's nested records (a copy of the list; the records are shared)."""
+        slot = (resource, development)
+        if slot not in self.nested:
+            return self._seeded_nested(resource, development)
+        return list(self.nested[slot])
+
+    def _store_nested(self, resource: str, development: int, records: list[dict[str, Any]]) -> None:
+        self.nested[(resource, development)] = records
 
     # -- envelope and auth -------------------------------------------------------------------
 
@@ -255,10 +301,17 @@ class PropertybaseSandbox(SandboxServer):
                 "unauthorized",
             )
 
-    def _route(self, resource: str, action: str, handler: Callable[[web.Request, str], Any]) -> Any:
+    def _route(
+        self,
+        resource: str,
+        action: str,
+        handler: Callable[[web.Request, str], Any],
+        permission: str | None = None,
+    ) -> Any:
         async def routed(request: web.Request) -> web.StreamResponse:
             try:
-                self._authorize(request, resource, action)
+                self._authorize(request, permission or resource, action)
+                _json_only(request, resource)
                 status, message, data = await handler(request, resource)
             except Failure as failure:
                 return self._envelope(
@@ -270,19 +323,39 @@ class PropertybaseSandbox(SandboxServer):
         return routed
 
     def add_routes(self, app: web.Application) -> None:
-        """Index, show, create, update (PATCH or PUT) and delete for every resource."""
+        """Index, show, create, update (PATCH or PUT) and delete for every resource, and for
+        the addresses and floor plans nested under each development."""
         for resource in RESOURCES:
             base = f"/api/v2/{resource}"
-            app.router.add_get(base, self._route(resource, "read", self._index))
-            app.router.add_get(base + "/{id}", self._route(resource, "read", self._show))
-            app.router.add_post(base, self._route(resource, "write", self._create))
-            app.router.add_patch(base + "/{id}", self._route(resource, "write", self._update))
-            app.router.add_put(base + "/{id}", self._route(resource, "write", self._update))
-            app.router.add_delete(base + "/{id}", self._route(resource, "delete", self._delete))
+            self._crud(app, base, resource, resource, self._index, self._show)
+        for nested in NESTED:
+            base = f"/api/v2/developments/{{development}}/{nested}"
+            self._crud(app, base, nested, "developments", self._nested_index, self._show)
+
+    def _crud(
+        self,
+        app: web.Application,
+        base: str,
+        resource: str,
+        permission: str,
+        index: Callable[[web.Request, str], Any],
+        show: Callable[[web.Request, str], Any],
+    ) -> None:
+        def route(action: str, handler: Callable[[web.Request, str], Any]) -> Any:
+            return self._route(resource, action, handler, permission)
+
+        app.router.add_get(base, route("read", index))
+        app.router.add_get(base + "/{id}", route("read", show))
+        app.router.add_post(base, route("write", self._create))
+        app.router.add_patch(base + "/{id}", route("write", self._update))
+        app.router.add_put(base + "/{id}", route("write", self._update))
+        app.router.add_delete(base + "/{id}", route("delete", self._delete))
 
     # -- handlers ----------------------------------------------------------------------------
 
     def _present(self, resource: str, record_id: int, record: dict[str, Any]) -> dict[str, Any]:
+        if resource in NESTED:
+            return dict(record)
         updated = self.collections[resource].updated_at(record_id)
         return {**record, "updated_at": _stamp(updated)}
 
@@ -302,7 +375,16 @@ class PropertybaseSandbox(SandboxServer):
         data = [self._present(resource, i, r) for i, r in pairs]
         return 200, f"{len(data)} of {total} {resource}", data
 
+    async def _nested_index(self, request: web.Request, resource: str) -> tuple[int, str, Any]:
+        records = self.nested_records(resource, self._development_of(request))
+        page = _int(request.query, "page", 1, 1, None)
+        per_page = _int(request.query, "per_page", 25, 1, 100)
+        data = records[(page - 1) * per_page : page * per_page]
+        return 200, f"{len(data)} of {len(records)} {resource}", data
+
     def _filters(self, query: Mapping[str, str]) -> list[Callable[[dict[str, Any]], bool]]:
+        """The documented filters; any other query parameter is ignored, as a server that does
+        not know it would."""
         tests: list[Callable[[dict[str, Any]], bool]] = []
         status = query.get("active_status")
         if status in ("active", "inactive"):
@@ -310,16 +392,25 @@ class PropertybaseSandbox(SandboxServer):
         elif status not in (None, "all"):
             raise Failure(400, "Invalid parameters", [f"active_status '{status}' is not valid"])
         if "email" in query:
-            email = query["email"].lower()
-            tests.append(lambda r: str(r.get("email", "")).lower() == email)
-        if "name" in query:
-            name = query["name"]
-            tests.append(lambda r: r.get("name") == name)
+            # How the email filter matches is not documented: loosely (a search box would).
+            wanted = query["email"].lower()
+            tests.append(lambda r: wanted in str(r.get("email", "")).lower())
         return tests
+
+    def _development_of(self, request: web.Request) -> int:
+        raw = request.match_info["development"]
+        if not raw.isdigit() or self.collections["developments"].get(int(raw)) is None:
+            raise Failure(404, "Development not found", [f"Development {raw} does not exist"])
+        return int(raw)
 
     def _find(self, request: web.Request, resource: str) -> tuple[int, dict[str, Any]]:
         raw = request.match_info["id"]
-        record = self.collections[resource].get(int(raw)) if raw.isdigit() else None
+        record: dict[str, Any] | None = None
+        if raw.isdigit() and resource in NESTED:
+            records = self.nested_records(resource, self._development_of(request))
+            record = next((r for r in records if r["id"] == int(raw)), None)
+        elif raw.isdigit():
+            record = self.collections[resource].get(int(raw))
         if record is None:
             raise Failure(
                 404,
@@ -333,12 +424,6 @@ class PropertybaseSandbox(SandboxServer):
         return 200, f"{SINGULAR[resource]} found", self._present(resource, record_id, record)
 
     async def _body(self, request: web.Request, resource: str, verb: str) -> dict[str, Any]:
-        if request.content_type != "application/json":
-            raise Failure(
-                415,
-                f"{SINGULAR[resource]} not {verb}",
-                ["Requests must be JSON (Content-Type: application/json)"],
-            )
         try:
             body = await request.json()
         except ValueError:
@@ -352,7 +437,9 @@ class PropertybaseSandbox(SandboxServer):
     def _validate(
         self, resource: str, body: dict[str, Any], verb: str, record_id: int | None, creating: bool
     ) -> dict[str, Any]:
-        errors = [
+        known = (*FIELDS[resource], *(CREATE_ONLY.get(resource, ()) if creating else ()))
+        errors = [f"unknown attribute '{name}'" for name in body if name not in known]
+        errors += [
             f"{name} can't be blank"
             for name in REQUIRED[resource]
             if creating and not body.get(name)
@@ -375,9 +462,32 @@ class PropertybaseSandbox(SandboxServer):
             (offices.get(i) or {}).get("name") == name and i != record_id for i in offices.ids()
         )
 
+    def _repeat(self, resource: str, fields: dict[str, Any]) -> None:
+        """409 for a create that repeats an existing record's natural key."""
+        field = NATURAL_KEYS.get(resource)
+        if field is None:
+            return
+        wanted = str(fields[field])
+        fold = str.lower if field == "email" else str
+        collection = self.collections[resource]
+        for i in collection.ids():
+            if fold(str((collection.get(i) or {}).get(field, ""))) == fold(wanted):
+                raise Failure(
+                    409,
+                    f"{SINGULAR[resource]} not created",
+                    [f"{field} has already been taken by {SINGULAR[resource].lower()} {i}"],
+                )
+
     async def _create(self, request: web.Request, resource: str) -> tuple[int, str, Any]:
         body = await self._body(request, resource, "created")
         fields = self._validate(resource, body, "created", None, creating=True)
+        if resource in NESTED:
+            development = self._development_of(request)
+            records = self.nested_records(resource, development)
+            made = {"id": max((r["id"] for r in records), default=0) + 1, **fields}
+            self._store_nested(resource, development, [*records, made])
+            return 201, f"{SINGULAR[resource]} created", made
+        self._repeat(resource, fields)
         record = self.collections[resource].create(lambda i: {"id": i, "active": True, **fields})
         if resource == "leads":
             flags = {flag: bool(body.get(flag, False)) for flag in LEAD_FLAGS}
@@ -396,13 +506,36 @@ class PropertybaseSandbox(SandboxServer):
         record_id, record = self._find(request, resource)
         body = await self._body(request, resource, "updated")
         fields = self._validate(resource, body, "updated", record_id, creating=False)
+        if resource in NESTED:
+            development = self._development_of(request)
+            updated = {**record, **fields}
+            records = self.nested_records(resource, development)
+            self._store_nested(
+                resource, development, [updated if r["id"] == record_id else r for r in records]
+            )
+            return 200, f"{SINGULAR[resource]} updated", updated
         updated = self.collections[resource].put(record_id, {**record, **fields})
         return 200, f"{SINGULAR[resource]} updated", self._present(resource, record_id, updated)
 
     async def _delete(self, request: web.Request, resource: str) -> tuple[int, str, Any]:
         record_id, _ = self._find(request, resource)
-        self.collections[resource].delete(record_id)
+        if resource in NESTED:
+            development = self._development_of(request)
+            records = self.nested_records(resource, development)
+            self._store_nested(resource, development, [r for r in records if r["id"] != record_id])
+        else:
+            self.collections[resource].delete(record_id)
         return 200, f"{SINGULAR[resource]} deleted", {"id": record_id}
+
+
+def _json_only(request: web.Request, resource: str) -> None:
+    """The overview: every call, reads included, says ``Content-Type: application/json``."""
+    if request.content_type != "application/json":
+        raise Failure(
+            415,
+            f"{SINGULAR[resource]} request refused",
+            ["Requests must be JSON (Content-Type: application/json)"],
+        )
 
 
 def _int(query: Mapping[str, str], name: str, default: int, low: int, high: int | None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -22,6 +23,8 @@ from hub.retry import RetryPolicy
 from hub.sandbox import SandboxOptions
 from tests.conftest import Sleeps
 
+ADDRESS = {"line1": "1 Main St", "city": "Austin", "state": "TX", "postal_code": "78701"}
+
 
 @pytest.fixture
 async def box() -> AsyncIterator[PropertybaseSandbox]:
@@ -31,9 +34,16 @@ async def box() -> AsyncIterator[PropertybaseSandbox]:
 
 
 async def call(
-    box: PropertybaseSandbox, method: str, path: str, key: str | None = None, **kw: Any
+    box: PropertybaseSandbox,
+    method: str,
+    path: str,
+    key: str | None = None,
+    content_type: str | None = "application/json",
+    **kw: Any,
 ) -> tuple[int, dict[str, Any]]:
     headers = {"X-BL-API-Key": key or box.credentials["api_key"]}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
     async with (
         aiohttp.ClientSession() as session,
         session.request(method, box.base_url + path, headers=headers, **kw) as resp,
@@ -76,6 +86,59 @@ async def test_bad_key_and_missing_permission_are_unauthorized() -> None:
         ]
 
 
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+async def test_every_call_must_say_json(box: PropertybaseSandbox, content_type: str | None) -> None:
+    """The overview asks each call for ``Content-Type: application/json``: reads too."""
+    for method, path in [("GET", "/api/v2/leads"), ("GET", "/api/v2/leads/1")]:
+        status, body = await call(box, method, path, content_type=content_type)
+        assert status == 415 and body["status"] == "failure"
+        assert body["errors"] == ["Requests must be JSON (Content-Type: application/json)"]
+    status, _ = await call(
+        box, "GET", "/api/v2/developments/1/addresses", content_type=content_type
+    )
+    assert status == 415
+
+
+async def test_unknown_fields_and_repeated_creates_are_refused(box: PropertybaseSandbox) -> None:
+    """Fields the sandbox does not know are 422, not dropped; a repeated create is 409."""
+    lead = {"first_name": "A", "last_name": "B", "email": "Rep.Eat@example.com"}
+    status, body = await call(box, "POST", "/api/v2/leads", json={**lead, "favourite": "x"})
+    assert status == 422 and body["errors"] == ["unknown attribute 'favourite'"]
+    status, body = await call(box, "PATCH", "/api/v2/leads/1", json={"dont_send_email": True})
+    assert status == 422 and body["errors"] == ["unknown attribute 'dont_send_email'"]
+    assert (await call(box, "POST", "/api/v2/leads", json=lead))[0] == 201
+    again = {**lead, "email": "rep.eat@EXAMPLE.com"}
+    status, body = await call(box, "POST", "/api/v2/leads", json=again)
+    assert status == 409 and body["status"] == "failure"
+    inline = {"name": "Inline", "addresses": [{"street": "1 Main St"}]}
+    status, body = await call(box, "POST", "/api/v2/developments", json=inline)
+    assert status == 422 and body["errors"] == ["unknown attribute 'addresses'"]
+    name = (await call(box, "GET", "/api/v2/developments/1"))[1]["data"]["name"]
+    assert (await call(box, "POST", "/api/v2/developments", json={"name": name}))[0] == 409
+
+
+async def test_development_addresses_and_floor_plans_are_nested(box: PropertybaseSandbox) -> None:
+    """A development's addresses and floor plans live at their own endpoints, not inline."""
+    _, body = await call(box, "GET", "/api/v2/developments/1")
+    assert "addresses" not in body["data"] and "floor_plans" not in body["data"]
+    _, body = await call(box, "GET", "/api/v2/developments/1/addresses")
+    assert [a["id"] for a in body["data"]] == [1] and body["data"][0]["street"]
+    _, body = await call(box, "GET", "/api/v2/developments/1/floor_plans?per_page=2&page=2")
+    assert [p["name"] for p in body["data"]] == ["The Aspen"]
+    new = {"street": "9 New St", "city": "Austin", "state": "TX", "zip": "78701"}
+    status, body = await call(box, "POST", "/api/v2/developments/1/addresses", json=new)
+    assert status == 201 and body["data"]["id"] == 2
+    status, body = await call(
+        box, "PATCH", "/api/v2/developments/1/addresses/2", json={"city": "Round Rock"}
+    )
+    assert status == 200 and body["data"] == {**new, "id": 2, "city": "Round Rock"}
+    assert (await call(box, "DELETE", "/api/v2/developments/1/floor_plans/3"))[0] == 200
+    _, body = await call(box, "GET", "/api/v2/developments/1/floor_plans")
+    assert [p["id"] for p in body["data"]] == [1, 2]
+    assert (await call(box, "GET", "/api/v2/developments/999/addresses"))[0] == 404
+    assert (await call(box, "GET", "/api/v2/developments/1/addresses/7"))[0] == 404
+
+
 async def test_validation_and_unique_office_names(box: PropertybaseSandbox) -> None:
     """Missing fields and a taken office name are failure envelopes naming the problem."""
     status, body = await call(box, "POST", "/api/v2/leads", json={"first_name": "A"})
@@ -92,7 +155,7 @@ async def test_validation_and_unique_office_names(box: PropertybaseSandbox) -> N
 async def test_filters_paging_patch_put_and_delete(box: PropertybaseSandbox) -> None:
     """Email and active filters, page/per_page, PATCH and PUT updates, DELETE."""
     lead = (await call(box, "GET", "/api/v2/leads/3"))[1]["data"]
-    _, body = await call(box, "GET", f"/api/v2/leads?email={lead['email']}")
+    _, body = await call(box, "GET", "/api/v2/leads", params={"email": lead["email"]})
     assert [x["id"] for x in body["data"]] == [3]
     _, body = await call(box, "GET", "/api/v2/leads?page=3&per_page=15")
     assert len(body["data"]) == 10
@@ -105,6 +168,21 @@ async def test_filters_paging_patch_put_and_delete(box: PropertybaseSandbox) -> 
     ] == "x"
     assert (await call(box, "DELETE", "/api/v2/leads/3"))[0] == 200
     assert (await call(box, "GET", "/api/v2/leads/3"))[0] == 404
+
+
+async def test_email_filter_matches_loosely_and_unknown_filters_are_ignored(
+    box: PropertybaseSandbox,
+) -> None:
+    """The email filter returns near misses too; an undocumented filter returns everything."""
+    leads = box.collections["leads"]
+    near = leads.create(lambda i: {"id": i, "first_name": "J", "email": "joann@example.com"})
+    exact = leads.create(lambda i: {"id": i, "first_name": "A", "email": "ann@example.com"})
+    _, body = await call(box, "GET", "/api/v2/leads", params={"email": "ANN@example.com"})
+    assert [x["id"] for x in body["data"]] == [near["id"], exact["id"]]
+    _seed(box, "developments", "name", ["Elm Park"])
+    name = (await call(box, "GET", "/api/v2/developments/1"))[1]["data"]["name"]
+    _, body = await call(box, "GET", "/api/v2/developments", params={"name": name})
+    assert len(body["data"]) == _count(box, "developments") == 2
 
 
 async def test_lead_side_effect_flags_are_recorded(box: PropertybaseSandbox) -> None:
@@ -203,7 +281,7 @@ async def test_reads_every_entity(box: PropertybaseSandbox) -> None:
 
 async def test_lead_writes_never_duplicate_or_spam(box: PropertybaseSandbox) -> None:
     """A lead is looked up by email first, created without side effects, then patched."""
-    person = Person(key="p", first_name="Ada", last_name="Lee", emails=["ada.lee@example.com"])
+    person = Person(key="p", first_name="Ada", last_name="Lee", emails=["ada.lee@example.org"])
     async with connector(box) as crm:
         made = await crm.write("person", person, None)
         again = await crm.write("person", person, None)
@@ -219,6 +297,141 @@ async def test_lead_writes_never_duplicate_or_spam(box: PropertybaseSandbox) -> 
     effects = box.side_effects.page(0, 10)[0]
     assert len(effects) == 1 and effects[0]["dont_send_email"] and effects[0]["no_followup_task"]
     assert effects[0]["no_assignment_emails"] and not effects[0]["emails_sent"]
+
+
+def _seed(box: PropertybaseSandbox, resource: str, field: str, values: list[str]) -> list[int]:
+    """Records put straight into the sandbox (as another client might have made them)."""
+    collection = box.collections[resource]
+    made = []
+    extra = {"first_name": "Decoy", "last_name": "X"} if resource == "leads" else {}
+
+    def record(i: int, value: str) -> dict[str, Any]:
+        return {"id": i, field: value, **extra}
+
+    for value in values:
+        made.append(collection.create(partial(record, value=value))["id"])
+    return made
+
+
+def _count(box: PropertybaseSandbox, resource: str) -> int:
+    return sum(1 for _ in box.collections[resource].ids())
+
+
+def _snapshot(box: PropertybaseSandbox, resource: str, ids: list[int]) -> list[Any]:
+    collection = box.collections[resource]
+    return [(collection.get(i), collection.updated_at(i)) for i in ids]
+
+
+LEAD_EMAIL = "ann@example.com"
+
+
+@pytest.mark.parametrize(
+    ("decoys", "with_wanted", "outcome"),
+    [
+        (["joann@example.com", "ann@example.com.au", "ann+x@example.com"], False, "created"),
+        (["joann@example.com", "ann@example.com.au"], True, "updated"),
+        (["ANN@Example.com"], True, "ambiguous"),
+        ([" ann@example.com "], True, "ambiguous"),
+        ([LEAD_EMAIL], True, "ambiguous"),
+    ],
+    ids=["contains-only", "contains-and-wanted", "case", "whitespace", "duplicate"],
+)
+async def test_lead_match_never_lands_on_a_decoy(
+    box: PropertybaseSandbox, decoys: list[str], with_wanted: bool, outcome: str
+) -> None:
+    """A lead's match is its one exact email: look-alikes are never written, several exact
+    matches are an ambiguity naming every candidate, and nothing is written then."""
+    decoy_ids = _seed(box, "leads", "email", decoys)
+    wanted = _seed(box, "leads", "email", [LEAD_EMAIL]) if with_wanted else []
+    before = _snapshot(box, "leads", decoy_ids)
+    total = _count(box, "leads")
+    person = Person(key="p", first_name="Ann", last_name="Lee", emails=[LEAD_EMAIL])
+    async with connector(box) as crm:
+        if outcome == "ambiguous":
+            with pytest.raises(errors.PermanentError, match="ambiguous") as caught:
+                await crm.write("person", person, None)
+            for candidate in decoy_ids + wanted:
+                assert str(candidate) in str(caught.value)
+            assert box.collections["leads"].get(wanted[0])["last_name"] == "X"  # type: ignore[index]
+        else:
+            result = await crm.write("person", person, None)
+            assert result.action == outcome
+            if wanted:
+                assert result.ref == str(wanted[0])
+            else:
+                assert result.ref not in {str(i) for i in decoy_ids}
+    assert _snapshot(box, "leads", decoy_ids) == before
+    assert _count(box, "leads") == total + (outcome == "created")
+
+
+DEVELOPMENT = "Oak Estates"
+
+
+@pytest.mark.parametrize(
+    ("decoys", "with_wanted", "outcome"),
+    [
+        (["Oak Estates II", "Royal Oak Estates", "oak estates"], False, "created"),
+        (["Oak Estates II", "oak estates", "OAK ESTATES"], True, "updated"),
+        ([" Oak Estates  "], True, "ambiguous"),
+        ([DEVELOPMENT], True, "ambiguous"),
+    ],
+    ids=["contains-and-case-only", "contains-case-and-wanted", "whitespace", "duplicate"],
+)
+async def test_development_match_never_lands_on_a_decoy(
+    box: PropertybaseSandbox, decoys: list[str], with_wanted: bool, outcome: str
+) -> None:
+    """A development's match is its one exact name once trimmed, found although the vendor
+    ignores the name filter; look-alikes are never written."""
+    decoy_ids = _seed(box, "developments", "name", decoys)
+    wanted = _seed(box, "developments", "name", [DEVELOPMENT]) if with_wanted else []
+    before = _snapshot(box, "developments", decoy_ids)
+    before_addresses = [box.nested_records("addresses", i) for i in decoy_ids]
+    total = _count(box, "developments")
+    location = Location(
+        key="l", kind="master_community", name=DEVELOPMENT, description="Ours", address=ADDRESS
+    )
+    async with connector(box, page_size=5) as crm:
+        if outcome == "ambiguous":
+            with pytest.raises(errors.PermanentError, match="ambiguous") as caught:
+                await crm.write("location", location, None)
+            assert all(str(i) in str(caught.value) for i in decoy_ids + wanted)
+            assert box.nested_records("addresses", wanted[0]) == []
+        else:
+            result = await crm.write("location", location, None)
+            assert result.action == outcome
+            assert result.ref == str(wanted[0]) if wanted else int(result.ref) not in decoy_ids
+            assert box.nested_records("addresses", int(result.ref))[0]["street"] == "1 Main St"
+    assert _snapshot(box, "developments", decoy_ids) == before
+    assert [box.nested_records("addresses", i) for i in decoy_ids] == before_addresses
+    assert _count(box, "developments") == total + (outcome == "created")
+
+
+async def test_development_address_is_written_to_its_nested_resource(
+    box: PropertybaseSandbox,
+) -> None:
+    """The address goes to the development's first nested address; other addresses stay."""
+    extra = {"street": "2 Side St", "city": "Austin", "state": "TX", "zip": "78702"}
+    location = Location(key="l", kind="master_community", name="Elm Park", address=ADDRESS)
+    async with connector(box) as crm:
+        made = await crm.write("location", location, None)
+        development = int(made.ref)
+        assert box.nested_records("addresses", development) == [
+            {"id": 1, "street": "1 Main St", "city": "Austin", "state": "TX", "zip": "78701"}
+            | {"country": "US"}
+        ]
+        await call(box, "POST", f"/api/v2/developments/{development}/addresses", json=extra)
+        assert (await crm.write("location", location, made.ref)).action == "unchanged"
+        moved = Location.model_validate(
+            {**location.model_dump(), "address": {**ADDRESS, "line1": "5 Moved Rd"}}
+        )
+        assert (await crm.write("location", moved, made.ref)).action == "updated"
+        found = [r async for r in crm.read("location", collections=["developments"])]
+    addresses = box.nested_records("addresses", development)
+    assert [a["street"] for a in addresses] == ["5 Moved Rd", "2 Side St"]
+    mine = [i.record for i in found if isinstance(i, SourceRecord) and i.source_id == made.ref]
+    assert isinstance(mine[0], Location) and mine[0].address is not None
+    assert mine[0].address.line1 == "5 Moved Rd"
+    assert "addresses" not in box.collections["developments"].get(development)  # type: ignore[operator]
 
 
 async def test_side_effects_follow_settings(box: PropertybaseSandbox) -> None:

@@ -48,8 +48,8 @@ ADDRESS = {"street": "1 Main St", "city": "Austin", "state": "TX", "zip": "78701
         ),
         (
             m.to_development,
-            {"id": 5, "name": "Estates", "addresses": [ADDRESS]},
-            {"key": "propertybase:development:5", "kind": "master_community"},
+            {"id": 5, "name": "Estates", "status": "selling"},
+            {"key": "propertybase:development:5", "kind": "master_community", "address": None},
         ),
     ],
 )
@@ -65,27 +65,74 @@ def test_agent_role_links_office() -> None:
     assert agent.roles[0].organization_key == "propertybase:office:9"
 
 
+def test_development_address_is_its_first_nested_address() -> None:
+    """A development's address comes from its nested addresses, not from its own body."""
+    second = {**ADDRESS, "street": "2 Side St"}
+    location = m.to_development({"id": 5, "name": "Estates"}, [ADDRESS, second])
+    assert location.address is not None and location.address.line1 == "1 Main St"
+    inline = m.to_development({"id": 5, "name": "Estates", "addresses": [ADDRESS]})
+    assert inline.address is None
+
+
+def test_development_body_leaves_address_to_the_nested_resource() -> None:
+    """A development body carries name and description only; never addresses or plans."""
+    location = m.to_development({"id": 5, "name": "Estates", "description": "New"}, [ADDRESS])
+    assert m.from_development(location) == {"name": "Estates", "description": "New"}
+    assert m.from_address(location.address) == ADDRESS  # type: ignore[arg-type]
+
+
 def test_floor_plans_are_home_models() -> None:
-    """A development's floor plans become homes named by their model."""
-    plans = m.to_floor_plans(
-        {
-            "id": 5,
-            "name": "Estates",
-            "addresses": [ADDRESS],
-            "floor_plans": [
-                {
-                    "id": 1,
-                    "name": "The Preston",
-                    "bedrooms": 3,
-                    "bathrooms": 2.5,
-                    "square_feet": 1800,
-                    "price": 400000,
-                }
-            ],
-        }
-    )
+    """A development's nested floor plans become homes named by their model."""
+    plan = {
+        "id": 1,
+        "name": "The Preston",
+        "bedrooms": 3,
+        "bathrooms": 2.5,
+        "square_feet": 1800,
+        "price": 400000,
+    }
+    plans = m.to_floor_plans({"id": 5, "name": "Estates"}, [ADDRESS], [plan])
     assert plans[0].model == "The Preston" and plans[0].details["price"] == 400000
-    assert m.to_floor_plans({"id": 6, "name": "No address"}) == []
+    assert (plans[0].bedrooms, plans[0].bathrooms, plans[0].square_feet) == (3, 2.5, 1800)
+    assert m.to_floor_plans({"id": 6, "name": "No address"}, [], [plan]) == []
+    with pytest.raises(MappingError, match="floor plan 1"):
+        m.to_floor_plans({"id": 5, "name": "E"}, [ADDRESS], [{**plan, "bedrooms": -1}])
+
+
+@pytest.mark.parametrize(
+    ("found", "wanted", "matches"),
+    [
+        ("ann@example.com", "ann@example.com", True),
+        ("Ann@Example.COM", "ann@example.com", True),
+        (" ann@example.com ", "ann@example.com", True),
+        ("joann@example.com", "ann@example.com", False),
+        ("ann@example.com.au", "ann@example.com", False),
+        ("ann+x@example.com", "ann@example.com", False),
+        (None, "ann@example.com", False),
+        ("", "ann@example.com", False),
+    ],
+)
+def test_lead_matches_exactly(found: str | None, wanted: str, matches: bool) -> None:
+    """A lead matches an email only as a whole, ignoring case and surrounding blanks."""
+    assert m.lead_matches({"id": 1, "email": found}, wanted) is matches
+
+
+@pytest.mark.parametrize(
+    ("found", "wanted", "matches"),
+    [
+        ("Oak Estates", "Oak Estates", True),
+        ("  Oak Estates ", "Oak Estates", True),
+        ("Oak Estates", " Oak Estates", True),
+        ("oak estates", "Oak Estates", False),
+        ("Oak Estates II", "Oak Estates", False),
+        ("Royal Oak Estates", "Oak Estates", False),
+        ("Oak  Estates", "Oak Estates", False),
+        (None, "Oak Estates", False),
+    ],
+)
+def test_development_matches_exactly(found: str | None, wanted: str, matches: bool) -> None:
+    """A development matches a name only when equal once trimmed (case counts)."""
+    assert m.development_matches({"id": 1, "name": found}, wanted) is matches
 
 
 @pytest.mark.parametrize(
@@ -140,4 +187,5 @@ def test_development_round_trip(name: str, description: str | None, address: Any
         description=description,
         address=address,
     )
-    assert m.to_development({**m.from_development(location), "id": 1}) == location
+    nested = [m.from_address(address)]
+    assert m.to_development({**m.from_development(location), "id": 1}, nested) == location
