@@ -12,21 +12,33 @@ import re
 import tomllib
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+import sqlalchemy as sa
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from hub.errors import ConfigError
 from hub.limits import Limits
-from hub.models import ENTITIES
+from hub.models import ENTITIES, Location
 from hub.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from hub.connector import ConnectorPlugin
+    from hub.connector import Capabilities, ConnectorPlugin
 
 __all__ = [
     "ConnectorSettings",
     "DaemonSettings",
+    "FlowOptions",
     "FlowSettings",
     "HubConfig",
     "StateSettings",
@@ -39,10 +51,21 @@ __all__ = [
 _ENV = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+#: the shortest and longest schedule interval: below a second a flow would only spin, and
+#: past a year the event loop's timers overflow long before
+MIN_EVERY = 1.0
+MAX_EVERY = 366 * 86400.0
+#: the longest any configured wait (a timeout, a backoff, a drain) may be: one day
+MAX_WAIT = 86400.0
+#: the most writes or requests in flight a setting may ask for
+MAX_CONCURRENCY = 1000
+
+Name = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # inf and nan are valid TOML floats, and neither is a rate, a timeout or a share.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ConnectorSettings(_Strict):
@@ -51,12 +74,12 @@ class ConnectorSettings(_Strict):
     type: str
     base_url: str
     rate_limit: float = Field(default=10.0, ge=0)  # 0: no rate limit
-    max_concurrency: int = Field(default=4, ge=1)
-    timeout: float = Field(default=30.0, gt=0)
-    max_retries: int = Field(default=5, ge=0)
-    retry_base: float = Field(default=0.5, gt=0)
-    retry_cap: float = Field(default=30.0, gt=0)
-    retry_max_time: float = Field(default=120.0, gt=0)
+    max_concurrency: int = Field(default=4, ge=1, le=MAX_CONCURRENCY)
+    timeout: float = Field(default=30.0, gt=0, le=MAX_WAIT)
+    max_retries: int = Field(default=5, ge=0, le=100)
+    retry_base: float = Field(default=0.5, gt=0, le=MAX_WAIT)
+    retry_cap: float = Field(default=30.0, gt=0, le=MAX_WAIT)
+    retry_max_time: float = Field(default=120.0, gt=0, le=MAX_WAIT)
     page_size: int | None = Field(default=None, ge=1)
 
     def retry_policy(self) -> RetryPolicy:
@@ -81,9 +104,37 @@ class ConnectorSettings(_Strict):
 
 
 class StateSettings(_Strict):
-    """Where the state store lives."""
+    """Where the state store lives: a SQLite file or a PostgreSQL database."""
 
     url: str = "sqlite:///prophub-state.db"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        # Messages never repeat the URL: it may hold a password.
+        try:
+            url = sa.engine.make_url(value)
+        except sa.exc.ArgumentError:
+            raise ValueError(
+                "is not a database URL (sqlite:///PATH or postgresql://USER@HOST/DB)"
+            ) from None
+        backend = url.get_backend_name()
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(
+                f"unsupported database {backend!r}: the state store runs on sqlite or postgresql"
+            )
+        if backend == "sqlite" and url.database in (None, "", ":memory:"):
+            raise ValueError("a SQLite state store needs a file (sqlite:///PATH): memory is lost")
+        if backend != "sqlite" and not url.database:
+            raise ValueError("names no database (postgresql://USER@HOST/DB)")
+        return value
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None for PostgreSQL."""
+        url = sa.engine.make_url(self.url)
+        if url.get_backend_name() != "sqlite" or not url.database:
+            return None
+        return Path(url.database)
 
 
 class DaemonSettings(_Strict):
@@ -91,7 +142,7 @@ class DaemonSettings(_Strict):
 
     listen: str = "127.0.0.1:9464"
     log_format: Literal["json", "console"] = "json"
-    shutdown_timeout: float = Field(default=10.0, gt=0)
+    shutdown_timeout: float = Field(default=10.0, gt=0, le=MAX_WAIT)
 
     @field_validator("listen")
     @classmethod
@@ -99,18 +150,88 @@ class DaemonSettings(_Strict):
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit():
             raise ValueError("must be HOST:PORT")
+        if not 0 <= int(port) <= 65535:
+            raise ValueError(f"port {int(port)} is not between 0 and 65535")
         return value
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        """The address to listen on, as (host, port)."""
+        host, _, port = self.listen.rpartition(":")
+        return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+def _shown(text: str) -> str:
+    """A value for an error message, cut short: a config line may be any length."""
+    return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
 def parse_duration(text: str) -> float:
     """Seconds in a duration such as ``30s``, ``15m``, ``1h30m`` or a bare number of seconds."""
     text = text.strip()
     if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"{text!r} is not a duration like 30s, 15m or 1h30m")
-    return sum(float(n) * _UNIT[u] for n, u in parts)
+        seconds = float(text)
+    else:
+        parts = _DURATION.findall(text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            raise ValueError(f"{_shown(text)} is not a duration like 30s, 15m or 1h30m")
+        seconds = sum(float(n) * _UNIT[u] for n, u in parts)
+    if seconds == float("inf"):  # digits enough to overflow a float
+        raise ValueError(f"{_shown(text)} is too long a duration")
+    return seconds
+
+
+class FlowOptions(_Strict):
+    """A flow's options: canonical-level mapping overrides and engine settings.
+
+    Attributes are typed (``options.locations`` is a list of :class:`~hub.models.Location`).
+    :meth:`get` gives the same values as plain data, as the free dict of earlier versions did.
+    """
+
+    #: the source collections that feed the entity (None: the connector's default ones)
+    collections: list[Name] | None = Field(default=None, min_length=1)
+    #: fields filled where a record leaves them empty (names checked against the entity)
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    #: locations the flow makes sure exist at the target before it writes anything
+    locations: list[Location] = Field(default_factory=list)
+    #: a division's region (by exact name) from its address state
+    region_by_state: dict[Name, Name] = Field(default_factory=dict)
+    #: ``homeDetails`` keys renamed on the way to the target
+    details_rename: dict[Name, Name] = Field(default_factory=dict)
+    #: attempts at a write that meets transient faults, before it is dead-lettered
+    write_attempts: int = Field(default=8, ge=1, le=100)
+    #: the natural keys a target matches existing records on before a create, among those
+    #: it offers (None: its default one; ``["none"]`` or ``[]``: no matching)
+    match_on: list[Name] | None = None
+    #: the largest share of a target's records one run may delete
+    allow_mass_delete_share: float = Field(default=0.1, ge=0, le=1)
+
+    _plain: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @field_validator("match_on", mode="before")
+    @classmethod
+    def _one_key(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Keep the plain form of model-valued options, so :meth:`get` costs no dump."""
+        self._plain = {
+            "locations": [
+                location.model_dump(mode="json", exclude_unset=True) for location in self.locations
+            ]
+        }
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The option ``name`` as plain data (its default when not configured); ``default``
+        where that is None. ``KeyError`` for a name that is no option."""
+        if name not in type(self).model_fields:
+            raise KeyError(f"no flow option named {name!r}")
+        value = self._plain[name] if name in self._plain else getattr(self, name)
+        return default if value is None else value
+
+    def configured(self) -> dict[str, Any]:
+        """The options the config gave, as plain data (what a config file would hold)."""
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class FlowSettings(_Strict):
@@ -123,9 +244,9 @@ class FlowSettings(_Strict):
     mode: Literal["incremental", "full"] = "incremental"
     every: str = "15m"
     on_delete: Literal["ignore", "delete", "deactivate"] = "ignore"
-    concurrency: int = Field(default=4, ge=1)
+    concurrency: int = Field(default=4, ge=1, le=MAX_CONCURRENCY)
     enabled: bool = True
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: FlowOptions = Field(default_factory=FlowOptions)
 
     @field_validator("entity")
     @classmethod
@@ -137,8 +258,11 @@ class FlowSettings(_Strict):
     @field_validator("every")
     @classmethod
     def _every(cls, value: str) -> str:
-        if parse_duration(value) <= 0:
-            raise ValueError("must be longer than zero")
+        seconds = parse_duration(value)
+        if seconds < MIN_EVERY:
+            raise ValueError(f"{_shown(value)} is shorter than the shortest interval, 1s")
+        if seconds > MAX_EVERY:
+            raise ValueError(f"{_shown(value)} is longer than the longest interval, 366d")
         return value
 
     @property
@@ -179,19 +303,37 @@ def _interpolate(value: Any, env: Mapping[str, str], key: str) -> Any:
     return _ENV.sub(sub, value)
 
 
+def _read_text(path: Path) -> str:
+    """A file's text; a file that is not UTF-8 is a ``UnicodeDecodeError`` like any other
+    ``ValueError`` (a leading byte-order mark is allowed)."""
+    return path.read_bytes().decode("utf-8-sig")
+
+
+def _not_utf8(exc: UnicodeDecodeError) -> str:
+    return f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+
+
 def _read_secret_files(table: dict[str, Any], settings: type[BaseModel], key: str) -> None:
     for field in [k for k in table if k.endswith("_file")]:
         name = field.removesuffix("_file")
         info = settings.model_fields.get(name)
         if info is None or info.annotation not in (SecretStr, SecretStr | None):
             continue
+        where = f"{key}.{field}"
         if name in table:
-            raise ConfigError(f"give either {name} or {field}, not both", key=f"{key}.{field}")
+            raise ConfigError(f"give either {name} or {field}, not both", key=where)
+        path = table.pop(field)
+        if not isinstance(path, str) or not path:
+            raise ConfigError("must be the path of a file holding the secret", key=where)
         try:
-            table[name] = Path(str(table.pop(field))).read_text().rstrip("\r\n")
+            secret = _read_text(Path(path)).rstrip("\r\n")
         except OSError as exc:
-            message = f"cannot read secret file: {exc.strerror}"
-            raise ConfigError(message, key=f"{key}.{field}") from None
+            raise ConfigError(f"cannot read secret file: {exc.strerror}", key=where) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"secret file {_not_utf8(exc)}", key=where) from None
+        if not secret.strip():
+            raise ConfigError("the secret file is empty", key=where)
+        table[name] = secret
 
 
 def _loc(loc: tuple[int | str, ...], prefix: str) -> str:
@@ -242,7 +384,11 @@ def _connectors(
     return result
 
 
-def _cross_check(config: HubConfig) -> None:
+def _cross_check(
+    config: HubConfig, capabilities: Mapping[str, Capabilities | None] | None = None
+) -> None:
+    """What no single table shows: references between tables, what each connector can do,
+    and the shape of the flows together."""
     seen: set[str] = set()
     for i, flow in enumerate(config.flows):
         for end in ("source", "target"):
@@ -253,6 +399,157 @@ def _cross_check(config: HubConfig) -> None:
         if flow.name in seen:
             raise ConfigError(f"duplicate flow name {flow.name!r}", key=f"flows[{i}].name")
         seen.add(flow.name)
+        if flow.source == flow.target:
+            message = f"the same connector as the source ({flow.source!r}): a flow moves records"
+            raise ConfigError(message + " between two connectors", key=f"flows[{i}].target")
+        _check_options(flow, f"flows[{i}].options")
+        if capabilities is not None:
+            _check_capabilities(config, flow, f"flows[{i}]", capabilities)
+    _check_cycles(config.flows)
+    if not config.connectors:
+        raise ConfigError(
+            "no connector is configured: a config needs at least one [connectors.NAME] table",
+            key="connectors",
+        )
+    _check_state(config.state)
+
+
+#: canonical fields no option may set: the record's identity
+_IDENTITY = frozenset({"entity", "key"})
+
+
+def _check_options(flow: FlowSettings, key: str) -> None:
+    """Options whose meaning depends on the flow's entity: field names, and who uses what."""
+    model = ENTITIES[flow.entity]
+    fields = {k: v for k, v in model.model_fields.items() if k not in _IDENTITY}
+    options = flow.options
+    for name, value in options.defaults.items():
+        if name not in fields:
+            raise ConfigError(
+                f"a {flow.entity} has no field {name!r} to fill", key=f"{key}.defaults.{name}"
+            )
+        info = fields[name]
+        try:
+            field_type: Any = (
+                Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+            )
+            TypeAdapter(field_type).validate_python(value)
+        except ValidationError as exc:
+            raise _validation_error(exc, f"{key}.defaults.{name}") from None
+    if options.details_rename and "details" not in fields:
+        message = f"a {flow.entity} has no details to rename (a home has)"
+        raise ConfigError(message, key=f"{key}.details_rename")
+    if options.region_by_state and flow.entity != "location":
+        message = f"only locations are filed under regions; this flow moves {flow.entity} records"
+        raise ConfigError(message, key=f"{key}.region_by_state")
+
+
+def _check_capabilities(
+    config: HubConfig,
+    flow: FlowSettings,
+    key: str,
+    capabilities: Mapping[str, Capabilities | None],
+) -> None:
+    """What the flow asks of its connectors against what their plugins declare (a plugin
+    that declares nothing is taken at its word at run time)."""
+    source = capabilities.get(config.connectors[flow.source].type)
+    target = capabilities.get(config.connectors[flow.target].type)
+    if source is not None and flow.entity not in source.reads:
+        raise ConfigError(
+            f"connector {flow.source!r} cannot read {flow.entity!r} records "
+            f"(it reads {_listed(source.reads)})",
+            key=f"{key}.entity",
+        )
+    if target is None:
+        return
+    if flow.entity not in target.writes:
+        raise ConfigError(
+            f"connector {flow.target!r} cannot write {flow.entity!r} records "
+            f"(it writes {_listed(target.writes)})",
+            key=f"{key}.entity",
+        )
+    if flow.options.locations and "location" not in target.writes:
+        message = f"connector {flow.target!r} cannot write the locations listed here"
+        raise ConfigError(message, key=f"{key}.options.locations")
+    _check_match_on(flow, target, key)
+    if flow.on_delete != "ignore":
+        # The contract declares deletes; deactivation only where a plugin declares it too.
+        able: frozenset[str] = (
+            target.deletes
+            if flow.on_delete == "delete"
+            else getattr(target, "deactivates", frozenset())
+        )
+        if flow.entity not in able:
+            raise ConfigError(
+                f"connector {flow.target!r} cannot {flow.on_delete} {flow.entity!r} records "
+                f'(it can {flow.on_delete} {_listed(able)}); use on_delete = "ignore"',
+                key=f"{key}.on_delete",
+            )
+
+
+def _check_match_on(flow: FlowSettings, target: Capabilities, key: str) -> None:
+    """``match_on`` names natural keys the target offers for the entity, or is "none"."""
+    chosen = flow.options.match_on
+    offered = getattr(target, "natural_keys", None)  # declared by plugins that can look up
+    if not chosen or chosen == ["none"] or offered is None:
+        return
+    keys = tuple(offered.get(flow.entity, ()))
+    for j, name in enumerate(chosen):
+        if name not in keys:
+            raise ConfigError(
+                f"connector {flow.target!r} cannot match a {flow.entity} on {name!r} "
+                f'(it matches on: {", ".join(keys) or "nothing"}; "none" turns matching off)',
+                key=f"{key}.options.match_on[{j}]",
+            )
+
+
+def _listed(names: frozenset[str] | tuple[str, ...]) -> str:
+    return ", ".join(sorted(names)) or "none"
+
+
+def _check_cycles(flows: list[FlowSettings]) -> None:
+    """Enabled flows of one entity must not lead records back to where they came from: each
+    flow would write what the other just wrote, round and round."""
+    edges: dict[tuple[str, str], list[tuple[str, int]]] = {}  # (entity, source) -> (target, i)
+    for i, flow in enumerate(flows):
+        if not flow.enabled:
+            continue
+        path = _route(edges, flow.entity, flow.target, flow.source)
+        if path is not None:
+            names = ", ".join(repr(flows[j].name) for j in [*path, i])
+            hops = [flows[j].source for j in path] + [flow.source, flow.target]
+            raise ConfigError(
+                f"flows {names} form a cycle: {flow.entity} records would go " + " -> ".join(hops),
+                key=f"flows[{i}].target",
+            )
+        edges.setdefault((flow.entity, flow.source), []).append((flow.target, i))
+
+
+def _route(
+    edges: Mapping[tuple[str, str], list[tuple[str, int]]], entity: str, start: str, end: str
+) -> list[int] | None:
+    """The flows (by index) that carry ``entity`` records from ``start`` to ``end``, if any."""
+    came: dict[str, list[int]] = {start: []}
+    todo = [start]
+    while todo:
+        here = todo.pop()
+        if here == end:
+            return came[here]
+        for there, i in edges.get((entity, here), []):
+            if there not in came:
+                came[there] = [*came[here], i]
+                todo.append(there)
+    return None
+
+
+def _check_state(state: StateSettings) -> None:
+    path = state.sqlite_path()
+    if path is None:
+        return
+    folder = path.parent
+    if not folder.is_dir():
+        problem = "is not a directory" if folder.exists() else "does not exist"
+        raise ConfigError(f"the directory of the SQLite file {problem}", key="state.url")
 
 
 def parse_config(
@@ -263,11 +560,11 @@ def parse_config(
     plugins: Mapping[str, ConnectorPlugin] | None = None,
 ) -> HubConfig:
     """Validate a config mapping (as parsed from TOML)."""
-    if plugins is None:
-        from hub import registry
+    from hub import registry
 
-        plugins = registry.plugins()
     try:
+        if plugins is None:
+            plugins = registry.plugins()
         raw = _interpolate(dict(data), os.environ if env is None else env, "")
         connectors = _connectors(raw.pop("connectors", {}), plugins)
         try:
@@ -275,10 +572,15 @@ def parse_config(
         except ValidationError as exc:
             raise _validation_error(exc, "") from None
         config.connectors = connectors
-        _cross_check(config)
+        capabilities = {name: registry.capabilities(plugin) for name, plugin in plugins.items()}
+        _cross_check(config, capabilities)
     except ConfigError as exc:
-        raise ConfigError(str(exc), path=source) from None
+        raise ConfigError(_one_line(str(exc)), path=source) from None
     return config
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def load_config(
@@ -290,11 +592,13 @@ def load_config(
     """Read and validate a TOML config file."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(_read_text(path))
     except OSError as exc:
         raise ConfigError(f"cannot read config: {exc.strerror}", path=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the file {_not_utf8(exc)}", path=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML: {exc}", path=str(path)) from None
+        raise ConfigError(f"invalid TOML: {_one_line(str(exc))}", path=str(path)) from None
     return parse_config(data, source=str(path), env=env, plugins=plugins)
 
 

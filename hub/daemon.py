@@ -26,7 +26,7 @@ from aiohttp import web
 from hub.app import ENTITY_ORDER, Hub
 from hub.config import FlowSettings, HubConfig
 from hub.engine import FlowReport
-from hub.errors import HubError
+from hub.errors import ConfigError, HubError
 from hub.log import configure_logging
 from hub.metrics import CONTENT_TYPE, Metrics
 
@@ -142,13 +142,7 @@ class Daemon:
 
     @contextlib.asynccontextmanager
     async def _lifespan(self) -> AsyncIterator[None]:
-        runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
-        await runner.setup()
-        host, _, port = self.config.daemon.listen.rpartition(":")
-        site = web.TCPSite(runner, host, int(port))
-        await site.start()
-        self.address = runner.addresses[0][:2]
-        log.info("listening", address=f"{self.address[0]}:{self.address[1]}")
+        runner = await self._listen()
         try:
             async with Hub(self.config, observer=self.metrics) as hub:
                 self.hub = hub
@@ -162,6 +156,21 @@ class Daemon:
             self.hub = None
             await runner.cleanup()
             log.info("stopped")
+
+    async def _listen(self) -> web.AppRunner:
+        """Serve the endpoints; an address that cannot be bound is a config error."""
+        runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
+        await runner.setup()
+        host, port = self.config.daemon.host_port
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            message = f"cannot listen on {self.config.daemon.listen}: {exc.strerror or exc}"
+            raise ConfigError(message, key="daemon.listen") from None
+        self.address = runner.addresses[0][:2]
+        log.info("listening", address=f"{self.address[0]}:{self.address[1]}")
+        return runner
 
     async def _drain(self) -> None:
         if not self._runs:

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
 from types import MappingProxyType
 
-from hub.connector import ConnectorPlugin
+from hub.connector import Capabilities, ConnectorPlugin
 from hub.errors import ConfigError
 
-__all__ = ["GROUP", "get", "plugins", "register", "unregister"]
+__all__ = ["GROUP", "capabilities", "get", "plugins", "register", "unregister"]
 
 GROUP = "prophub.connectors"
 
@@ -55,6 +55,13 @@ def get(name: str) -> ConnectorPlugin:
         listed = ", ".join(sorted(known)) or "none installed"
         raise ConfigError(f"unknown connector type {name!r} (known: {listed})")
     return known[name]
+
+
+def capabilities(plugin: ConnectorPlugin) -> Capabilities | None:
+    """What the plugin's connectors read, write and delete, where its connector class
+    declares it (a ``capabilities`` class attribute); None when only an instance can tell."""
+    declared = getattr(plugin.connector, "capabilities", None)
+    return declared if isinstance(declared, Capabilities) else None
 
 
 def register(plugin: ConnectorPlugin) -> None:

@@ -123,7 +123,7 @@ def write_toml(config: HubConfig, path: Path, listen: str) -> None:
         lines.append("[[flows]]")
         for key, value in flow.model_dump(mode="json", exclude={"options"}).items():
             lines.append(f"{key} = {toml_value(value)}")
-        for key, value in flow.options.items():
+        for key, value in flow.options.configured().items():
             lines.append(
                 f"options.{key} = {json.dumps(value)}".replace('": ', '" = ').replace('{"', '{ "')
                 if not isinstance(value, list) or not value or not isinstance(value[0], dict)

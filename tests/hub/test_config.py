@@ -8,7 +8,14 @@ from typing import Literal
 import pytest
 from pydantic import SecretStr
 
-from hub.config import ConnectorSettings, load_config, parse_duration, secret_values
+from hub.config import (
+    ConnectorSettings,
+    FlowOptions,
+    FlowSettings,
+    load_config,
+    parse_duration,
+    secret_values,
+)
 from hub.connector import ConnectorPlugin
 from hub.errors import ConfigError
 
@@ -187,3 +194,53 @@ def test_escaped_dollar_is_kept(tmp_path: Path) -> None:
 def test_parse_duration(text: str, seconds: float) -> None:
     """Durations read as the daemon's schedule intervals."""
     assert parse_duration(text) == seconds
+
+
+def test_flow_options_are_typed_and_read_as_plain_data(tmp_path: Path) -> None:
+    """Options are validated into a model; ``get`` gives plain data, defaults where unset."""
+    text = GOOD + (
+        'options.locations = [{ key = "div-1", kind = "division", name = " D " }]\n'
+        'options.defaults = { neighborhood_key = "hood-1" }\n'
+        'options.match_on = "address"\n'
+    )
+    options = load_config(write(tmp_path, text), env=ENV, plugins=PLUGINS).flows[0].options
+    assert options.locations[0].name == "D" and options.locations[0].kind == "division"
+    assert options.get("locations") == [{"key": "div-1", "kind": "division", "name": "D"}]
+    assert options.get("defaults") == {"neighborhood_key": "hood-1"}
+    assert options.get("match_on") == ["address"]
+    assert options.get("collections") is None and options.get("collections", ["x"]) == ["x"]
+    assert options.get("write_attempts", 3) == 8  # the option's own default
+    assert options.get("allow_mass_delete_share") == 0.1
+    assert options.configured() == {
+        "locations": [{"key": "div-1", "kind": "division", "name": "D"}],
+        "defaults": {"neighborhood_key": "hood-1"},
+        "match_on": ["address"],
+    }
+    with pytest.raises(KeyError, match="no flow option named 'colour'"):
+        options.get("colour")
+
+
+def test_flow_settings_take_options_as_a_mapping() -> None:
+    """Code that builds a flow with an options dict gets the validated model."""
+    flow = FlowSettings(
+        name="f", source="a", target="b", entity="home", options={"write_attempts": 2}
+    )
+    assert isinstance(flow.options, FlowOptions) and flow.options.get("write_attempts") == 2
+    with pytest.raises(ValueError, match="colour"):
+        FlowSettings(name="f", source="a", target="b", entity="home", options={"colour": 1})
+
+
+def test_a_utf8_byte_order_mark_is_allowed(tmp_path: Path) -> None:
+    """A config saved by an editor that writes a byte-order mark still loads."""
+    path = write(tmp_path, GOOD)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert load_config(path, env=ENV, plugins=PLUGINS).flows[0].name == "a-to-b"
+
+
+def test_a_disabled_reverse_flow_is_no_cycle(tmp_path: Path) -> None:
+    """Only enabled flows can carry records round: a reverse flow kept disabled is allowed."""
+    text = GOOD + '\n[[flows]]\nname = "b-to-a"\nsource = "b"\ntarget = "a"\nentity = "home"\n'
+    with pytest.raises(ConfigError, match="cycle"):
+        load_config(write(tmp_path, text), env=ENV, plugins=PLUGINS)
+    config = load_config(write(tmp_path, text + "enabled = false\n"), env=ENV, plugins=PLUGINS)
+    assert [f.name for f in config.flows] == ["a-to-b", "b-to-a"]
