@@ -147,12 +147,20 @@ class WriteResult:
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """Which canonical entities a connector reads, writes and deletes."""
+    """Which canonical entities a connector reads, writes and deletes.
+
+    ``natural_keys`` names, per entity, the natural keys ``lookup`` can find an existing
+    record by (the default first): the engine looks for a match before every create, so a
+    first sync onto an account that already holds the records updates them instead of
+    making copies. A vendor whose create is idempotent by itself (an external id that
+    answers 409) declares none.
+    """
 
     reads: frozenset[str] = frozenset()
     writes: frozenset[str] = frozenset()
     deletes: frozenset[str] = frozenset()
     incremental: frozenset[str] = frozenset()
+    natural_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -199,8 +207,14 @@ class Connector(Protocol):
         target's refs where the engine knows them, else the canonical keys.
         """
 
-    async def lookup(self, entity: str, record: CanonicalRecord) -> str | None:
-        """Find the record at this vendor by its natural key (external id, email...)."""
+    async def lookup(
+        self, entity: str, record: CanonicalRecord, *, by: str | None = None
+    ) -> str | None:
+        """Find the record at this vendor by its natural key (external id, email...).
+
+        ``by`` picks one of the entity's ``natural_keys`` (None: the default). Exactly one
+        exact match is the answer; none is None; several raise ``AmbiguousMatch``.
+        """
 
     async def delete(self, entity: str, ref: str, *, deactivate: bool = False) -> None:
         """Delete (or deactivate) a record; ``UnsupportedValue`` where the vendor cannot."""

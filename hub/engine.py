@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Seque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 import structlog
 from pydantic import BaseModel
@@ -32,7 +32,9 @@ from hub.connector import (
     WriteResult,
 )
 from hub.errors import (
+    AmbiguousMatch,
     AuthFailed,
+    ConfigError,
     HubError,
     MappingError,
     MissingParent,
@@ -55,6 +57,7 @@ from hub.store import Batch, StateStore, XRef
 __all__ = ["FlowReport", "ReadFailure", "run_flow"]
 
 log = structlog.get_logger("hub.engine")
+T = TypeVar("T")
 
 BATCH = 1000
 #: records mapped between two turns of the event loop while a page is read: mapping a whole
@@ -101,6 +104,10 @@ class FlowReport:
     failed: int = 0
     skipped: int = 0
     deleted: int = 0
+    #: creates that found their record already at the target (by natural key) and updated it
+    matched: int = 0
+    #: records left alone because several target records matched their natural key
+    ambiguous: int = 0
     #: deletions the run found but did not make (an incomplete read, the mass-deletion guard)
     withheld: int = 0
     requests: int = 0
@@ -125,6 +132,8 @@ class FlowReport:
             "seconds": round(self.seconds, 3),
             "skipped": self.skipped,
             "deleted": self.deleted,
+            "matched": self.matched,
+            "ambiguous": self.ambiguous,
             "withheld": self.withheld,
             "notes": list(self.notes),
         }
@@ -268,6 +277,7 @@ class FlowRun:
         self.read_ends: list[ReadEnd] = []
         self.read_keys: set[str] = set()
         self.read_rejected = 0
+        self.match_on = _match_keys(flow, target)
 
     # -- the run -------------------------------------------------------------------------
 
@@ -803,6 +813,10 @@ class FlowRun:
         if known is not None and known.hash == digest:
             self._plan("unchanged", record.key)
             return WriteAction.UNCHANGED
+        if known is None and slot not in self.pending:
+            matched = await self._match(entity, translated)
+            if matched is not None:
+                return await self._write_matched(entity, record, translated, matched, digest)
         if self.dry_run:
             self._plan("create" if known is None else "update", record.key)
             return WriteAction.CREATED if known is None else WriteAction.UPDATED
@@ -841,6 +855,55 @@ class FlowRun:
             return WriteAction.UPDATED  # re-created after it vanished: still an update to us
         return result.action
 
+    async def _match(self, entity: str, record: CanonicalRecord) -> str | None:
+        """The ref of the target's existing record this create would duplicate, if any."""
+        keys = (
+            self.match_on
+            if entity == self.flow.entity
+            else self.target.capabilities.natural_keys.get(entity, ())[:1]
+        )
+        counted = entity == self.flow.entity
+        for by in keys:
+            try:
+                found = await self._retrying(partial(self.target.lookup, entity, record, by=by))
+            except AmbiguousMatch:
+                if counted:
+                    self.report.ambiguous += 1
+                self._plan("leave ambiguous", record.key)
+                raise
+            if found is not None:
+                if counted:
+                    self.report.matched += 1
+                return found
+        return None
+
+    async def _write_matched(
+        self,
+        entity: str,
+        record: CanonicalRecord,
+        translated: CanonicalRecord,
+        ref: str,
+        digest: str,
+    ) -> WriteAction:
+        """Update the record a create found already at the target, instead of copying it."""
+        slot = (entity, record.key)
+        if slot in self.entries:
+            # Its intended create is never sent: closed with the batch.
+            self.entries.discard(slot)
+            self.failed_entries.append(slot)
+        if self.dry_run:
+            self._plan("match", record.key)
+            return WriteAction.UPDATED
+        result = await self._retrying(partial(self.target.write, entity, translated, ref))
+        self._wrote(entity, record.key, result.ref, digest)
+        if entity != self.flow.entity:
+            await self._flush()  # a parent: durable before its children are sent
+        return (
+            WriteAction.UNCHANGED
+            if result.action is WriteAction.UNCHANGED
+            else (WriteAction.UPDATED)
+        )
+
     async def _create(self, entity: str, record: CanonicalRecord, digest: str) -> WriteResult:
         """Create once: a create whose outcome is unknown is looked up, never sent blindly."""
         target = self.target.name
@@ -877,16 +940,18 @@ class FlowRun:
             self.failed_entries.append(slot)
 
     async def _retrying(
-        self, call: Callable[[], Awaitable[WriteResult]], failed: VendorError
-    ) -> WriteResult:
-        """Attempts 2 and on of a write whose first attempt raised ``failed``."""
+        self, call: Callable[[], Awaitable[T]], failed: VendorError | None = None
+    ) -> T:
+        """A vendor call that is tried again on transient faults; ``failed`` is its first
+        attempt's error when that was already made."""
         attempts = self.write_attempts
         for attempt in range(1, attempts + 1):
-            # Transient faults, and creates whose outcome is unknown (the next attempt looks
-            # the record up first), are worth another go.
-            if attempt == attempts or not (failed.retryable or failed.outcome_unknown):
-                raise failed
-            await self.sleep(min(30.0, 0.5 * 2**attempt))
+            if failed is not None:
+                # Transient faults, and creates whose outcome is unknown (the next attempt
+                # looks the record up first), are worth another go.
+                if attempt == attempts or not (failed.retryable or failed.outcome_unknown):
+                    raise failed
+                await self.sleep(min(30.0, 0.5 * 2**attempt))
             try:
                 return await call()
             except VendorError as exc:
@@ -1026,6 +1091,25 @@ class FlowRun:
     def _plan(self, action: str, key: str) -> None:
         if self.dry_run:
             self.report.planned.append((action, key))
+
+
+def _match_keys(flow: FlowSettings, target: Connector) -> tuple[str, ...]:
+    """The natural keys a create of this flow's entity is matched on, in order."""
+    offered = target.capabilities.natural_keys.get(flow.entity, ())
+    wanted = flow.options.get("match_on")
+    if wanted is None:
+        return offered[:1]
+    chosen = (wanted,) if isinstance(wanted, str) else tuple(wanted)
+    if chosen in (("none",), ()):
+        return ()
+    unknown = [key for key in chosen if key not in offered]
+    if unknown:
+        raise ConfigError(
+            f"{target.name} cannot match a {flow.entity} on {', '.join(unknown)} "
+            f"(it matches on: {', '.join(offered) or 'nothing'})",
+            key=f"flows.{flow.name}.options.match_on",
+        )
+    return chosen
 
 
 def _aware(value: datetime) -> datetime:

@@ -18,6 +18,7 @@
         │   ├── NotFound                      404
         │   │   └── MissingParent             404 for the parent of a record being written
         │   ├── Conflict                      409 (a duplicate external id)
+        │   ├── AmbiguousMatch                several records match a natural key: no guess
         │   ├── InvalidRecord (ValueError)    400 / 415 / 422: the vendor rejected the input
         │   └── UnsupportedValue (ValueError) the target cannot hold a canonical value
         └── ProtocolError                     the answer is not what the vendor documents:
@@ -34,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "AmbiguousMatch",
     "AuthFailed",
     "ConfigError",
     "Conflict",
@@ -183,6 +185,16 @@ class MissingParent(NotFound):
 
 class Conflict(PermanentError):
     """409: a record with this external id already exists."""
+
+
+class AmbiguousMatch(PermanentError):
+    """More than one record at the target matches a natural key exactly; ``candidates`` are
+    their ids. The record is dead-lettered: a guess could overwrite someone else's data."""
+
+    def __init__(self, message: str = "", *, candidates: Sequence[str] = (), **kw: object) -> None:
+        self.candidates = list(candidates)
+        kw.setdefault("messages", [f"candidates: {', '.join(self.candidates)}"])
+        super().__init__(message, **kw)  # type: ignore[arg-type]
 
 
 class InvalidRecord(PermanentError, ValueError):

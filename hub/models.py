@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -133,6 +133,9 @@ class Address(_Model):
     state: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)] | None = None
     postal_code: Text | None = None
     country: Annotated[str, StringConstraints(min_length=2, max_length=2, to_upper=True)] = "US"
+    #: a vendor's country value the hub has no code for (``country`` is then "ZZ"), kept so
+    #: it goes back to that vendor as it came, never turned into another country
+    country_raw: Text | None = None
 
     @model_validator(mode="after")
     def _check_us(self) -> Address:
@@ -238,15 +241,19 @@ class PersonRole(_Model):
     organization_key: Key | None = None
     homeowner_type: HomeownerType | None = None
     raw: Text | None = None
+    #: whether this home is the person's default home (Builder Backed's ``defaultHome``)
+    default_home: bool | None = None
 
 
 class Person(CanonicalRecord):
     """A person or company with emails, phones and roles."""
 
     entity: Literal["person"] = Field(default="person", exclude=True, repr=False)
+    prefix: Text | None = None  # "Mr.", "Dr."...
     first_name: Text = ""
     middle_name: Text | None = None
     last_name: Text = ""
+    suffix: Text | None = None  # "Jr.", "III"...
     company_name: Text | None = None
     is_company: bool = False
     emails: list[EmailStr] = Field(default_factory=list)
@@ -299,6 +306,9 @@ class Home(CanonicalRecord):
     scheduled_closing_date: date | None = None
     bedrooms: int | None = Field(default=None, ge=0)
     bathrooms: float | None = Field(default=None, ge=0)
+    #: a vendor's bedroom or bathroom value the hub cannot read as a number, kept as it came
+    bedrooms_raw: Text | None = None
+    bathrooms_raw: Text | None = None
     square_feet: int | None = Field(default=None, ge=0)
     details: dict[str, Detail] = Field(default_factory=dict)
     neighborhood_key: Key | None = None
@@ -331,16 +341,28 @@ class Document(CanonicalRecord):
     storage: DocumentStorage = DocumentStorage.EXTERNAL_URL
     bucket: Text | None = None
     shareable: bool = False
-    display_from: date | None = None
-    display_until: date | None = None
+    #: a day, or a day and its time of day (as the vendor states it; a midnight is a day)
+    display_from: date | datetime | None = None
+    display_until: date | datetime | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Document:
         if self.storage is DocumentStorage.AWS and not self.bucket:
             raise ValueError("an AWS document needs a bucket")
-        if self.display_from and self.display_until and self.display_until < self.display_from:
+        if (
+            self.display_from
+            and self.display_until
+            and _moment(self.display_until) < _moment(self.display_from)
+        ):
             raise ValueError("display_until is before display_from")
         return self
+
+
+def _moment(value: date | datetime) -> datetime:
+    """A display bound as a comparable wall-clock moment (a day starts at midnight)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return datetime.combine(value, datetime.min.time())
 
 
 class OrganizationKind(StrEnum):

@@ -171,8 +171,10 @@ class FakeConnector:
                     messages=[f"{name} {value} not found"],
                 )
 
-    async def lookup(self, entity: str, record: CanonicalRecord) -> str | None:
-        """Find a record by its key."""
+    async def lookup(
+        self, entity: str, record: CanonicalRecord, *, by: str | None = None
+    ) -> str | None:
+        """Find a record by its key (the fake's one natural key)."""
         self.lookups += 1
         held = self.data.get(entity, {}).get(record.key)
         return held.ref if held else None

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from hub.errors import MappingError
+from hub.errors import MappingError, UnsupportedValue
 from hub.models import (
     Address,
     Home,
@@ -44,12 +44,18 @@ __all__ = [
     "COUNTRIES",
     "PHONE_TYPES",
     "SUBTYPES",
+    "association_put",
+    "email_matches",
     "from_address",
     "from_association",
     "from_association_owner",
     "from_association_unit",
     "from_rental_owner",
     "key",
+    "name_matches",
+    "owner_put",
+    "put_from_get",
+    "rental_owner_put",
     "to_address",
     "to_association",
     "to_association_owner",
@@ -58,6 +64,7 @@ __all__ = [
     "to_rental_owner",
     "to_rental_unit",
     "to_tenant",
+    "unit_put",
 ]
 
 log = structlog.get_logger("mappings.buildium")
@@ -115,6 +122,32 @@ PHONE_TYPES: dict[str, str] = {
 }
 #: canonical phone kind -> PhoneNumbersMessage field for writes
 PHONE_FIELDS = {"home": "Home", "work": "Work", "mobile": "Mobile", "fax": "Fax"}
+#: a GET PhoneNumberMessage Type -> the PUT PhoneNumbersMessage field that holds it
+PHONE_TYPE_FIELDS = {"Home": "Home", "Office": "Work", "Cell": "Mobile", "Fax": "Fax"}
+#: Buildium accepts a state or province by name as well as by abbreviation
+STATE_NAMES: dict[str, str] = {
+    "alabama": "AL", "alaska": "AK", "arizona": "AZ", "arkansas": "AR", "california": "CA",
+    "colorado": "CO", "connecticut": "CT", "delaware": "DE", "district of columbia": "DC",
+    "florida": "FL", "georgia": "GA", "hawaii": "HI", "idaho": "ID", "illinois": "IL",
+    "indiana": "IN", "iowa": "IA", "kansas": "KS", "kentucky": "KY", "louisiana": "LA",
+    "maine": "ME", "maryland": "MD", "massachusetts": "MA", "michigan": "MI",
+    "minnesota": "MN", "mississippi": "MS", "missouri": "MO", "montana": "MT",
+    "nebraska": "NE", "nevada": "NV", "new hampshire": "NH", "new jersey": "NJ",
+    "new mexico": "NM", "new york": "NY", "north carolina": "NC", "north dakota": "ND",
+    "ohio": "OH", "oklahoma": "OK", "oregon": "OR", "pennsylvania": "PA",
+    "rhode island": "RI", "south carolina": "SC", "south dakota": "SD", "tennessee": "TN",
+    "texas": "TX", "utah": "UT", "vermont": "VT", "virginia": "VA", "washington": "WA",
+    "west virginia": "WV", "wisconsin": "WI", "wyoming": "WY", "puerto rico": "PR",
+    "guam": "GU", "american samoa": "AS", "virgin islands": "VI",
+    "northern mariana islands": "MP",
+    # Canada's provinces and territories
+    "alberta": "AB", "british columbia": "BC", "manitoba": "MB", "new brunswick": "NB",
+    "newfoundland and labrador": "NL", "nova scotia": "NS", "ontario": "ON",
+    "prince edward island": "PE", "quebec": "QC", "saskatchewan": "SK",
+    "northwest territories": "NT", "nunavut": "NU", "yukon": "YT",
+}  # fmt: skip
+#: the canonical code of a country Buildium names but the hub does not
+UNKNOWN_COUNTRY = "ZZ"
 
 
 def key(collection: str, record_id: Any) -> str:
@@ -147,6 +180,11 @@ def _lookup(table: Mapping[str, Any], value: Any, what: str) -> Any:
     return None
 
 
+def _unknown(table: Mapping[str, Any], value: Any) -> str | None:
+    """A value outside an enum table, kept raw (None for known values and nulls)."""
+    return str(value) if value is not None and value not in table else None
+
+
 # -- addresses and phones ---------------------------------------------------------------------
 
 
@@ -160,25 +198,38 @@ def _address_fields(payload: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """An AddressMessage as Address fields, left for the record's own validation to check."""
     if not payload or not payload.get("AddressLine1"):
         return None
-    country_raw = payload.get("Country")
-    country = COUNTRIES.get(str(country_raw), "US") if country_raw else "US"
-    if country_raw and country_raw not in COUNTRIES:
-        log.warning("unknown country", vendor=VENDOR, value=country_raw)
+    country_raw = _clean(payload.get("Country"))
+    kept_raw = None
+    if country_raw is None:
+        country = "US"  # Buildium's own default, for records saved before Country existed
+    elif country_raw in COUNTRIES:
+        country = COUNTRIES[country_raw]
+    else:
+        country, kept_raw = UNKNOWN_COUNTRY, country_raw
     get = payload.get
+    state = _clean(get("State"))
+    if state is not None:
+        state = STATE_NAMES.get(" ".join(state.lower().split()), state)
     return {
         "line1": str(payload["AddressLine1"]),
         "line2": _clean(get("AddressLine2")),
         "line3": _clean(get("AddressLine3")),
         "city": _clean(get("City")) or "",
-        "state": _clean(get("State")),
+        "state": state,
         "postal_code": _clean(get("PostalCode")),
         "country": country,
+        "country_raw": kept_raw,
     }
 
 
 def from_address(address: Address) -> dict[str, Any]:
     """An Address as a SaveAddressMessage."""
     countries = {v: k for k, v in COUNTRIES.items()}
+    country = address.country_raw or countries.get(address.country)
+    if country is None:
+        raise UnsupportedValue(
+            f"Buildium has no country for the code {address.country!r}", vendor=VENDOR
+        )
     body = {
         "AddressLine1": address.line1,
         "AddressLine2": address.line2,
@@ -186,7 +237,7 @@ def from_address(address: Address) -> dict[str, Any]:
         "City": address.city,
         "State": address.state,
         "PostalCode": address.postal_code,
-        "Country": countries.get(address.country, "UnitedStates"),
+        "Country": country,
     }
     return {k: v for k, v in body.items() if v is not None}
 
@@ -244,10 +295,8 @@ def to_association(payload: Mapping[str, Any], parent_key: str | None = None) ->
     )
 
 
-def from_association(
-    location: Location, bank_account_id: int, current: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    """A neighborhood as an AssociationPostMessage (or PutMessage when ``current`` is given)."""
+def from_association(location: Location, bank_account_id: int) -> dict[str, Any]:
+    """A neighborhood as an AssociationPostMessage (an update: :func:`association_put`)."""
     if location.address is None:
         raise MappingError(
             f"{location.key}: a Buildium association needs an address",
@@ -261,10 +310,6 @@ def from_association(
     }
     if location.description:
         body["Description"] = location.description
-    if current is not None:
-        body["FiscalYearEndDay"] = current.get("FiscalYearEndDay") or 31
-        body["FiscalYearEndMonth"] = current.get("FiscalYearEndMonth") or 12
-        body["OperatingBankAccountId"] = current.get("OperatingBankAccountId") or bank_account_id
     return body
 
 
@@ -290,6 +335,8 @@ def _home(
                 "home_type_raw": raw,
                 "bedrooms": _lookup(BEDROOMS, payload.get("UnitBedrooms"), "UnitBedrooms"),
                 "bathrooms": _lookup(BATHROOMS, payload.get("UnitBathrooms"), "UnitBathrooms"),
+                "bedrooms_raw": _unknown(BEDROOMS, payload.get("UnitBedrooms")),
+                "bathrooms_raw": _unknown(BATHROOMS, payload.get("UnitBathrooms")),
                 "square_feet": payload.get("UnitSize") or None,
                 "neighborhood_key": neighborhood,
             }
@@ -458,3 +505,248 @@ def to_tenant(payload: Mapping[str, Any]) -> Person:
         if lease.get("UnitId") is not None
     ]
     return _person("tenant", payload, roles, "Address")
+
+
+# -- updates: read-modify-write ---------------------------------------------------------------
+#
+# Buildium's PUT sets every field the request omits to null or empty (its document says so of
+# each PUT). An update therefore starts from the record as Buildium gave it, its GET message
+# translated field by field into the PUT message, and changes only the fields the hub owns.
+# A PUT field that cannot be filled from the GET message would be erased: the update is
+# refused, naming the field, so Buildium keeps what it holds.
+
+ADDRESS_FIELDS = (
+    "AddressLine1",
+    "AddressLine2",
+    "AddressLine3",
+    "City",
+    "State",
+    "PostalCode",
+    "Country",
+)
+CONTACT_FIELDS = ("Name", "RelationshipDescription", "Phone", "Email")
+
+
+def _cannot(resource: str, field: str, why: str) -> UnsupportedValue:
+    return UnsupportedValue(
+        f"{resource}: {field} cannot be sent back as Buildium holds it ({why}); "
+        "the update is refused so that Buildium keeps it",
+        vendor=VENDOR,
+    )
+
+
+def _copy(resource: str, field: str, value: Any, names: tuple[str, ...]) -> Any:
+    """A nested message (address, emergency contact) copied field by field."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise _cannot(resource, field, "not an object")
+    unknown = sorted(set(value) - set(names))
+    if unknown:
+        raise _cannot(resource, f"{field}.{unknown[0]}", "the PUT message has no such field")
+    body = {name: value[name] for name in names if value.get(name) is not None}
+    return body or None
+
+
+def _phone_numbers(resource: str, value: Any) -> dict[str, str] | None:
+    """A GET message's PhoneNumbers list as the PUT message's PhoneNumbers object."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise _cannot(resource, "PhoneNumbers", "not a list")
+    fields: dict[str, str] = {}
+    for item in value:
+        number = item.get("Number") if isinstance(item, Mapping) else None
+        if not number:
+            continue
+        kind = item.get("Type")
+        name = PHONE_TYPE_FIELDS.get(str(kind))
+        if name is None:
+            raise _cannot(resource, "PhoneNumbers", f"a {kind} number has no place in a PUT")
+        if name in fields and fields[name] != number:
+            raise _cannot(resource, "PhoneNumbers", f"two {name} numbers, a PUT holds one")
+        fields[name] = str(number)
+    return fields or None
+
+
+def _manager_id(resource: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not isinstance(value.get("Id"), int):
+        raise _cannot(resource, "PropertyManagerId", "the association manager has no Id")
+    return value["Id"]
+
+
+def _missing(resource: str, field: str) -> Callable[[Mapping[str, Any]], Any]:
+    def fail(current: Mapping[str, Any]) -> Any:
+        raise _cannot(resource, field, "Buildium's GET message does not return it")
+
+    return fail
+
+
+def _field(name: str) -> Callable[[Mapping[str, Any]], Any]:
+    return lambda current: current.get(name)
+
+
+def _put_rules(resource: str) -> dict[str, Callable[[Mapping[str, Any]], Any]]:
+    """PUT message field -> how it is filled from the GET message, per resource."""
+    same = _field
+
+    def address(name: str) -> Callable[[Mapping[str, Any]], Any]:
+        return lambda current: _copy(resource, name, current.get(name), ADDRESS_FIELDS)
+
+    if resource == "association":
+        return {
+            "Name": same("Name"),
+            "Description": same("Description"),
+            "YearBuilt": same("YearBuilt"),
+            "OperatingBankAccountId": same("OperatingBankAccountId"),
+            "Reserve": same("Reserve"),
+            "Address": address("Address"),
+            "PropertyManagerId": lambda c: _manager_id(resource, c.get("AssociationManager")),
+            "FiscalYearEndDay": same("FiscalYearEndDay"),
+            "FiscalYearEndMonth": same("FiscalYearEndMonth"),
+        }
+    if resource == "association-unit":
+        return {
+            "UnitNumber": same("UnitNumber"),
+            "UnitSize": same("UnitSize"),
+            "Address": address("Address"),
+            "UnitBedrooms": same("UnitBedrooms"),
+            "UnitBathrooms": same("UnitBathrooms"),
+        }
+    common = {
+        "FirstName": same("FirstName"),
+        "LastName": same("LastName"),
+        "Email": same("Email"),
+        "AlternateEmail": same("AlternateEmail"),
+        "PhoneNumbers": lambda c: _phone_numbers(resource, c.get("PhoneNumbers")),
+        "Comment": same("Comment"),
+    }
+    if resource == "association-owner":
+        return {
+            **common,
+            "PrimaryAddress": address("PrimaryAddress"),
+            "AlternateAddress": address("AlternateAddress"),
+            "EmergencyContact": lambda c: _copy(
+                resource, "EmergencyContact", c.get("EmergencyContact"), CONTACT_FIELDS
+            ),
+            "MailingPreference": same("MailingPreference"),
+            "TaxId": same("TaxId"),
+        }
+    if resource == "rental-owner":
+        return {
+            **common,
+            "IsCompany": same("IsCompany"),
+            "CompanyName": same("CompanyName"),
+            "DateOfBirth": _missing(resource, "DateOfBirth"),
+            "ManagementAgreementStartDate": same("ManagementAgreementStartDate"),
+            "ManagementAgreementEndDate": same("ManagementAgreementEndDate"),
+            "Address": address("Address"),
+            "PropertyIds": same("PropertyIds"),
+        }
+    raise ValueError(f"no PUT message for {resource!r}")
+
+
+#: the resources the hub updates, and their PUT messages' fields
+PUT_FIELDS = {
+    resource: tuple(_put_rules(resource))
+    for resource in ("association", "association-unit", "association-owner", "rental-owner")
+}
+
+
+def put_from_get(resource: str, current: Mapping[str, Any]) -> dict[str, Any]:
+    """The PUT message that leaves a record as Buildium gave it (its GET message)."""
+    body = {}
+    for name, rule in _put_rules(resource).items():
+        value = rule(current)
+        if value is not None:
+            body[name] = value
+    return body
+
+
+def _merge(resource: str, current: Mapping[str, Any], owned: Mapping[str, Any]) -> dict[str, Any]:
+    """The current record's PUT message with the hub's own fields changed (a None drops a
+    field the hub owns and the source no longer has)."""
+    body = put_from_get(resource, current)
+    for name, value in owned.items():
+        if name not in PUT_FIELDS[resource]:
+            raise ValueError(f"{name} is not a field of the {resource} PUT message")
+        if value is None:
+            body.pop(name, None)
+        else:
+            body[name] = value
+    return body
+
+
+def association_put(current: Mapping[str, Any], location: Location) -> dict[str, Any]:
+    """An association's PUT message: Buildium's record with the neighborhood's name,
+    address and (where the source has one) description."""
+    post = from_association(location, 0)
+    owned = {"Name": post["Name"], "Address": post["Address"]}
+    if location.description:
+        owned["Description"] = location.description
+    return _merge("association", current, owned)
+
+
+def unit_put(current: Mapping[str, Any], home: Home) -> dict[str, Any]:
+    """A unit's PUT message: Buildium's record with the home's number and address, and its
+    size, bedrooms and bathrooms where the source has them."""
+    post = from_association_unit(home, None)
+    owned = {k: post[k] for k in ("UnitNumber", "Address", *_UNIT_FACTS) if k in post}
+    return _merge("association-unit", current, owned)
+
+
+_UNIT_FACTS = ("UnitSize", "UnitBedrooms", "UnitBathrooms")
+
+
+def owner_put(current: Mapping[str, Any], person: Person) -> dict[str, Any]:
+    """An association owner's PUT message: Buildium's record with the person's name,
+    primary address, emails and phones (by kind, others kept) and notes."""
+    post = from_association_owner(person, None)
+    owned = _person_owned(current, person, post, "PrimaryAddress")
+    return _merge("association-owner", current, owned)
+
+
+def rental_owner_put(
+    current: Mapping[str, Any], person: Person, property_ids: list[int]
+) -> dict[str, Any]:
+    """A rental owner's PUT message, refused while Buildium cannot give back DateOfBirth."""
+    post = from_rental_owner(person, property_ids or list(current.get("PropertyIds") or []))
+    owned = _person_owned(current, person, post, "Address")
+    owned.update({k: post[k] for k in ("IsCompany", "CompanyName", "PropertyIds") if k in post})
+    return _merge("rental-owner", current, owned)
+
+
+def _person_owned(
+    current: Mapping[str, Any], person: Person, post: Mapping[str, Any], address: str
+) -> dict[str, Any]:
+    owned = {k: post[k] for k in ("FirstName", "LastName", address) if k in post}
+    if person.emails:
+        owned["Email"] = person.emails[0]
+    if len(person.emails) > 1:
+        owned["AlternateEmail"] = person.emails[1]
+    phones = _phone_fields(person.phones)
+    if phones:
+        kept = _phone_numbers("owner", current.get("PhoneNumbers")) or {}
+        owned["PhoneNumbers"] = {**kept, **phones}
+    if person.notes:
+        owned["Comment"] = person.notes
+    return owned
+
+
+# -- exact matching of look-up candidates -----------------------------------------------------
+#
+# Buildium's name and email filters match records that *contain* the value: every candidate
+# is checked here, and only an exact match counts.
+
+
+def email_matches(payload: Mapping[str, Any], email: str) -> bool:
+    """Whether a record's email is this one (case-insensitive, around whitespace)."""
+    mine = str(payload.get("Email") or "").strip().lower()
+    return bool(mine) and mine == email.strip().lower()
+
+
+def name_matches(value: Any, name: str) -> bool:
+    """Whether a name is this one after trimming (and inner runs of spaces made one)."""
+    return isinstance(value, str) and " ".join(value.split()) == " ".join(name.split())

@@ -34,7 +34,7 @@ from hub.connector import (
     pick_collections,
     safe_record,
 )
-from hub.errors import MissingParent, NotFound, ProtocolError, UnsupportedValue
+from hub.errors import AmbiguousMatch, MissingParent, NotFound, ProtocolError, UnsupportedValue
 from hub.http import HTTPConnector, RequestObserver, Response
 from hub.models import CanonicalRecord, Home, Location, Person, RoleKind
 from hub.paging import OffsetLimit, ReadTally
@@ -115,6 +115,11 @@ class BuildiumConnector(HTTPConnector):
         reads=frozenset({"location", "home", "person"}),
         writes=frozenset({"location", "home", "person"}),
         incremental=frozenset({"location", "home", "person"}),
+        natural_keys={
+            "location": ("name",),
+            "home": ("unit_number",),
+            "person": ("email", "name"),
+        },
     )
 
     def __init__(
@@ -187,7 +192,7 @@ class BuildiumConnector(HTTPConnector):
     async def write(
         self, entity: str, record: CanonicalRecord, known_ref: str | None
     ) -> WriteResult:
-        """Create (POST) or update (PUT) an association, unit or owner."""
+        """Create (POST) or update (read, modify, PUT) an association, unit or owner."""
         if isinstance(record, Location):
             return await self._write_association(record, known_ref)
         if isinstance(record, Home):
@@ -201,100 +206,184 @@ class BuildiumConnector(HTTPConnector):
             data = (await self.client.request("GET", path)).json()
         except NotFound:
             return None
-        return data if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            raise ProtocolError(
+                "expected a JSON object", vendor=self.vendor, method="GET", path=path, status=200
+            )
+        return data
 
-    async def _save(self, path: str, body: dict[str, Any], ref: str | None) -> WriteResult:
-        if ref is None:
-            created = (
-                await self.client.request("POST", path, json=body, create=True, expect_json=True)
-            ).json()
-            return WriteResult(str(created["Id"]), WriteAction.CREATED)
+    async def _create(self, path: str, body: dict[str, Any]) -> WriteResult:
+        response = await self.client.request("POST", path, json=body, create=True, expect_json=True)
+        created = response.json()
+        if not isinstance(created, dict) or not isinstance(created.get("Id"), int):
+            # The create happened; only its id is unreadable: settled by a look-up.
+            raise ProtocolError(
+                "the created record carries no Id",
+                vendor=self.vendor,
+                method="POST",
+                path=path,
+                status=response.status,
+                outcome_unknown=True,
+            )
+        return WriteResult(str(created["Id"]), WriteAction.CREATED)
+
+    async def _update(
+        self, path: str, ref: str, resource: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> WriteResult:
+        """Read the record, change only the hub's fields, and PUT it all back: Buildium's PUT
+        nulls every field it is not sent."""
         current = await self._get(f"{path}/{ref}")
         if current is None:
             raise NotFound("record vanished", vendor=self.vendor, path=f"{path}/{ref}", status=404)
-        if all(current.get(k) == v for k, v in body.items() if k not in _WRITE_ONLY):
+        body = change(current)
+        if body == m.put_from_get(resource, current):
             return WriteResult(ref, WriteAction.UNCHANGED)
         await self.client.request("PUT", f"{path}/{ref}", json=body, expect_json=True)
         return WriteResult(ref, WriteAction.UPDATED)
 
     async def _write_association(self, location: Location, ref: str | None) -> WriteResult:
-        ref = ref if _id_of(ref, "association") else None
-        current = await self._get(f"/v1/associations/{ref}") if ref else None
-        body = m.from_association(location, self.settings.operating_bank_account_id, current)
-        return await self._save("/v1/associations", body, ref)
+        association = _id_of(ref, "association")
+        if association is None:
+            body = m.from_association(location, self.settings.operating_bank_account_id)
+            return await self._create("/v1/associations", body)
+        return await self._update(
+            "/v1/associations",
+            str(association),
+            "association",
+            lambda current: m.association_put(current, location),
+        )
 
     async def _write_unit(self, home: Home, ref: str | None) -> WriteResult:
-        association = _id_of(home.neighborhood_key, "association")
-        if ref is None and association is None:
-            raise MissingParent(
-                "a unit needs its association",
-                vendor=self.vendor,
-                messages=[f"neighborhood {home.neighborhood_key}"],
-            )
-        body = m.from_association_unit(home, association if ref is None else None)
+        path = "/v1/associations/units"
         try:
-            return await self._save("/v1/associations/units", body, ref)
+            if ref is not None:
+                return await self._update(
+                    path, ref, "association-unit", lambda current: m.unit_put(current, home)
+                )
+            association = _id_of(home.neighborhood_key, "association")
+            if association is None:
+                raise MissingParent(
+                    "a unit needs its association",
+                    vendor=self.vendor,
+                    messages=[f"neighborhood {home.neighborhood_key}"],
+                )
+            return await self._create(path, m.from_association_unit(home, association))
         except NotFound as exc:
+            if isinstance(exc, MissingParent):
+                raise
             raise MissingParent(
                 exc.message, vendor=self.vendor, status=404, messages=exc.messages
             ) from None
 
     async def _write_owner(self, person: Person, ref: str | None) -> WriteResult:
-        roles = {r.kind for r in person.roles}
-        if roles & {RoleKind.RENTAL_OWNER} and not roles & {
-            RoleKind.ASSOCIATION_OWNER,
-            RoleKind.HOMEOWNER,
-        }:
+        if _is_rental_owner(person):
             properties = [i for r in person.roles if (i := _id_of(r.home_key, "rental"))]
-            body = m.from_rental_owner(person, properties)
-            return await self._save("/v1/rentals/owners", body, ref)
-        account = None
-        if ref is None:
-            units = [i for r in person.roles if (i := _id_of(r.home_key, "association-unit"))]
-            if not units:
-                raise MissingParent(
-                    "an association owner needs a unit (ownership account)",
-                    vendor=self.vendor,
-                    messages=[person.key],
+            if ref is not None:
+                return await self._update(
+                    "/v1/rentals/owners",
+                    ref,
+                    "rental-owner",
+                    lambda current: m.rental_owner_put(current, person, properties),
                 )
-            account = units[0]
-        body = m.from_association_owner(person, account)
-        return await self._save("/v1/associations/owners", body, ref)
+            return await self._create("/v1/rentals/owners", m.from_rental_owner(person, properties))
+        if ref is not None:
+            return await self._update(
+                "/v1/associations/owners",
+                ref,
+                "association-owner",
+                lambda current: m.owner_put(current, person),
+            )
+        units = [i for r in person.roles if (i := _id_of(r.home_key, "association-unit"))]
+        if not units:
+            raise MissingParent(
+                "an association owner needs a unit (ownership account)",
+                vendor=self.vendor,
+                messages=[person.key],
+            )
+        body = m.from_association_owner(person, units[0])
+        return await self._create("/v1/associations/owners", body)
 
     # -- lookup ----------------------------------------------------------------------------
 
-    async def lookup(self, entity: str, record: CanonicalRecord) -> str | None:
-        """Find an owner by email, an association by name, a unit by association and number."""
-        if isinstance(record, Person) and record.emails:
-            path = "/v1/associations/owners"
-            if any(r.kind is RoleKind.RENTAL_OWNER for r in record.roles):
-                path = "/v1/rentals/owners"
-                return await self._first(
-                    path,
-                    {"ownername": record.full_name},
-                    lambda p: p.get("Email") == record.emails[0],
-                )
-            return await self._first(path, {"email": record.emails[0]}, lambda p: True)
+    async def lookup(
+        self, entity: str, record: CanonicalRecord, *, by: str | None = None
+    ) -> str | None:
+        """The one record that matches exactly: an owner by email (or name), an association
+        by name, a unit by its association and number; ``AmbiguousMatch`` for several.
+
+        Buildium's name and email filters match by substring, and a filter it does not
+        know may be ignored: every candidate is checked here, never taken on trust.
+        """
+        if isinstance(record, Person):
+            return await self._lookup_owner(record, by or "email")
         if isinstance(record, Location):
-            return await self._first("/v1/associations", {}, lambda p: p.get("Name") == record.name)
+            name = record.name
+            return await self._one(
+                "/v1/associations",
+                {},
+                lambda p: m.name_matches(p.get("Name"), name),
+                f"association named {name!r}",
+            )
         if isinstance(record, Home):
             association = _id_of(record.neighborhood_key, "association")
-            params = {"associationids": association} if association else {}
-            number = record.name or record.address.line2 or record.key
-            return await self._first(
-                "/v1/associations/units", params, lambda p: p.get("UnitNumber") == number
+            if association is None:
+                return None  # its association is not at Buildium yet, so neither is it
+            number = m.from_association_unit(record, None)["UnitNumber"]
+            return await self._one(
+                "/v1/associations/units",
+                {"associationids": association},
+                lambda p: (
+                    p.get("AssociationId") == association
+                    and m.name_matches(p.get("UnitNumber"), number)
+                ),
+                f"unit {number!r} of association {association}",
             )
         return None
 
-    async def _first(
-        self, path: str, params: dict[str, Any], match: Callable[[dict[str, Any]], bool]
+    async def _lookup_owner(self, person: Person, by: str) -> str | None:
+        rental = _is_rental_owner(person)
+        path = "/v1/rentals/owners" if rental else "/v1/associations/owners"
+        if by == "email":
+            if not person.emails:
+                return None
+            email = str(person.emails[0])
+            params = {"ownername": person.full_name} if rental else {"email": email}
+            return await self._one(
+                path,
+                params,
+                lambda p: m.email_matches(p, email),
+                f"owner with email {email!r}",
+            )
+        full = person.full_name
+        if not full.strip():
+            return None
+        return await self._one(
+            path,
+            {"ownername" if rental else "name": full},
+            lambda p: m.name_matches(f"{p.get('FirstName') or ''} {p.get('LastName') or ''}", full),
+            f"owner named {full!r}",
+        )
+
+    async def _one(
+        self,
+        path: str,
+        params: dict[str, Any],
+        match: Callable[[dict[str, Any]], bool],
+        what: str,
     ) -> str | None:
+        """The id of the one candidate that matches exactly, None for none."""
         paginator = OffsetLimit(limit=self.settings.page_size or 1000)
+        found: list[str] = []
         async for page in self.client.paginate(path, paginator, params=params, items=_list):
-            for payload in page:
-                if match(payload):
-                    return str(payload["Id"])
-        return None
+            found += [str(p["Id"]) for p in page if isinstance(p, dict) and match(p)]
+        if len(found) > 1:
+            raise AmbiguousMatch(
+                f"{len(found)} records match the {what} exactly: none is updated",
+                vendor=self.vendor,
+                path=path,
+                candidates=found,
+            )
+        return found[0] if found else None
 
     async def delete(self, entity: str, ref: str, *, deactivate: bool = False) -> None:
         """Buildium's API offers no delete for these records."""
@@ -303,15 +392,10 @@ class BuildiumConnector(HTTPConnector):
         )
 
 
-#: fields sent on create only, never echoed back by Buildium
-_WRITE_ONLY = frozenset(
-    {
-        "OwnershipAccountId",
-        "IsOwnerOccupied",
-        "SendWelcomeEmail",
-        "PhoneNumbers",
-        "AssociationId",
-        "IsCompany",
-        "PropertyIds",
+def _is_rental_owner(person: Person) -> bool:
+    """A rental owner who is not also an association owner or homeowner."""
+    roles = {r.kind for r in person.roles}
+    return RoleKind.RENTAL_OWNER in roles and not roles & {
+        RoleKind.ASSOCIATION_OWNER,
+        RoleKind.HOMEOWNER,
     }
-)

@@ -62,6 +62,72 @@ BATHROOMS = (
     "FourPointFiveBath",
 )
 MAILING = ("PrimaryAddress", "AlternateAddress")
+#: the property managers an association may name (``PropertyManagerId``)
+MANAGERS = {
+    7: {"Id": 7, "FirstName": "Morgan", "LastName": "Lane", "IsCompany": False,
+        "Email": "morgan.lane@example.com",
+        "PhoneNumbers": [{"Number": "512-555-0107", "Type": "Office"}]},
+}  # fmt: skip
+#: per collection, the GET message fields a PUT replaces: each one the request omits is gone
+#: afterwards (the document: "Any field not included in the update request will be set to
+#: either an empty string or null")
+REPLACED_BY_PUT = {
+    "associations": (
+        "Name", "Description", "YearBuilt", "OperatingBankAccountId", "OperatingBankAccount",
+        "Reserve", "Address", "AssociationManager", "FiscalYearEndDay", "FiscalYearEndMonth",
+    ),
+    "association-units": ("UnitNumber", "UnitSize", "Address", "UnitBedrooms", "UnitBathrooms"),
+    "association-owners": (
+        "FirstName", "LastName", "PrimaryAddress", "AlternateAddress", "Email", "AlternateEmail",
+        "PhoneNumbers", "EmergencyContact", "Comment", "MailingPreference", "TaxId",
+    ),
+    "rental-owners": (
+        "FirstName", "LastName", "IsCompany", "CompanyName", "ManagementAgreementStartDate",
+        "ManagementAgreementEndDate", "Email", "AlternateEmail", "PhoneNumbers", "Address",
+        "Comment", "PropertyIds",
+    ),
+    "rentals": (
+        "Name", "StructureDescription", "Address", "YearBuilt", "RentalSubType",
+        "OperatingBankAccountId", "Reserve",
+    ),
+    "rental-units": (
+        "UnitNumber", "Description", "MarketRent", "Address", "UnitBedrooms", "UnitBathrooms",
+        "UnitSize",
+    ),
+}  # fmt: skip
+#: the fields each request message may carry (the document's schemas): any other is refused,
+#: as the hardest reading of a contract that does not say what an unknown field does
+ADDRESS_MESSAGE = ("AddressLine1", "AddressLine2", "AddressLine3", "City", "State", "PostalCode",
+                   "Country")  # fmt: skip
+MESSAGES = {
+    ("associations", "POST"): ("Name", "Description", "YearBuilt", "OperatingBankAccountId",
+                               "Reserve", "Address", "IsActive", "PropertyManagerId",
+                               "TaxInformation"),
+    ("associations", "PUT"): ("Name", "Description", "YearBuilt", "OperatingBankAccountId",
+                              "Reserve", "Address", "PropertyManagerId", "FiscalYearEndDay",
+                              "FiscalYearEndMonth"),
+    ("association-units", "POST"): ("AssociationId", "UnitNumber", "UnitSize", "Address",
+                                    "UnitBedrooms", "UnitBathrooms"),
+    ("association-units", "PUT"): ("UnitNumber", "UnitSize", "Address", "UnitBedrooms",
+                                   "UnitBathrooms"),
+    ("association-owners", "POST"): ("OwnershipAccountId", "SendWelcomeEmail", "PrimaryAddress",
+                                     "AlternateAddress", "FirstName", "LastName",
+                                     "BoardMemberTerm", "IsOwnerOccupied", "Email",
+                                     "AlternateEmail", "PhoneNumbers", "DateOfBirth",
+                                     "EmergencyContact", "Comment", "MailingPreference", "TaxId"),
+    ("association-owners", "PUT"): ("FirstName", "LastName", "PrimaryAddress", "AlternateAddress",
+                                    "Email", "AlternateEmail", "PhoneNumbers", "EmergencyContact",
+                                    "Comment", "MailingPreference", "TaxId"),
+    ("rental-owners", "POST"): ("FirstName", "LastName", "IsCompany", "CompanyName",
+                                "DateOfBirth", "ManagementAgreementStartDate",
+                                "ManagementAgreementEndDate", "Email", "AlternateEmail",
+                                "PhoneNumbers", "Address", "Comment", "PropertyIds",
+                                "TaxInformation"),
+    ("rental-owners", "PUT"): ("FirstName", "LastName", "IsCompany", "CompanyName", "DateOfBirth",
+                               "ManagementAgreementStartDate", "ManagementAgreementEndDate",
+                               "Email", "AlternateEmail", "PhoneNumbers", "Address", "Comment",
+                               "PropertyIds"),
+}  # fmt: skip
 SUBTYPES = ("CondoTownhome", "MultiFamily", "SingleFamily")
 
 
@@ -169,8 +235,10 @@ class BuildiumSandbox(SandboxServer):
             "OperatingBankAccountId": 1,
             "OperatingBankAccount": "Operating",
             "Address": _address(self.options.seed, 10_000_000 + i),
+            "AssociationManager": MANAGERS[7],
             "FiscalYearEndDay": 31,
             "FiscalYearEndMonth": 12,
+            "TaxInformation": {"TaxPayerIdType": "EIN", "TaxPayerId": f"74-{1000000 + i}"},
         }
 
     def _association_unit(self, i: int) -> dict[str, Any]:
@@ -195,9 +263,24 @@ class BuildiumSandbox(SandboxServer):
             "FirstName": person["first"],
             "LastName": person["last"],
             "Email": person["email"],
-            "PhoneNumbers": [{"Number": person["phone"], "Type": "Cell"}],
+            "AlternateEmail": f"owner{i}@mail.example.org",
+            "PhoneNumbers": [
+                {"Number": person["phone"], "Type": "Cell"},
+                {"Number": f"512-555-{i % 10000:04d}", "Type": "Home"},
+            ],
             "PrimaryAddress": unit["Address"],
+            "AlternateAddress": _address(self.options.seed, 50_000_000 + i),
+            "Comment": "Prefers email",
+            "EmergencyContact": {
+                "Name": f"Contact of {person['first']}",
+                "RelationshipDescription": "Sibling",
+                "Phone": f"512-555-{(i + 5000) % 10000:04d}",
+                "Email": f"contact{i}@mail.example.org",
+            },
             "MailingPreference": "PrimaryAddress",
+            "TaxId": f"900-{i % 100:02d}-{i % 10000:04d}",
+            "Vehicles": [],
+            "BoardMemberTerms": [],
             "OccupiesUnit": i % 3 != 0,
             "CreatedDateTime": "2023-06-01T12:00:00Z",
             "DelinquencyStatus": "NoDelinquency",
@@ -257,7 +340,12 @@ class BuildiumSandbox(SandboxServer):
             "LastName": person["last"],
             "Email": person["email"],
             "PhoneNumbers": [{"Number": person["phone"], "Type": "Home"}],
+            "AlternateEmail": f"rental-owner{i}@mail.example.org",
+            "Comment": "Owner since 2019",
             "Address": rental["Address"],
+            "ManagementAgreementStartDate": "2019-01-01",
+            "ManagementAgreementEndDate": "2029-12-31",
+            "CompanyName": "",
             "PropertyIds": [rental["Id"]],
         }
 
@@ -415,10 +503,12 @@ class BuildiumSandbox(SandboxServer):
             else:
                 tests.append(lambda r: r.get("PropertyId", r.get("Id")) in props)
         if "email" in query:
+            # "Filters results to only records whose email *contains* the specified value."
             email = query["email"].lower()
-            tests.append(lambda r: str(r.get("Email", "")).lower() == email)
-        if "name" in query:
-            needle = query["name"].lower()
+            tests.append(lambda r: email in str(r.get("Email") or "").lower())
+        names = [query[k] for k in ("name", "ownername") if k in query]
+        if names:
+            needle = names[0].lower()
             tests.append(
                 lambda r: (
                     needle
@@ -455,6 +545,7 @@ class BuildiumSandbox(SandboxServer):
     ) -> Callable[[web.Request], Any]:
         async def handler(request: web.Request) -> web.Response:
             body = await self._json(request)
+            _known_fields(body, MESSAGES.get((name, "POST")))
             record = self.collections[name].create(lambda i: save(body, i, None))
             return web.json_response(record, status=201)
 
@@ -469,7 +560,10 @@ class BuildiumSandbox(SandboxServer):
             if current is None:
                 raise ApiProblem(404, "The requested resource was not found.", "NotFound")
             body = await self._json(request)
-            record = self.collections[name].put(record_id, save(body, record_id, current))
+            _known_fields(body, MESSAGES.get((name, "PUT")))
+            # A PUT replaces: what the request omits is gone, not kept from before.
+            kept = {k: v for k, v in current.items() if k not in REPLACED_BY_PUT.get(name, ())}
+            record = self.collections[name].put(record_id, save(body, record_id, kept))
             return web.json_response(record)
 
         return handler
@@ -509,6 +603,11 @@ class BuildiumSandbox(SandboxServer):
             "FiscalYearEndDay": 31,
             "FiscalYearEndMonth": 12,
         }
+        manager = body.get("PropertyManagerId")
+        if manager is not None:
+            if manager not in MANAGERS:
+                raise ApiProblem(404, "The property manager was not found.", "NotFound")
+            kept["AssociationManager"] = MANAGERS[manager]
         return {**base, **kept, "OperatingBankAccount": "Operating"}
 
     def _save_unit(
@@ -570,6 +669,7 @@ class BuildiumSandbox(SandboxServer):
                 "AlternateEmail",
                 "PrimaryAddress",
                 "AlternateAddress",
+                "EmergencyContact",
                 "Comment",
                 "MailingPreference",
                 "TaxId",
@@ -669,12 +769,23 @@ class BuildiumSandbox(SandboxServer):
                 "AlternateEmail",
                 "Address",
                 "Comment",
+                "ManagementAgreementStartDate",
+                "ManagementAgreementEndDate",
                 "PropertyIds",
             ),
         )
         phones = _phones(body.get("PhoneNumbers"))
         base = current or {"Id": i, "IsActive": True}
         return {**base, **kept, **({"PhoneNumbers": phones} if phones is not None else {})}
+
+
+def _known_fields(body: Mapping[str, Any], allowed: Iterable[str] | None) -> None:
+    """Refuse a request body field its message does not define."""
+    if allowed is None:
+        return
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise _invalid([(name, f"The {name} field is not recognised.") for name in unknown])
 
 
 def _pick(body: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:

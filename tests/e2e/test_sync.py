@@ -61,7 +61,12 @@ async def test_rejected_record_is_dead_lettered_with_vendor_message(
     """A home Builder Backed refuses lands in the DLQ with its message; the others land."""
     units = boxes["hoa"].collections["association-units"]
     first = units.get(1) or {}
-    foreign = {**first["Address"], "Country": "Canada", "State": "Ontario", "PostalCode": "K1A 0B1"}
+    foreign = {
+        **first["Address"],
+        "Country": "Canada",
+        "State": "Nowhere Province",
+        "PostalCode": "K1A 0B1",
+    }
     units.put(1, {**first, "Address": foreign})
     async with Hub(config) as hub:
         await hub.sync("hoa-associations-to-warranty")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.errors import MappingError
+from hub.errors import MappingError, UnsupportedValue
 from hub.models import Address, Home, HomeType, Location, Person, Phone
 from mappings import buildium as m
 from tests.mappings.strategies import addresses, emails, names, words
@@ -143,8 +143,10 @@ def test_writes_use_the_spec_messages() -> None:
     hood = Location(key="k", kind="neighborhood", name="Oak", address=m.to_address(ADDRESS))
     body = m.from_association(hood, 1)
     assert set(body) >= {"Name", "Address", "OperatingBankAccountId"}
-    put = m.from_association(hood, 1, {"FiscalYearEndDay": 30, "FiscalYearEndMonth": 6})
+    current = {"Id": 3, "Name": "Old", "FiscalYearEndDay": 30, "FiscalYearEndMonth": 6}
+    put = m.association_put({**current, "Address": ADDRESS, "OperatingBankAccountId": 2}, hood)
     assert (put["FiscalYearEndDay"], put["FiscalYearEndMonth"]) == (30, 6)
+    assert put["OperatingBankAccountId"] == 2 and put["Name"] == "Oak"
     owner = m.from_association_owner(m.to_association_owner(OWNER), 12)
     assert owner["SendWelcomeEmail"] is False and owner["OwnershipAccountId"] == 12
     assert owner["PhoneNumbers"] == {"Mobile": "512-555-0100", "Fax": "512-555-0101"}
@@ -198,3 +200,156 @@ def test_owner_round_trip(person: Person) -> None:
     body = {**m.from_association_owner(person, None), "Id": 1}
     body["PrimaryAddress"] = body["PrimaryAddress"]
     assert m.to_association_owner(body) == person
+
+
+@pytest.mark.parametrize(
+    ("state", "country", "expected_state", "expected_country", "raw"),
+    [
+        ("TX", "UnitedStates", "TX", "US", None),
+        ("Texas", "UnitedStates", "TX", "US", None),
+        ("  new   york ", "UnitedStates", "NY", "US", None),
+        ("british columbia", "Canada", "BC", "CA", None),
+        ("Ontario", "Canada", "ON", "CA", None),
+        ("Bavaria", "Germany", "BAVARIA", "ZZ", "Germany"),
+        (None, None, None, "US", None),
+    ],
+)
+def test_states_by_name_and_unknown_countries(
+    state: str | None,
+    country: str | None,
+    expected_state: str | None,
+    expected_country: str,
+    raw: str | None,
+) -> None:
+    """A state or province by name maps to its code; an unknown country is kept raw."""
+    payload = {"AddressLine1": "1 Main St", "City": "X", "State": state, "Country": country}
+    address = m.to_address(payload)
+    assert address is not None
+    assert (address.state, address.country, address.country_raw) == (
+        expected_state,
+        expected_country,
+        raw,
+    )
+    if raw is not None:  # and it goes back to Buildium as it came
+        assert m.from_address(address)["Country"] == raw
+
+
+def test_an_unknown_country_code_is_refused_not_made_american() -> None:
+    """A canonical country Buildium's mapping does not know is an error, not UnitedStates."""
+    with pytest.raises(UnsupportedValue):
+        m.from_address(Address(line1="1 Rue", city="Paris", country="FR"))
+
+
+def test_unknown_bedroom_and_bathroom_values_are_kept_raw() -> None:
+    """Enum values outside the tables survive as raw text beside a None number."""
+    home = m.to_association_unit({**UNIT, "UnitBedrooms": "TenBed", "UnitBathrooms": "Spa"})
+    assert (home.bedrooms, home.bedrooms_raw) == (None, "TenBed")
+    assert (home.bathrooms, home.bathrooms_raw) == (None, "Spa")
+    known = m.to_association_unit(UNIT)
+    assert known.bedrooms_raw is None and known.bathrooms_raw is None
+
+
+FULL_OWNER = {
+    **OWNER,
+    "PrimaryAddress": ADDRESS,
+    "AlternateAddress": {**ADDRESS, "AddressLine1": "9 Elm St"},
+    "EmergencyContact": {
+        "Name": "Bo",
+        "RelationshipDescription": "Son",
+        "Phone": "1",
+        "Email": "b@x.io",
+    },
+    "MailingPreference": "AlternateAddress",
+    "TaxId": "123-45-6789",
+    "Comment": "Keep",
+    "PhoneNumbers": [{"Number": "512-555-0100", "Type": "Cell"}, {"Number": "5", "Type": "Office"}],
+}
+
+
+@pytest.mark.parametrize(
+    ("resource", "current", "field"),
+    [
+        (
+            "association-owner",
+            {**FULL_OWNER, "PhoneNumbers": [{"Number": "1", "Type": "Personal"}]},
+            "PhoneNumbers",
+        ),
+        (
+            "association-owner",
+            {
+                **FULL_OWNER,
+                "PhoneNumbers": [{"Number": "1", "Type": "Cell"}, {"Number": "2", "Type": "Cell"}],
+            },
+            "PhoneNumbers",
+        ),
+        (
+            "association-owner",
+            {**FULL_OWNER, "EmergencyContact": {"Name": "x", "Pager": "1"}},
+            "EmergencyContact.Pager",
+        ),
+        (
+            "association",
+            {"Id": 1, "AssociationManager": {"FirstName": "No id"}},
+            "PropertyManagerId",
+        ),
+        ("rental-owner", {"Id": 1, "IsCompany": False, "PropertyIds": [1]}, "DateOfBirth"),
+    ],
+)
+def test_an_update_that_would_erase_a_field_is_refused_naming_it(
+    resource: str, current: dict[str, Any], field: str
+) -> None:
+    """A PUT field the GET message cannot fill refuses the update; the error names it."""
+    with pytest.raises(UnsupportedValue, match=field.replace(".", r"\.")):
+        m.put_from_get(resource, current)
+
+
+def test_owner_update_keeps_every_field_the_hub_does_not_own() -> None:
+    """Only names, primary address, emails, phones by kind and notes change."""
+    person = m.to_association_owner({**FULL_OWNER, "FirstName": "Ada B."})
+    put = m.owner_put(FULL_OWNER, person)
+    assert put["FirstName"] == "Ada B."
+    for kept in ("AlternateAddress", "EmergencyContact", "MailingPreference", "TaxId", "Comment"):
+        assert put[kept] == m.put_from_get("association-owner", FULL_OWNER)[kept]
+    assert put["PhoneNumbers"] == {"Mobile": "512-555-0100", "Work": "5"}
+
+
+def test_unit_update_keeps_facts_the_source_lacks() -> None:
+    """Size, bedrooms and bathrooms stay as Buildium holds them when the source has none."""
+    bare = Home(key="k", name="101", address=m.to_address(ADDRESS))  # type: ignore[arg-type]
+    put = m.unit_put(UNIT, bare)
+    assert (put["UnitSize"], put["UnitBedrooms"], put["UnitBathrooms"]) == (
+        1500,
+        "ThreeBed",
+        "TwoPointFiveBath",
+    )
+
+
+@pytest.mark.parametrize(
+    ("candidate", "wanted", "matches"),
+    [
+        ("jo@x.com", "jo@x.com", True),
+        ("JO@X.com ", "jo@x.com", True),
+        ("ajo@x.com", "jo@x.com", False),
+        ("jo@x.com.au", "jo@x.com", False),
+        (None, "jo@x.com", False),
+        ("", "", False),
+    ],
+)
+def test_email_matches_exactly(candidate: str | None, wanted: str, matches: bool) -> None:
+    """Case and surrounding space aside, only the same address matches."""
+    assert m.email_matches({"Email": candidate}, wanted) is matches
+
+
+@pytest.mark.parametrize(
+    ("candidate", "wanted", "matches"),
+    [
+        ("Oak HOA", "Oak HOA", True),
+        ("  Oak   HOA ", "Oak HOA", True),
+        ("Oak HOA II", "Oak HOA", False),
+        ("oak hoa", "Oak HOA", False),
+        (None, "Oak HOA", False),
+    ],
+)
+def test_names_match_after_trimming_only(candidate: str | None, wanted: str, matches: bool) -> None:
+    """Names compare after trimming; a longer name or another case is another record."""
+    assert m.name_matches(candidate, wanted) is matches
