@@ -24,6 +24,7 @@ from hub.errors import ConfigError, HubError
 if TYPE_CHECKING:
     from hub.config import HubConfig
     from hub.engine import FlowReport
+    from hub.store import Stale
 
 T = TypeVar("T")
 
@@ -401,12 +402,19 @@ def run(config: ConfigOption = Path("prophub.toml")) -> None:
 
 @app.command()
 def status(config: ConfigOption = Path("prophub.toml"), as_json: JsonOption = False) -> None:
-    """Show flows with their cursors, last runs and dead-letter counts."""
+    """Show flows with their cursors, last runs and dead-letter counts.
+
+    Runs and leases left behind by a process that is gone (killed, say) are cleared first:
+    such a run shows as ``stale``, with a line saying whose it was and why.
+    """
     cfg = load(config)
-    rows = run_async(_status(cfg))
+    rows, cleared = run_async(_status(cfg))
+    notes = [_cleared_line(stale) for stale in cleared]
     if as_json:
         for row in rows:
             typer.echo(json.dumps(row, default=str))
+        for note in notes:  # stdout keeps one object per flow
+            typer.echo(note, err=True)
         return
     table = Table(title="flows")
     for column in ("flow", "cursor", "last run", "status", "read", "written", "dead letters"):
@@ -419,27 +427,38 @@ def status(config: ConfigOption = Path("prophub.toml"), as_json: JsonOption = Fa
             )
         )
     _console().print(table)
+    for note in notes:
+        typer.echo(note)
 
 
-async def _status(cfg: HubConfig) -> list[dict[str, Any]]:
+def _cleared_line(stale: Stale) -> str:
+    """One line saying which stale run or lease was cleared, and why."""
+    if stale.kind == "run":
+        return f"cleared stale run {stale.run_id} of flow {stale.name}: {stale.reason}"
+    return f"cleared stale lease {stale.name}: {stale.reason}"
+
+
+async def _status(cfg: HubConfig) -> tuple[list[dict[str, Any]], list[Stale]]:
     from hub.store import StateStore
 
     rows = []
     async with StateStore.open(cfg.state.url) as store:
+        cleared = await store.clear_stale()
         for flow in cfg.flows:
             last = await store.last_run(flow.name)
-            rows.append(
-                {
-                    "flow": flow.name,
-                    "cursor": await store.get_cursor(flow.name),
-                    "last_run": last.get("finished_at") if last else None,
-                    "status": last.get("status") if last else "never run",
-                    "read": last.get("read", 0) if last else 0,
-                    "written": (last.get("created", 0) + last.get("updated", 0)) if last else 0,
-                    "dead_letters": len(await store.dead_letters(flow=flow.name)),
-                }
-            )
-    return rows
+            row = {
+                "flow": flow.name,
+                "cursor": await store.get_cursor(flow.name),
+                "last_run": last.get("finished_at") if last else None,
+                "status": last.get("status") if last else "never run",
+                "read": last.get("read", 0) if last else 0,
+                "written": (last.get("created", 0) + last.get("updated", 0)) if last else 0,
+                "dead_letters": len(await store.dead_letters(flow=flow.name)),
+            }
+            if last and last.get("status") == "stale":
+                row["stale"] = last.get("error")
+            rows.append(row)
+    return rows, cleared
 
 
 dlq_app = typer.Typer(help="Inspect, retry or drop dead letters.", no_args_is_help=True)

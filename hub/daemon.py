@@ -1,10 +1,12 @@
 """``prophub run``: every flow on its schedule, with health, readiness and metrics endpoints.
 
-``serve()`` is capture signals -> startup -> loop -> shutdown. The first SIGTERM or SIGINT stops
-new runs and lets in-flight ones finish within ``daemon.shutdown_timeout``; what is still
-running then is cancelled (the engine's ledger and cursor make that safe); a second signal
-cancels at once. Several replicas sharing a PostgreSQL store never run one flow together: each
-run holds the flow's lease in the store.
+``serve()`` is capture signals -> startup -> loop -> shutdown. The first SIGTERM, SIGINT or
+SIGHUP stops new runs and lets in-flight ones finish within ``daemon.shutdown_timeout``; what
+is still running then is cancelled (the engine's ledger and cursor make that safe); a second
+signal cancels at once. Several replicas sharing a PostgreSQL store never run one flow
+together: each run holds the flow's lease in the store, renewed while the run lasts, so a
+short lease outlives no crash for long. What a killed process left behind (a run still
+"running", a lease still held) is cleared as the daemon starts and before each run.
 """
 
 from __future__ import annotations
@@ -12,14 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import os
 import random
 import signal
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 from aiohttp import web
 
@@ -29,6 +30,7 @@ from hub.engine import FlowReport
 from hub.errors import ConfigError, HubError
 from hub.log import configure_logging
 from hub.metrics import CONTENT_TYPE, Metrics
+from hub.store import StateStore, process_owner
 
 __all__ = ["Daemon"]
 
@@ -37,6 +39,10 @@ log = structlog.get_logger("hub.daemon")
 
 #: young objects allowed before a collection (CPython's default is 700)
 YOUNG_GENERATION = 200_000
+#: seconds a flow's lease (and its run) is held without renewal; renewed every third of it
+LEASE_TTL = 60.0
+#: the signals that stop the daemon gracefully (SIGHUP: the terminal or the supervisor went)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def freeze_startup_heap() -> None:
@@ -70,14 +76,16 @@ class Daemon:
         rand: Callable[[], float] = random.random,
         handle_signals: bool = True,
         configure_logs: bool = True,
+        lease_ttl: float = LEASE_TTL,
     ) -> None:
         self.config = config
         self.sleep = sleep
         self.rand = rand
         self.handle_signals = handle_signals
         self.configure_logs = configure_logs
+        self.lease_ttl = lease_ttl
         self.metrics = Metrics()
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = process_owner()
         self.stopping = asyncio.Event()
         self.force = False
         self.ready = False
@@ -127,13 +135,12 @@ class Daemon:
             yield
             return
         loop = asyncio.get_running_loop()
-        sigs = (signal.SIGINT, signal.SIGTERM)
-        for sig in sigs:
+        for sig in STOP_SIGNALS:
             loop.add_signal_handler(sig, self._on_signal, sig)
         try:
             yield
         finally:
-            for sig in sigs:
+            for sig in STOP_SIGNALS:
                 loop.remove_signal_handler(sig)
 
     def _on_signal(self, sig: signal.Signals) -> None:
@@ -146,6 +153,9 @@ class Daemon:
         try:
             async with Hub(self.config, observer=self.metrics) as hub:
                 self.hub = hub
+                # Runs renewed by this daemon may be presumed dead soon after it stops renewing.
+                hub.store.run_ttl = self.lease_ttl
+                await self._clear_stale(hub.store)
                 self.ready = True
                 try:
                     yield
@@ -230,10 +240,13 @@ class Daemon:
         assert self.hub is not None
         store = self.hub.store
         lease = f"flow:{flow.name}"
-        ttl = max(60.0, flow.every_seconds * 2)
-        if not await store.acquire_lease(lease, self.owner, ttl):
+        await self._clear_stale(store)
+        if not await store.acquire_lease(lease, self.owner, self.lease_ttl):
             log.info("flow is running elsewhere", flow=flow.name)
             return None
+        run = asyncio.current_task()
+        assert run is not None
+        keeper = asyncio.create_task(self._keep_lease(store, lease, run), name=f"lease:{lease}")
         try:
             report = await self.hub.sync(flow.name)
         except HubError as exc:
@@ -241,10 +254,42 @@ class Daemon:
             log.error("flow failed", flow=flow.name, error=str(exc))
             return None
         finally:
+            keeper.cancel()
+            await asyncio.wait({keeper})
             await asyncio.shield(store.release_lease(lease, self.owner))
         self.metrics.record_report(report, time.time())
         log.info("flow finished", **report.as_json())
         return report
+
+    async def _keep_lease(self, store: StateStore, lease: str, run: asyncio.Task[Any]) -> None:
+        """Renew the flow's lease and this process's runs while the run lasts; a lease
+        another replica took meanwhile (this one went unrenewed too long) stops the run
+        rather than have two run the flow at once."""
+        while True:
+            await self.sleep(self.lease_ttl / 3)
+            try:
+                held = await store.acquire_lease(lease, self.owner, self.lease_ttl)
+                await store.renew_runs(self.lease_ttl)
+            except (OSError, sa.exc.SQLAlchemyError) as exc:
+                # The store is out of reach for now: the lease lasts a while yet, try again.
+                log.warning("lease renewal failed", lease=lease, error=str(exc).splitlines()[0])
+                continue
+            if not held:
+                log.error("lease lost to another replica, stopping the run", lease=lease)
+                run.cancel()
+                return
+
+    async def _clear_stale(self, store: StateStore) -> None:
+        """Clear the runs and leases of processes that are gone, so their flows run again
+        now, not once a lease expires."""
+        for stale in await store.clear_stale():
+            log.warning(
+                f"stale {stale.kind} cleared",
+                name=stale.name,
+                owner=stale.owner,
+                reason=stale.reason,
+                run_id=stale.run_id,
+            )
 
     # -- HTTP ----------------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ import asyncio
 import itertools
 import json
 import operator
+import os
+import socket
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -33,7 +35,17 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from hub.errors import ConfigError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Batch", "StateStore", "XRef", "async_url"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Batch",
+    "Stale",
+    "StateStore",
+    "XRef",
+    "async_url",
+    "owner_alive",
+    "process_owner",
+]
 
 T = TypeVar("T")
 log = structlog.get_logger("hub.store")
@@ -102,6 +114,9 @@ runs = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("counts", sa.Text, nullable=False, default="{}"),
     sa.Column("error", sa.Text),
+    # who runs it (host:pid), and until when it is presumed alive without a word from them
+    sa.Column("owner", sa.String(200)),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
 )
 dead_letters = sa.Table(
     "dead_letters",
@@ -161,8 +176,18 @@ def _v2(conn: sa.Connection) -> None:
     conn.exec_driver_sql("DROP INDEX IF EXISTS records_by_key")
 
 
+def _v3(conn: sa.Connection) -> None:
+    """Runs say who runs them and until when they are presumed alive, so a run whose
+    process died can be told from one still going. (``_v1`` of this version makes them.)"""
+    present = {column["name"] for column in sa.inspect(conn).get_columns("runs")}
+    for column in (runs.c.owner, runs.c.expires_at):
+        if column.name not in present:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {column.name} {kind}")
+
+
 #: ordered schema migrations; version N is MIGRATIONS[N - 1]
-MIGRATIONS: Sequence[Migration] = (_v1, _v2)
+MIGRATIONS: Sequence[Migration] = (_v1, _v2, _v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -175,6 +200,41 @@ def async_url(url: str) -> str:
         if url.startswith(plain):
             return driver + url.removeprefix(plain)
     return url
+
+
+#: how long a run is presumed alive when nobody renews it (``prophub sync``): on its own host a
+#: dead process is seen at once; from another host, only once this has passed
+RUN_TTL = 3600.0
+
+
+def process_owner() -> str:
+    """This process as a lease or run owner: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str) -> bool | None:
+    """Whether the process ``host:pid`` is alive: known on its own host, None elsewhere."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, and someone else's
+        return True
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Stale:
+    """A run or a lease left behind by a process that is gone, now cleared."""
+
+    kind: str  # "run" or "lease"
+    name: str  # the run's flow, or the lease's name
+    owner: str | None
+    reason: str
+    run_id: int | None = None
 
 
 def _reason(exc: BaseException) -> str:
@@ -344,9 +404,13 @@ _INTENT_COLUMNS = ("flow", "target", "entity", "key", "hash", "state", "created_
 class StateStore:
     """The hub's durable state; open with ``async with StateStore.open(url) as store``."""
 
-    def __init__(self, database: _Database) -> None:
+    def __init__(self, database: _Database, *, owner: str | None = None) -> None:
         self.database = database
         self.dialect = database.dialect
+        #: who this process is, in the runs it starts (and the leases a daemon takes)
+        self.owner = owner or process_owner()
+        #: how long a run started here is presumed alive unless :meth:`renew_runs` extends it
+        self.run_ttl = RUN_TTL
         self._bulks: dict[str, _Bulk] = {}
         self._rows_since_checkpoint = 0
 
@@ -357,7 +421,7 @@ class StateStore:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, url: str) -> AsyncIterator[StateStore]:
+    async def open(cls, url: str, *, owner: str | None = None) -> AsyncIterator[StateStore]:
         """Connect, migrate to the current schema, and close every connection afterwards.
 
         A database that cannot be reached or opened is a ``ConfigError`` on ``state.url``
@@ -365,7 +429,7 @@ class StateStore:
         """
         database = _database(url)
         try:
-            store = cls(database)
+            store = cls(database, owner=owner)
             try:
                 await store.migrate()
             except (OSError, sa.exc.DBAPIError) as exc:
@@ -732,9 +796,15 @@ class StateStore:
         self._upsert(conn, cursors, {"flow": flow}, stamp)
 
     async def start_run(self, flow: str) -> int:
-        """Record the start of a run; returns its id."""
+        """Record the start of a run by this process; returns its id."""
+        now = _now()
         statement = runs.insert().values(
-            flow=flow, started_at=_now(), status="running", counts="{}"
+            flow=flow,
+            started_at=now,
+            status="running",
+            counts="{}",
+            owner=self.owner,
+            expires_at=now + timedelta(seconds=self.run_ttl),
         )
         return await self.run(
             lambda conn: int(conn.execute(statement).inserted_primary_key[0]),  # type: ignore[index]
@@ -892,6 +962,62 @@ class StateStore:
         """Give the lease back if ``owner`` holds it."""
         statement = leases.delete().where(leases.c.name == name, leases.c.owner == owner)
         await self.run(lambda conn: conn.execute(statement), write=True)
+
+    async def renew_runs(self, ttl: float) -> int:
+        """Presume this process's running runs alive for ``ttl`` seconds more; returns how
+        many there are."""
+        statement = (
+            runs.update()
+            .where(runs.c.owner == self.owner, runs.c.status == "running")
+            .values(expires_at=_now() + timedelta(seconds=ttl))
+        )
+        return await self.run(lambda conn: int(conn.execute(statement).rowcount), write=True)
+
+    async def clear_stale(self) -> list[Stale]:
+        """Clear what processes that are gone left behind: their leases are dropped, their
+        runs marked ``stale`` with the reason. A process is gone when it is dead on this
+        host, or, on another, when what it held expired unrenewed."""
+        return await self.run(_clear_stale, write=True)
+
+
+def _gone(owner: str | None, expires_at: datetime | None, now: datetime) -> str | None:
+    """Why the holder of a lease or run is taken to be gone, or None while it may live."""
+    alive = owner_alive(owner) if owner else None
+    if alive is False:
+        return f"its process {owner} is gone"
+    if alive is None and expires_at is not None and _aware(expires_at) < now:
+        return f"{owner or 'its owner'} has not renewed it since {_aware(expires_at).isoformat()}"
+    return None
+
+
+def _clear_stale(conn: sa.Connection) -> list[Stale]:
+    now = _now()
+    cleared = []
+    for row in conn.execute(sa.select(leases)).all():
+        reason = _gone(row.owner, row.expires_at, now)
+        if reason is not None:
+            conn.execute(
+                leases.delete().where(leases.c.name == row.name, leases.c.owner == row.owner)
+            )
+            cleared.append(Stale("lease", row.name, row.owner, reason))
+    held = {row.name for row in conn.execute(sa.select(leases.c.name)).all()}
+    query = sa.select(runs.c.id, runs.c.flow, runs.c.owner, runs.c.expires_at).where(
+        runs.c.status == "running"
+    )
+    for row in conn.execute(query).all():
+        reason = _gone(row.owner, row.expires_at, now)
+        if row.owner is None and f"flow:{row.flow}" not in held:
+            # a run recorded before runs had owners: alive only while its flow's lease is
+            reason = "it predates run owners and no lease on its flow is held"
+        if reason is None:
+            continue
+        conn.execute(
+            runs.update()
+            .where(runs.c.id == row.id, runs.c.status == "running")
+            .values(status="stale", finished_at=now, error=f"abandoned: {reason}")
+        )
+        cleared.append(Stale("run", row.flow, row.owner, reason, row.id))
+    return cleared
 
 
 def _close_intents(conn: sa.Connection, target: str, entity: str, key: str, state: str) -> None:

@@ -1,4 +1,5 @@
-"""The daemon: schedules, endpoints, metrics, and a real process stopped by SIGTERM."""
+"""The daemon: schedules, endpoints, metrics, leases, and a real process stopped by SIGTERM or
+SIGHUP, or killed."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
+import sqlalchemy as sa
 
 from hub.config import FlowSettings, HubConfig
 from hub.daemon import YOUNG_GENERATION, Daemon, freeze_startup_heap
@@ -140,48 +144,175 @@ def _inline_tables(key: str, items: list[dict[str, Any]]) -> str:
     return f"options.{key} = [{inner}]"
 
 
-async def test_sigterm_mid_run_exits_zero_with_state_saved(
+def start_daemon(
     boxes: dict[str, SandboxServer], config: HubConfig, tmp_path: Path
-) -> None:
-    """A real ``prophub run`` process stops on SIGTERM within 10 s, exit 0, runs recorded."""
+) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """A real ``prophub run`` process on slowed sandboxes: (process, port, config path)."""
     for box in boxes.values():
-        box.options.latency_ms = 20  # long enough that SIGTERM lands mid-run
+        box.options.latency_ms = 20  # long enough that a signal lands mid-run
     port = free_port()
     path = tmp_path / "prophub.toml"
     write_toml(config, path, f"127.0.0.1:{port}")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once; waited for off the loop
+    proc = subprocess.Popen(
         [sys.executable, "-m", "hub", "run", "--config", str(path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=env,
     )
+    return proc, port, path
+
+
+def output_of(proc: subprocess.Popen[bytes]) -> str:
+    """Whatever the process printed, once it is dead (killed if need be)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    output = proc.stdout.read().decode() if proc.stdout else ""
+    if proc.stdout:
+        proc.stdout.close()
+    return output
+
+
+async def wait_busy(port: int) -> None:
+    """Until the daemon has sent vendor requests."""
+    async with aiohttp.ClientSession() as session:
+
+        async def busy() -> bool:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                    return "prophub_requests_total{" in await resp.text()
+            except aiohttp.ClientError:
+                return False
+
+        await wait_for(busy)
+
+
+def runs_and_leases(conn: sa.Connection) -> tuple[list[tuple[str, str]], list[str]]:
+    """(flow, status) of every run, and the name of every lease held."""
+    runs = [(r.flow, r.status) for r in conn.execute(sa.text("SELECT flow, status FROM runs"))]
+    leases = [r.name for r in conn.execute(sa.text("SELECT name FROM leases"))]
+    return runs, leases
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+async def test_a_stop_signal_mid_run_drains_and_exits_zero(
+    boxes: dict[str, SandboxServer], config: HubConfig, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """A real ``prophub run`` process stops on SIGTERM or SIGHUP within 10 s, exit 0, its
+    runs recorded as ended and its leases given back."""
+    proc, port, _ = start_daemon(boxes, config, tmp_path)
     try:
-        async with aiohttp.ClientSession() as session:
-
-            async def busy() -> bool:
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/metrics") as resp:
-                        return "prophub_requests_total{" in await resp.text()
-                except aiohttp.ClientError:
-                    return False
-
-            await wait_for(busy)
-        proc.send_signal(signal.SIGTERM)
+        await wait_busy(port)
+        proc.send_signal(sig)
         started = time.monotonic()
         code = await asyncio.to_thread(proc.wait, 15)
         assert code == 0
         assert time.monotonic() - started < 10
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        output = proc.stdout.read().decode() if proc.stdout else ""
-        if proc.stdout:
-            proc.stdout.close()
+        output = output_of(proc)
     async with StateStore.open(config.state.url) as store:
         last = await store.last_run(config.flows[0].name)
+        runs, leases = await store.run(runs_and_leases)
     assert last is not None and last["status"] in ("ok", "cancelled"), output
+    assert runs and all(status in ("ok", "cancelled") for _, status in runs), runs
+    assert leases == []
+
+
+async def test_a_killed_daemons_run_and_lease_are_cleared_by_status(
+    boxes: dict[str, SandboxServer], config: HubConfig, tmp_path: Path
+) -> None:
+    """A daemon killed by SIGKILL mid-run leaves its run "running" and its lease held;
+    ``prophub status`` sees the process is gone, clears both and says so."""
+    proc, _, path = start_daemon(boxes, config, tmp_path)
+    try:
+        async with StateStore.open(config.state.url) as store:
+
+            async def mid_run() -> bool:
+                runs, leases = await store.run(runs_and_leases)
+                return any(status == "running" for _, status in runs) and bool(leases)
+
+            await wait_for(mid_run)
+        proc.kill()
+        await asyncio.to_thread(proc.wait, 15)
+    finally:
+        output_of(proc)
+    async with StateStore.open(config.state.url) as store:
+        runs, leases = await store.run(runs_and_leases)
+    running = [flow for flow, status in runs if status == "running"]
+    assert len(running) == 1 and leases == [f"flow:{running[0]}"]
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "hub", "status", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "cleared stale run" in done.stdout and f"of flow {running[0]}" in done.stdout
+    assert f"cleared stale lease flow:{running[0]}" in done.stdout
+    assert f":{proc.pid} is gone" in done.stdout and "stale" in done.stdout
+    async with StateStore.open(config.state.url) as store:
+        runs, leases = await store.run(runs_and_leases)
+        last = await store.last_run(running[0])
+    assert "running" not in {status for _, status in runs} and leases == []
+    assert last is not None and last["status"] == "stale"
+    assert last["error"] == f"abandoned: its process {socket.gethostname()}:{proc.pid} is gone"
+
+
+async def test_the_lease_is_renewed_while_a_run_lasts_and_a_lost_one_stops_it(
+    config: HubConfig,
+) -> None:
+    """Every third of the lease's time the daemon renews it and its runs; a lease another
+    replica took meanwhile cancels the run."""
+    ticks: asyncio.Queue[tuple[float, asyncio.Future[None]]] = asyncio.Queue()
+
+    async def sleep(seconds: float) -> None:
+        tick = asyncio.get_running_loop().create_future()
+        await ticks.put((seconds, tick))
+        await tick
+
+    daemon = Daemon(config, sleep=sleep, handle_signals=False, configure_logs=False, lease_ttl=90)
+    async with daemon._lifespan():
+        assert daemon.hub is not None
+        store = daemon.hub.store
+        assert store.owner == daemon.owner and store.run_ttl == 90
+        past = datetime.now(UTC) - timedelta(minutes=5)
+        assert await store.acquire_lease("flow:x", daemon.owner, -300)
+        run_id = await store.start_run("x")
+        await store.run(
+            lambda conn: conn.execute(
+                sa.text("UPDATE runs SET expires_at = :past"), {"past": past}
+            ),
+            write=True,
+        )
+        run = asyncio.create_task(asyncio.Event().wait())
+        keeper = asyncio.create_task(daemon._keep_lease(store, "flow:x", run))
+        seconds, tick = await ticks.get()
+        assert seconds == 30
+        tick.set_result(None)
+        seconds, tick = await ticks.get()  # renewed, and waiting for the next round
+
+        def expiries(conn: sa.Connection) -> list[datetime]:
+            lease = conn.execute(sa.text("SELECT expires_at FROM leases")).scalar_one()
+            row = conn.execute(
+                sa.text("SELECT expires_at FROM runs WHERE id = :id"), {"id": run_id}
+            ).scalar_one()
+            return [_aware(lease), _aware(row)]
+
+        now = datetime.now(UTC)
+        assert all(moment > now for moment in await store.run(expiries))
+        await store.release_lease("flow:x", daemon.owner)
+        assert await store.acquire_lease("flow:x", "elsewhere.example:1", 600)
+        tick.set_result(None)
+        await asyncio.wait_for(keeper, 10)
+        await asyncio.gather(run, return_exceptions=True)
+        assert run.cancelled()
+
+
+def _aware(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def test_startup_heap_is_left_out_of_collection() -> None:

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from hub.store import CHECKPOINT_ROWS, MULTI_ROW, SCHEMA_VERSION, WAL_PAGES, StateStore
+from hub.store import (
+    CHECKPOINT_ROWS,
+    MULTI_ROW,
+    SCHEMA_VERSION,
+    WAL_PAGES,
+    Stale,
+    StateStore,
+    owner_alive,
+    process_owner,
+)
 
 
 async def test_migrations_are_versioned_and_idempotent(url: str) -> None:
@@ -183,6 +195,124 @@ async def test_leases_exclude_other_owners(url: str) -> None:
         assert await store.acquire_lease("flow:a", "two", 60)
         assert await store.acquire_lease("flow:b", "one", -1)  # already expired
         assert await store.acquire_lease("flow:b", "two", 60)
+
+
+async def test_v3_gives_runs_owners_and_clears_old_running_ones_by_lease(url: str) -> None:
+    """A store of schema 2 (runs with no owner) gains the columns on open, its runs kept; an
+    old run still "running" is stale unless a lease on its flow is held."""
+    old = sa.MetaData()
+    old_runs = sa.Table(
+        "runs",
+        old,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("flow", sa.String(200), nullable=False, index=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True)),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("counts", sa.Text, nullable=False, default="{}"),
+        sa.Column("error", sa.Text),
+    )
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def back_to_v2(conn: sa.Connection) -> None:
+        conn.execute(sa.text("DROP TABLE runs"))
+        old_runs.create(conn)
+        for flow in ("held", "orphan"):
+            conn.execute(old_runs.insert().values(flow=flow, started_at=started, status="running"))
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version > 2"))
+
+    async with StateStore.open(url) as store:
+        await store.run(back_to_v2, write=True)
+    async with StateStore.open(url) as store:
+        assert await store.acquire_lease("flow:held", "elsewhere.example:1", 600)
+        cleared = await store.clear_stale()
+        assert [(s.kind, s.name) for s in cleared] == [("run", "orphan")]
+        assert (await store.last_run("held"))["status"] == "running"  # type: ignore[index]
+        assert (await store.last_run("orphan"))["status"] == "stale"  # type: ignore[index]
+        run_id = await store.start_run("new")
+        owner = await store.run(
+            lambda conn: conn.execute(
+                sa.text("SELECT owner FROM runs WHERE id = :id"), {"id": run_id}
+            ).scalar()
+        )
+        assert owner == process_owner()
+
+
+def dead_owner() -> str:
+    """The ``host:pid`` of a process of this host that has exited (and been reaped)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return f"{socket.gethostname()}:{int(done.stdout)}"
+
+
+def test_owner_alive_knows_this_host_only() -> None:
+    """A process of this host is alive or gone; another host's is unknown."""
+    assert owner_alive(process_owner()) is True
+    assert owner_alive(dead_owner()) is False
+    assert owner_alive("elsewhere.example:1") is None
+
+
+async def test_what_a_dead_process_left_is_cleared(url: str) -> None:
+    """A run left "running" and a lease left held by a process of this host that died are
+    cleared at once, whatever their expiry: the run marked stale with the reason, the lease
+    dropped; a live process's run is left alone."""
+    gone = dead_owner()
+    async with StateStore.open(url, owner=gone) as dead:
+        orphan = await dead.start_run("f")
+        assert await dead.acquire_lease("flow:f", gone, 600)
+    async with StateStore.open(url) as store:
+        mine = await store.start_run("g")
+        reason = f"its process {gone} is gone"
+        assert await store.clear_stale() == [
+            Stale("lease", "flow:f", gone, reason),
+            Stale("run", "f", gone, reason, orphan),
+        ]
+        last = await store.last_run("f")
+        assert last is not None and last["status"] == "stale"
+        assert last["error"] == f"abandoned: {reason}" and last["finished_at"] is not None
+        assert (await store.last_run("g"))["id"] == mine  # type: ignore[index]
+        assert (await store.last_run("g"))["status"] == "running"  # type: ignore[index]
+        assert await store.acquire_lease("flow:f", "next", 60)
+        assert await store.clear_stale() == []
+
+
+async def test_another_hosts_run_is_stale_once_unrenewed_past_its_time(url: str) -> None:
+    """From another host only expiry tells: a run or lease past it unrenewed is stale, one
+    renewed in time is not."""
+    other = "elsewhere.example:7"
+    async with StateStore.open(url, owner=other) as remote:
+        remote.run_ttl = -1  # its time is already past
+        lapsed = await remote.start_run("f")
+        renewed = await remote.start_run("g")
+        assert await remote.acquire_lease("flow:f", other, -1)
+        assert await remote.acquire_lease("flow:g", other, 600)
+    async with StateStore.open(url, owner=other) as remote:
+        await remote.run(
+            lambda conn: conn.execute(
+                sa.text("UPDATE runs SET status = 'ok' WHERE id = :id"), {"id": lapsed}
+            ),
+            write=True,
+        )
+        assert await remote.renew_runs(600) == 1  # only g is still running
+        await remote.run(
+            lambda conn: conn.execute(
+                sa.text("UPDATE runs SET status = 'running' WHERE id = :id"), {"id": lapsed}
+            ),
+            write=True,
+        )
+    async with StateStore.open(url) as store:
+        cleared = await store.clear_stale()
+        assert [(s.kind, s.name, s.run_id) for s in cleared] == [
+            ("lease", "flow:f", None),
+            ("run", "f", lapsed),
+        ]
+        assert all(s.reason.startswith(f"{other} has not renewed it since") for s in cleared)
+        assert (await store.last_run("g"))["id"] == renewed  # type: ignore[index]
+        assert (await store.last_run("g"))["status"] == "running"  # type: ignore[index]
 
 
 async def test_bulk_writes_store_every_row_across_statements(url: str) -> None:
