@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.cli import app
+from hub.config import load_config
 
 runner = CliRunner()
 
@@ -489,6 +490,21 @@ CASES = [
         "finite",
     ),
     Case(
+        "match on a key the target lacks",
+        flow('options.match_on = ["address"]'),
+        "flows[0].options.match_on[0]",
+        "cannot match a home on 'address'",
+    ),
+    Case(
+        "match on one key the target lacks",
+        extra_flow(
+            'name = "from-crm"\nsource = "crm"\ntarget = "hoa"\nentity = "person"\n'
+            'options.match_on = ["email", "phone"]'
+        ),
+        "flows[2].options.match_on[1]",
+        "it matches on: email, name",
+    ),
+    Case(
         "match on a number",
         flow("options.match_on = 3"),
         "flows[0].options.match_on",
@@ -533,6 +549,37 @@ def test_the_table_is_large_enough() -> None:
     """Issue 28 asks for at least 65 broken configs, each with its own name."""
     assert len(CASES) >= 65
     assert len({case.id for case in CASES}) == len(CASES)
+
+
+VALID = {
+    "base": BASE,
+    "no matching": flow('options.match_on = "none"'),
+    "matching on offered keys": extra_flow(
+        'name = "from-crm"\nsource = "crm"\ntarget = "hoa"\nentity = "person"\n'
+        'options.match_on = ["email", "name"]'
+    ),
+    "a delete the target can do": extra_flow(
+        'name = "leads"\nsource = "warranty"\ntarget = "crm"\nentity = "person"\n'
+        'on_delete = "delete"'
+    ),
+    "options of a location flow": extra_flow(
+        'name = "hoods"\nsource = "hoa"\ntarget = "warranty"\nentity = "location"\n'
+        'options.region_by_state = { TX = "Central" }\n'
+        'options.locations = [{ key = "d", kind = "division", name = "D" }]\n'
+        'options.defaults = { parent_key = "d" }'
+    ),
+}
+
+
+@pytest.mark.parametrize("text", VALID.values(), ids=list(VALID))
+def test_the_base_config_and_its_valid_variants_load(text: str, tmp_path: Path) -> None:
+    """The table's base config is valid, so each case fails for its own change alone."""
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET)
+    path = tmp_path / "prophub.toml"
+    path.write_text(text.replace("SECRET_FILE", str(secret)).replace("STATE", str(tmp_path / "s")))
+    config = load_config(path)
+    assert config.connectors["warranty"].client_secret.get_secret_value() == SECRET  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
