@@ -375,7 +375,14 @@ class BuildiumConnector(HTTPConnector):
         paginator = OffsetLimit(limit=self.settings.page_size or 1000)
         found: list[str] = []
         async for page in self.client.paginate(path, paginator, params=params, items=_list):
-            found += [str(p["Id"]) for p in page if isinstance(p, dict) and match(p)]
+            for candidate in page:
+                if not isinstance(candidate, dict) or not match(candidate):
+                    continue
+                if not isinstance(candidate.get("Id"), int):
+                    raise ProtocolError(
+                        f"a {what} carries no Id", vendor=self.vendor, method="GET", path=path
+                    )
+                found.append(str(candidate["Id"]))
         if len(found) > 1:
             raise AmbiguousMatch(
                 f"{len(found)} records match the {what} exactly: none is updated",
