@@ -240,7 +240,9 @@ async def test_a_killed_daemons_run_and_lease_are_cleared_by_status(
     async with StateStore.open(config.state.url) as store:
         runs, leases = await store.run(runs_and_leases)
     running = [flow for flow, status in runs if status == "running"]
-    assert len(running) == 1 and leases == [f"flow:{running[0]}"]
+    # One run at a time in the first round: killed mid-run, one is left running with its
+    # lease (or, killed between two runs' bookkeeping, one of the two).
+    assert len(running) <= 1 and len(leases) <= 1 and (running or leases), (runs, leases)
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "hub", "status", "--config", str(path)],
@@ -249,15 +251,18 @@ async def test_a_killed_daemons_run_and_lease_are_cleared_by_status(
         timeout=30,
     )
     assert done.returncode == 0, done.stderr
-    assert "cleared stale run" in done.stdout and f"of flow {running[0]}" in done.stdout
-    assert f"cleared stale lease flow:{running[0]}" in done.stdout
-    assert f":{proc.pid} is gone" in done.stdout and "stale" in done.stdout
+    gone = f"its process {socket.gethostname()}:{proc.pid} is gone"
+    for flow in running:
+        assert f"of flow {flow}: {gone}" in done.stdout and "stale" in done.stdout
+    for lease in leases:
+        assert f"cleared stale lease {lease}: {gone}" in done.stdout
     async with StateStore.open(config.state.url) as store:
         runs, leases = await store.run(runs_and_leases)
-        last = await store.last_run(running[0])
+        lasts = [await store.last_run(flow) for flow in running]
     assert "running" not in {status for _, status in runs} and leases == []
-    assert last is not None and last["status"] == "stale"
-    assert last["error"] == f"abandoned: its process {socket.gethostname()}:{proc.pid} is gone"
+    for last in lasts:
+        assert last is not None and last["status"] == "stale"
+        assert last["error"] == f"abandoned: {gone}"
 
 
 async def test_the_lease_is_renewed_while_a_run_lasts_and_a_lost_one_stops_it(
