@@ -53,6 +53,7 @@ __all__ = [
     "from_rental_owner",
     "key",
     "name_matches",
+    "occupies",
     "owner_put",
     "put_from_get",
     "rental_owner_put",
@@ -431,8 +432,11 @@ def to_association_owner(payload: Mapping[str, Any]) -> Person:
     return _person("association-owner", payload, roles, "PrimaryAddress")
 
 
-def from_association_owner(person: Person, ownership_account_id: int | None) -> dict[str, Any]:
-    """A person as an AssociationOwner Post (with the account) or Put message."""
+def from_association_owner(
+    person: Person, ownership_account_id: int | None, owner_occupied: bool = False
+) -> dict[str, Any]:
+    """A person as an AssociationOwnerToExistingOwnershipAccountPostMessage (given the
+    account) or the hub's fields of a Put message."""
     if person.address is None:
         raise MappingError(
             f"{person.key}: a Buildium owner needs a primary address",
@@ -455,7 +459,9 @@ def from_association_owner(person: Person, ownership_account_id: int | None) -> 
         body["Comment"] = person.notes
     if ownership_account_id is not None:
         body.update(
-            OwnershipAccountId=ownership_account_id, IsOwnerOccupied=False, SendWelcomeEmail=False
+            OwnershipAccountId=ownership_account_id,
+            IsOwnerOccupied=owner_occupied,
+            SendWelcomeEmail=False,
         )
     return body
 
@@ -733,6 +739,23 @@ def _person_owned(
     if person.notes:
         owned["Comment"] = person.notes
     return owned
+
+
+def occupies(person: Person, unit: Mapping[str, Any]) -> bool:
+    """Whether a homeowner lives in the unit: their mailing address is the unit's."""
+    home = to_address(unit.get("Address")) if isinstance(unit.get("Address"), Mapping) else None
+    mine = person.address
+    if home is None or mine is None:
+        return False
+
+    def same(a: str | None, b: str | None) -> bool:
+        return " ".join((a or "").lower().split()) == " ".join((b or "").lower().split())
+
+    return (
+        same(mine.line1, home.line1)
+        and same(mine.line2, home.line2)
+        and same((mine.postal_code or "")[:5], (home.postal_code or "")[:5])
+    )
 
 
 # -- exact matching of look-up candidates -----------------------------------------------------

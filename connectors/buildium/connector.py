@@ -300,8 +300,45 @@ class BuildiumConnector(HTTPConnector):
                 vendor=self.vendor,
                 messages=[person.key],
             )
-        body = m.from_association_owner(person, units[0])
+        unit = await self._get(f"/v1/associations/units/{units[0]}")
+        if unit is None:
+            raise MissingParent(
+                "the owner's unit is not at Buildium", vendor=self.vendor, messages=[person.key]
+            )
+        account = await self._ownership_account(unit)
+        body = m.from_association_owner(person, account, m.occupies(person, unit))
         return await self._create("/v1/associations/owners", body)
+
+    async def _ownership_account(self, unit: dict[str, Any]) -> int:
+        """The unit's one active ownership account, which a new owner joins."""
+        path = "/v1/associations/ownershipaccounts"
+        params = {"associationids": unit.get("AssociationId"), "status": "Active"}
+        paginator = OffsetLimit(limit=self.settings.page_size or 1000)
+        found = [
+            account["Id"]
+            async for page in self.client.paginate(path, paginator, params=params, items=_list)
+            for account in page
+            if isinstance(account, dict)
+            and account.get("UnitId") == unit.get("Id")
+            and account.get("Status", "Active") == "Active"
+            and isinstance(account.get("Id"), int)
+        ]
+        if len(found) > 1:
+            raise AmbiguousMatch(
+                f"unit {unit.get('Id')} has {len(found)} active ownership accounts",
+                vendor=self.vendor,
+                path=path,
+                candidates=[str(i) for i in found],
+            )
+        if not found:
+            # Opening an account takes a purchase date the hub does not hold: not invented.
+            raise UnsupportedValue(
+                f"unit {unit.get('Id')} has no active ownership account; open one in Buildium "
+                "(it needs the purchase date) and the owner is written on the next run",
+                vendor=self.vendor,
+                path=path,
+            )
+        return int(found[0])
 
     # -- lookup ----------------------------------------------------------------------------
 

@@ -34,6 +34,9 @@ __all__ = ["BuildiumSandbox"]
 
 UNITS_PER_PROPERTY = 20
 RENTAL_ID_BASE = 100_000  # rental properties share Buildium's property id space with associations
+#: ownership accounts have ids of their own: a client that sends a unit's id as an account's
+#: is refused here, as Buildium would refuse it
+ACCOUNT_ID_BASE = 200_000
 BANK_ACCOUNTS = frozenset({1, 2, 3})
 BEDROOMS = (
     "NotSet",
@@ -118,6 +121,11 @@ MESSAGES = {
     ("association-owners", "PUT"): ("FirstName", "LastName", "PrimaryAddress", "AlternateAddress",
                                     "Email", "AlternateEmail", "PhoneNumbers", "EmergencyContact",
                                     "Comment", "MailingPreference", "TaxId"),
+    ("ownership-accounts", "POST"): ("UnitId", "DateOfPurchase", "AssociationFee",
+                                     "RecurringFrequency", "AssociationOwnerIds",
+                                     "AssociationOwners", "SendWelcomeEmail",
+                                     "ReplaceExistingOwnershipAccount"),
+    ("ownership-accounts", "PUT"): ("DateOfPurchase",),
     ("rental-owners", "POST"): ("FirstName", "LastName", "IsCompany", "CompanyName",
                                 "DateOfBirth", "ManagementAgreementStartDate",
                                 "ManagementAgreementEndDate", "Email", "AlternateEmail",
@@ -213,6 +221,9 @@ class BuildiumSandbox(SandboxServer):
             "associations": Collection("associations", properties, self._association),
             "association-units": Collection("association-units", units, self._association_unit),
             "association-owners": Collection("association-owners", units, self._owner),
+            "ownership-accounts": Collection(
+                "ownership-accounts", units, self._account, first_id=ACCOUNT_ID_BASE + 1
+            ),
             "rentals": Collection("rentals", properties, self._rental, first_id=RENTAL_ID_BASE),
             "rental-units": Collection(
                 "rental-units", units, self._rental_unit, first_id=RENTAL_ID_BASE
@@ -284,16 +295,20 @@ class BuildiumSandbox(SandboxServer):
             "OccupiesUnit": i % 3 != 0,
             "CreatedDateTime": "2023-06-01T12:00:00Z",
             "DelinquencyStatus": "NoDelinquency",
-            "OwnershipAccounts": [
-                {
-                    "Id": i,
-                    "AssociationId": unit["AssociationId"],
-                    "UnitId": i,
-                    "Status": "Active",
-                    "AssociationOwnerIds": [i],
-                    "DelinquencyStatus": "NoDelinquency",
-                }
-            ],
+            "OwnershipAccounts": [self._account(ACCOUNT_ID_BASE + i)],
+        }
+
+    def _account(self, account_id: int) -> dict[str, Any]:
+        i = account_id - ACCOUNT_ID_BASE
+        unit = self._association_unit(i)
+        return {
+            "Id": account_id,
+            "AssociationId": unit["AssociationId"],
+            "UnitId": i,
+            "Status": "Active",
+            "DateOfPurchase": "2020-03-01",
+            "AssociationOwnerIds": [i],
+            "DelinquencyStatus": "NoDelinquency",
         }
 
     def _rental(self, i: int) -> dict[str, Any]:
@@ -429,6 +444,12 @@ class BuildiumSandbox(SandboxServer):
             ("/v1/associations", "associations", "{associationId}", self._save_association),
             ("/v1/associations/units", "association-units", "{unitId}", self._save_unit),
             ("/v1/associations/owners", "association-owners", "{ownerId}", self._save_owner),
+            (
+                "/v1/associations/ownershipaccounts",
+                "ownership-accounts",
+                "{ownershipAccountId}",
+                self._save_account,
+            ),
             ("/v1/rentals", "rentals", "{propertyId}", self._save_rental),
             ("/v1/rentals/units", "rental-units", "{unitId}", self._save_rental_unit),
             ("/v1/rentals/owners", "rental-owners", "{rentalOwnerId}", self._save_rental_owner),
@@ -484,7 +505,7 @@ class BuildiumSandbox(SandboxServer):
         tests: list[Callable[[dict[str, Any]], bool]] = []
         if "associationids" in query:
             wanted = _ids(query, "associationids")
-            if name == "association-owners":
+            if name in ("association-owners",):
                 tests.append(
                     lambda r: any(
                         a.get("AssociationId") in wanted for a in r.get("OwnershipAccounts", [])
@@ -641,24 +662,19 @@ class BuildiumSandbox(SandboxServer):
         )
         base = current
         if base is None:
-            unit = self.collections["association-units"].get(int(body["OwnershipAccountId"]))
-            if unit is None:
+            accounts = self.collections["ownership-accounts"]
+            account_id = int(body["OwnershipAccountId"])
+            account = accounts.get(account_id)
+            if account is None:
                 raise ApiProblem(404, "The ownership account was not found.", "NotFound")
+            account = {**account, "AssociationOwnerIds": [*account["AssociationOwnerIds"], i]}
+            accounts.put(account_id, account)
             base = {
                 "Id": i,
                 "CreatedDateTime": _stamp(datetime.now(UTC)),
                 "DelinquencyStatus": "NoDelinquency",
                 "OccupiesUnit": bool(body["IsOwnerOccupied"]),
-                "OwnershipAccounts": [
-                    {
-                        "Id": unit["Id"],
-                        "AssociationId": unit["AssociationId"],
-                        "UnitId": unit["Id"],
-                        "Status": "Active",
-                        "AssociationOwnerIds": [i],
-                        "DelinquencyStatus": "NoDelinquency",
-                    }
-                ],
+                "OwnershipAccounts": [account],
             }
         kept = _pick(
             body,
@@ -677,6 +693,54 @@ class BuildiumSandbox(SandboxServer):
         )
         phones = _phones(body.get("PhoneNumbers"))
         return {**base, **kept, **({"PhoneNumbers": phones} if phones is not None else {})}
+
+    def _save_account(
+        self, body: dict[str, Any], i: int, current: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """An ownership account (POST: with its new owners; PUT: the purchase date only)."""
+        if current is not None:
+            self._check(_required(body, ["DateOfPurchase"]))
+            return {**current, "DateOfPurchase": body["DateOfPurchase"]}
+        self._check(
+            _required(
+                body,
+                ["UnitId", "DateOfPurchase", "SendWelcomeEmail", "ReplaceExistingOwnershipAccount"],
+            )
+        )
+        unit = self.collections["association-units"].get(int(body["UnitId"]))
+        if unit is None:
+            raise ApiProblem(404, "The unit was not found.", "NotFound")
+        owner_ids = [int(o) for o in body.get("AssociationOwnerIds") or []]
+        owners = self.collections["association-owners"]
+        if any(owners.get(o) is None for o in owner_ids):
+            raise ApiProblem(404, "The association owner was not found.", "NotFound")
+        account = {
+            "Id": i,
+            "AssociationId": unit["AssociationId"],
+            "UnitId": unit["Id"],
+            "Status": "Active",
+            "DateOfPurchase": body["DateOfPurchase"],
+            "AssociationOwnerIds": owner_ids,
+            "DelinquencyStatus": "NoDelinquency",
+        }
+        for new in body.get("AssociationOwners") or []:
+            self._check(
+                _required(new, ["FirstName", "LastName", "PrimaryAddress", "IsOwnerOccupied"])
+                + _address_errors(new, "PrimaryAddress")
+            )
+            created = owners.create(
+                lambda oid, new=new: {
+                    **_pick(new, MESSAGES[("association-owners", "PUT")]),
+                    "Id": oid,
+                    "PhoneNumbers": _phones(new.get("PhoneNumbers")) or [],
+                    "CreatedDateTime": _stamp(datetime.now(UTC)),
+                    "DelinquencyStatus": "NoDelinquency",
+                    "OccupiesUnit": bool(new["IsOwnerOccupied"]),
+                    "OwnershipAccounts": [{**account, "Id": i}],
+                }
+            )
+            account["AssociationOwnerIds"].append(created["Id"])
+        return account
 
     def _save_rental(
         self, body: dict[str, Any], i: int, current: dict[str, Any] | None

@@ -129,7 +129,7 @@ WRITES = [
             "LastName": "B",
             "PrimaryAddress": ADDRESS,
             "IsOwnerOccupied": True,
-            "OwnershipAccountId": 2,
+            "OwnershipAccountId": 200_002,
             "SendWelcomeEmail": False,
         },
         201,
@@ -384,6 +384,17 @@ async def test_writes_create_update_and_lookup(box: RecordingBuildium) -> None:
         )
         unit = await hoa.write("home", home, None)
         assert await hoa.lookup("home", home) == unit.ref
+        # the unit is sold: Buildium opens its ownership account, which the owner joins
+        box.collections["ownership-accounts"].create(
+            lambda i: {
+                "Id": i,
+                "AssociationId": int(made.ref),
+                "UnitId": int(unit.ref),
+                "Status": "Active",
+                "DateOfPurchase": "2024-01-01",
+                "AssociationOwnerIds": [],
+            }
+        )
         person = Person(
             key="p",
             first_name="Ada",

@@ -195,6 +195,7 @@ def test_the_sandbox_knows_the_documents_request_messages() -> None:
         "association-units": ("/v1/associations/units", "{unitId}"),
         "association-owners": ("/v1/associations/owners", "{ownerId}"),
         "rental-owners": ("/v1/rentals/owners", "{rentalOwnerId}"),
+        "ownership-accounts": ("/v1/associations/ownershipaccounts", "{ownershipAccountId}"),
     }
     for (collection, method), fields in MESSAGES.items():
         path, var = paths[collection]
@@ -204,7 +205,7 @@ def test_the_sandbox_knows_the_documents_request_messages() -> None:
         assert name is not None
         assert set(fields) == set(_schema(name)["properties"]), (collection, method)
         if method == "PUT":  # and what a PUT replaces is what its message can say
-            assert set(REPLACED_BY_PUT[collection]) - {
+            assert set(REPLACED_BY_PUT.get(collection, ())) - {
                 "AssociationManager",
                 "OperatingBankAccount",
             } <= set(fields)
@@ -379,3 +380,28 @@ async def test_match_on_none_turns_matching_off_and_a_bad_key_is_a_config_error(
     async with StateStore.open(f"sqlite:///{tmp_path / 's.db'}") as store, connector(box) as hoa:
         with pytest.raises(errors.ConfigError, match="match_on"):
             await run_flow(bad, source, hoa, store)
+
+
+async def test_owners_join_their_units_real_ownership_account(box: RecordingBuildium) -> None:
+    """A new owner is posted to the unit's ownership account (not the unit's id), owner
+    occupied when their address is the unit's; a unit without an account is refused."""
+    units = box.collections["association-units"]
+    unit = units.get(5) or {}
+    lives_there = owner("new@x.com").model_copy(
+        update={"address": m.to_address(unit["Address"]), "emails": ["new@x.com"]}
+    )
+    away = owner("away@x.com")
+    async with connector(box) as hoa:
+        made = await hoa.write("person", lives_there, None)
+        other = await hoa.write("person", away, None)
+        box.collections["ownership-accounts"].delete(200_005)
+        with pytest.raises(errors.UnsupportedValue, match="no active ownership account"):
+            await hoa.write("person", owner("third@x.com"), None)
+    created = box.collections["association-owners"].get(int(made.ref)) or {}
+    assert created["OwnershipAccounts"][0]["Id"] == 200_005
+    assert created["OwnershipAccounts"][0]["UnitId"] == 5
+    assert created["OccupiesUnit"] is True
+    assert (box.collections["association-owners"].get(int(other.ref)) or {})[
+        "OccupiesUnit"
+    ] is False
+    validate_all(box.exchanges)
