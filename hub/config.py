@@ -26,6 +26,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from yarl import URL
 
 from hub.errors import ConfigError
 from hub.limits import Limits
@@ -59,6 +60,8 @@ MAX_EVERY = 366 * 86400.0
 MAX_WAIT = 86400.0
 #: the most writes or requests in flight a setting may ask for
 MAX_CONCURRENCY = 1000
+
+PG_ASYNC = "postgresql+asyncpg"
 
 Name = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 
@@ -100,6 +103,18 @@ class ConnectorSettings(_Strict):
     def _url(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("must be an http:// or https:// URL")
+        # What aiohttp would refuse on the first request (a bad port, an unclosed IPv6
+        # bracket, a host no resolver can encode), refused here instead.
+        try:
+            host = URL(value).raw_host or ""
+        except ValueError as exc:
+            raise ValueError(f"is not a valid URL: {exc}") from None
+        try:
+            if not host or any(c.isspace() for c in host):
+                raise UnicodeError
+            host.encode("idna")
+        except UnicodeError:
+            raise ValueError(f"has no valid host name ({_shown(host)})") from None
         return value.rstrip("/")
 
 
@@ -123,6 +138,8 @@ class StateSettings(_Strict):
             raise ValueError(
                 f"unsupported database {backend!r}: the state store runs on sqlite or postgresql"
             )
+        if backend != "sqlite" and url.drivername not in ("postgresql", "postgres", PG_ASYNC):
+            raise ValueError(f"the state store reaches PostgreSQL through asyncpg ({PG_ASYNC})")
         if backend == "sqlite" and url.database in (None, "", ":memory:"):
             raise ValueError("a SQLite state store needs a file (sqlite:///PATH): memory is lost")
         if backend != "sqlite" and not url.database:

@@ -139,6 +139,12 @@ CASES = [
         "names no database",
     ),
     Case(
+        "postgres with a sync driver",
+        sub("sqlite:///STATE", "postgresql+psycopg2://u@127.0.0.1/db"),
+        "state.url",
+        "through asyncpg",
+    ),
+    Case(
         "postgres unreachable",
         sub("sqlite:///STATE", "postgresql://u:pw@127.0.0.1:1/db"),
         "state.url",
@@ -210,6 +216,30 @@ CASES = [
     Case("unknown connector key", hoa("colour = 1"), "connectors.hoa.colour", "unknown key"),
     Case(
         "bad base url", sub('"http://127.0.0.1:9"', '"ftp://x"'), "connectors.hoa.base_url", "http"
+    ),
+    Case(
+        "base url port out of range",
+        sub('"http://127.0.0.1:9"', '"http://127.0.0.1:99999"'),
+        "connectors.hoa.base_url",
+        "Port out of range",
+    ),
+    Case(
+        "base url unclosed ipv6",
+        sub('"http://127.0.0.1:9"', '"http://[::1"'),
+        "connectors.hoa.base_url",
+        "not a valid URL",
+    ),
+    Case(
+        "base url empty label",
+        sub('"http://127.0.0.1:9"', '"http://api..example.com"'),
+        "connectors.hoa.base_url",
+        "no valid host name",
+    ),
+    Case(
+        "base url with a space",
+        sub('"http://127.0.0.1:9"', '"http://api example.com"'),
+        "connectors.hoa.base_url",
+        "no valid host name",
     ),
     Case("rate limit inf", hoa("rate_limit = inf"), "connectors.hoa.rate_limit", "finite"),
     Case("rate limit nan", hoa("rate_limit = nan"), "connectors.hoa.rate_limit", "finite"),
@@ -553,6 +583,8 @@ def test_the_table_is_large_enough() -> None:
 
 VALID = {
     "base": BASE,
+    "postgresql": sub("sqlite:///STATE", "postgresql://u@127.0.0.1:1/db"),
+    "postgresql with asyncpg": sub("sqlite:///STATE", "postgresql+asyncpg://u@127.0.0.1:1/db"),
     "no matching": flow('options.match_on = "none"'),
     "matching on offered keys": extra_flow(
         'name = "from-crm"\nsource = "crm"\ntarget = "hoa"\nentity = "person"\n'
