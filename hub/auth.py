@@ -12,7 +12,7 @@ import aiohttp
 from pydantic import SecretStr
 from yarl import URL
 
-from hub.errors import AuthFailed, ProtocolError, error_for_status
+from hub.errors import AuthFailed, ProtocolError, TokenUnavailable, VendorError, error_for_status
 from hub.log import register_secret
 
 __all__ = ["HeaderAuth", "OAuth2ClientCredentials"]
@@ -115,9 +115,17 @@ class OAuth2ClientCredentials:
         }
         if scopes:
             form["scope"] = " ".join(scopes)
-        async with self._session.post(self.token_url, data=form, middlewares=()) as resp:
-            body = await resp.read()
-            status = resp.status
+        try:
+            async with self._session.post(self.token_url, data=form, middlewares=()) as resp:
+                body = await resp.read()
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TokenUnavailable(
+                f"token endpoint unreachable ({type(exc).__name__})",
+                vendor=self.vendor,
+                method="POST",
+                path=_path(self.token_url),
+            ) from None
         payload = self._decode(status, body)
         token = payload.get("access_token")
         if status != 200 or not isinstance(token, str):
@@ -127,7 +135,11 @@ class OAuth2ClientCredentials:
                 if payload.get(k)
             ]
             # A token endpoint that is down is a passing fault; one that refuses is not.
-            cls = error_for_status(status) if status >= 500 or status == 429 else AuthFailed
+            cls: type[VendorError] = AuthFailed
+            if status == 429:
+                cls = error_for_status(status)
+            elif status >= 500:
+                cls = TokenUnavailable
             raise cls(
                 "token request failed",
                 vendor=self.vendor,

@@ -33,7 +33,6 @@ from hub.connector import (
 )
 from hub.errors import (
     AmbiguousMatch,
-    AuthFailed,
     ConfigError,
     HubError,
     MappingError,
@@ -587,9 +586,11 @@ class FlowRun:
                 continue
             try:
                 action = await self._write(entity, record)
-            except AuthFailed as exc:
-                raise _Abort(str(exc)) from exc
             except (PermanentError, MappingError, TransientError, ProtocolError) as exc:
+                if isinstance(exc, VendorError) and exc.connector_wide:
+                    # Its credentials or token endpoint: every other record would fail the
+                    # same way, so the run stops writing and says why, once.
+                    raise _Abort(str(exc)) from exc
                 reason, kind = str(exc), type(exc).__name__
                 body = record.model_dump(mode="json")
                 await self._dead_letter(record.key, item.source_id, reason, kind, body)
@@ -949,7 +950,11 @@ class FlowRun:
             if failed is not None:
                 # Transient faults, and creates whose outcome is unknown (the next attempt
                 # looks the record up first), are worth another go.
-                if attempt == attempts or not (failed.retryable or failed.outcome_unknown):
+                if (
+                    attempt == attempts
+                    or failed.connector_wide
+                    or not (failed.retryable or failed.outcome_unknown)
+                ):
                     raise failed
                 await self.sleep(min(30.0, 0.5 * 2**attempt))
             try:

@@ -10,6 +10,7 @@
         ├── TransientError                    worth retrying later
         │   ├── RateLimited                   429; carries retry_after
         │   ├── Unavailable                   5xx
+        │   │   └── TokenUnavailable          the token endpoint failed: no call can be made
         │   ├── ConnectionFailed (ConnectionError)
         │   └── RequestTimeout (TimeoutError)
         ├── PermanentError                    retrying will not help
@@ -51,6 +52,7 @@ __all__ = [
     "ProtocolError",
     "RateLimited",
     "RequestTimeout",
+    "TokenUnavailable",
     "TransientError",
     "Unavailable",
     "UnsupportedValue",
@@ -90,6 +92,9 @@ class VendorError(HubError):
     """A vendor call failed; carries enough context to act on without the secrets."""
 
     retryable = False
+    #: every call of this connector would fail the same way (its credentials or token
+    #: endpoint): a run stops writing to it rather than retrying record by record
+    connector_wide = False
 
     def __init__(
         self,
@@ -155,6 +160,12 @@ class Unavailable(TransientError):
     """The vendor answered 5xx."""
 
 
+class TokenUnavailable(Unavailable):
+    """The token endpoint answered 5xx or could not be reached, after the retry policy."""
+
+    connector_wide = True
+
+
 class ConnectionFailed(TransientError, ConnectionError):
     """The connection could not be made or was dropped."""
 
@@ -169,6 +180,8 @@ class PermanentError(VendorError):
 
 class AuthFailed(PermanentError):
     """401: credentials missing, wrong or expired."""
+
+    connector_wide = True
 
 
 class PermissionDenied(PermanentError):

@@ -34,6 +34,7 @@ from hub.errors import (
     ProtocolError,
     RateLimited,
     RequestTimeout,
+    TokenUnavailable,
     TransientError,
     VendorError,
     error_for_status,
@@ -287,7 +288,7 @@ class VendorClient:
         self, exc: VendorError, budget: Budget, method: str, path: str, create: bool
     ) -> None:
         """Sleep before the next attempt, or re-raise when retrying is wrong or out of budget."""
-        provably_not_applied = isinstance(exc, RateLimited) or (
+        provably_not_applied = isinstance(exc, RateLimited | TokenUnavailable) or (
             isinstance(exc, ConnectionFailed) and not exc.outcome_unknown
         )
         if create and not provably_not_applied:

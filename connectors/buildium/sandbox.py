@@ -728,17 +728,18 @@ class BuildiumSandbox(SandboxServer):
                 _required(new, ["FirstName", "LastName", "PrimaryAddress", "IsOwnerOccupied"])
                 + _address_errors(new, "PrimaryAddress")
             )
-            created = owners.create(
-                lambda oid, new=new: {
+            def owner(oid: int, new: dict[str, Any] = new) -> dict[str, Any]:
+                return {
                     **_pick(new, MESSAGES[("association-owners", "PUT")]),
                     "Id": oid,
                     "PhoneNumbers": _phones(new.get("PhoneNumbers")) or [],
                     "CreatedDateTime": _stamp(datetime.now(UTC)),
                     "DelinquencyStatus": "NoDelinquency",
                     "OccupiesUnit": bool(new["IsOwnerOccupied"]),
-                    "OwnershipAccounts": [{**account, "Id": i}],
+                    "OwnershipAccounts": [account],
                 }
-            )
+
+            created = owners.create(owner)
             account["AssociationOwnerIds"].append(created["Id"])
         return account
 

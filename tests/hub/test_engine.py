@@ -17,7 +17,7 @@ from hub import engine
 from hub.config import FlowSettings
 from hub.connector import ReadEnd, ReadFailure, SourceRecord, WriteResult
 from hub.engine import run_flow
-from hub.errors import AuthFailed, HubError
+from hub.errors import AuthFailed, HubError, TokenUnavailable
 from hub.models import Address, CanonicalRecord, Home, Location, LocationKind, Person
 from hub.store import StateStore
 from hub.testing import FakeConnector
@@ -879,3 +879,28 @@ async def test_preparing_never_stops_or_outlives_the_run(
     report = await run_flow(flow(), source, target, store)
     assert (report.created, report.failed) == (3, 0)
     assert [t for t in asyncio.all_tasks() if t.get_name().startswith("prepare")] == []
+
+
+async def test_a_failing_token_endpoint_stops_writing_once(store: StateStore) -> None:
+    """A connector-wide fault ends the run's writes at once: no record retries on its own
+    budget (formerly about two minutes a record) and the run reports the fault."""
+    source, target = pair()
+    for i in range(50):
+        source.put("home", home(i))
+    calls = []
+
+    async def failing(entity: str, record: Any, known_ref: str | None) -> Any:
+        calls.append(record.key)
+        raise TokenUnavailable("token request failed", vendor="t", status=500)
+
+    target.write = failing  # type: ignore[method-assign]
+    slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+
+    with pytest.raises(TokenUnavailable):
+        await run_flow(flow(concurrency=4), source, target, store, sleep=sleep)
+    assert len(calls) <= 4 and slept == []
+    last = await store.last_run("s-to-t-home")
+    assert last is not None and last["status"] == "failed" and "token" in last["error"]

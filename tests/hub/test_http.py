@@ -330,6 +330,28 @@ async def test_bad_client_secret_is_auth_failed_without_secret(
     assert "wrong-secret-x" not in str(caught.value)
 
 
+async def test_a_token_endpoint_answering_500_is_connector_wide(
+    serve: Serve, sleeps: Sleeps
+) -> None:
+    """A token endpoint that fails is retried by the policy, then TokenUnavailable: a
+    connector-wide fault, never an unknown create outcome (nothing was sent)."""
+    tries = []
+
+    async def token(request: web.Request) -> web.Response:
+        tries.append(1)
+        return web.json_response({"message": "down"}, status=500)
+
+    app = web.Application()
+    app.router.add_post("/oauth2/token", token)
+    url = await serve(app)
+    auth = OAuth2ClientCredentials(url + "/oauth2/token", "cid", SecretStr(SECRET), vendor="acme")
+    async with client(url, sleeps, auth=auth) as c:
+        with pytest.raises(errors.TokenUnavailable) as caught:
+            await c.request("POST", "/things", json={"a": 1}, create=True)
+    assert caught.value.connector_wide and not caught.value.outcome_unknown
+    assert len(tries) == 4 and len(sleeps.delays) == 3  # the policy's four attempts, once
+
+
 async def test_limits_hold_the_rate() -> None:
     """The limiter paces requests at the configured rate, with the configured burst."""
     limits = Limits(5, 1.0, max_concurrency=10, burst=2)
