@@ -45,12 +45,12 @@ from hub.models import (
 )
 
 __all__ = [
-    "from_address",
     "development_matches",
-    "lead_matches",
+    "from_address",
     "from_development",
     "from_lead",
     "key",
+    "lead_matches",
     "to_address",
     "to_agent",
     "to_development",

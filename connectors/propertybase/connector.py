@@ -43,10 +43,10 @@ from hub.connector import (
     safe_record,
 )
 from hub.errors import (
+    AmbiguousMatch,
     AuthFailed,
     InvalidRecord,
     NotFound,
-    PermanentError,
     PermissionDenied,
     ProtocolError,
     UnsupportedValue,
@@ -59,6 +59,8 @@ from hub.retry import RetryPolicy, Sleep
 from mappings import propertybase as m
 
 __all__ = ["PropertybaseConnector", "PropertybaseSettings", "decode_envelope", "error_messages"]
+
+_UNASKED = object()
 
 #: collection -> (entity, resource)
 COLLECTIONS = {
@@ -151,6 +153,7 @@ class PropertybaseConnector(HTTPConnector):
         writes=frozenset({"person", "location"}),
         deletes=frozenset({"person", "location"}),
         incremental=frozenset(DEFAULT_READS),
+        natural_keys={"person": ("email",), "location": ("name",)},
     )
 
     def __init__(
@@ -164,6 +167,8 @@ class PropertybaseConnector(HTTPConnector):
     ) -> None:
         self.settings = settings
         self.prefix = settings.api_prefix.rstrip("/")
+        #: (entity, key) -> what the last look-up of that record found, for the create after it
+        self._matched: dict[tuple[str, str], str | None] = {}
         super().__init__(
             settings,
             name=name,
@@ -288,7 +293,9 @@ class PropertybaseConnector(HTTPConnector):
         self, resource: str, body: dict[str, Any], ref: str | None, record: CanonicalRecord
     ) -> WriteResult:
         if ref is None:
-            ref = await self.lookup("person" if resource == "leads" else "location", record)
+            ref = await self._match("person" if resource == "leads" else "location", record)
+        else:
+            self._matched.pop(("person" if resource == "leads" else "location", record.key), None)
         if ref is None:
             flags = self._flags() if resource == "leads" else {}
             created = await self._call("POST", f"/{resource}", json={**body, **flags}, create=True)
@@ -298,6 +305,16 @@ class PropertybaseConnector(HTTPConnector):
             return WriteResult(ref, WriteAction.UNCHANGED)
         await self._call("PATCH", f"/{resource}/{ref}", json=body)
         return WriteResult(ref, WriteAction.UPDATED)
+
+    async def _match(self, entity: str, record: CanonicalRecord) -> str | None:
+        """The match a create must not duplicate: the engine's look-up just before, when it
+        made one for this record (not asked twice), else one made now."""
+        slot = (entity, record.key)
+        found = self._matched.pop(slot, _UNASKED)
+        if found is _UNASKED:
+            await self.lookup(entity, record)
+            found = self._matched.pop(slot, None)
+        return found if isinstance(found, str) else None
 
     async def _save_address(self, development: int, address: Address) -> bool:
         """Make the development's first nested address this one; True if anything was sent.
@@ -316,14 +333,22 @@ class PropertybaseConnector(HTTPConnector):
         await self._call("PATCH", f"{base}/{first['id']}", json=body)
         return True
 
-    async def lookup(self, entity: str, record: CanonicalRecord) -> str | None:
+    async def lookup(
+        self, entity: str, record: CanonicalRecord, *, by: str | None = None
+    ) -> str | None:
         """A lead by email, a development by name: the one exact match, None when there is
-        none, ``PermanentError`` naming the candidates when there are several.
+        none, ``AmbiguousMatch`` naming the candidates when there are several.
 
         Every candidate the vendor returns is checked, since its filter may match loosely
         (part of an email, another case) or be ignored altogether (the development name
         filter is not documented, so the whole list may come back).
         """
+        keys = self.capabilities.natural_keys.get(entity, ())
+        if by is not None and by not in keys:
+            raise UnsupportedValue(
+                f"Propertybase cannot match a {entity} on {by!r} (only on {', '.join(keys)})",
+                vendor=self.vendor,
+            )
         if isinstance(record, Person) and record.emails:
             email = str(record.emails[0])
             params = {"email": email}
@@ -342,7 +367,13 @@ class PropertybaseConnector(HTTPConnector):
             if isinstance(payload, dict) and matches(payload)
         ]
         if len(found) > 1:
-            raise _ambiguous(self.vendor, what, found)
+            raise AmbiguousMatch(
+                f"ambiguous match: {len(found)} records are the {what}",
+                candidates=found,
+                vendor=self.vendor,
+            )
+        # Kept for the create that may follow, so it does not ask again.
+        self._matched[(entity, record.key)] = found[0] if found else None
         return found[0] if found else None
 
     async def delete(self, entity: str, ref: str, *, deactivate: bool = False) -> None:
@@ -358,12 +389,3 @@ class PropertybaseConnector(HTTPConnector):
             await self._call("DELETE", f"/{resources[entity]}/{ref}")
         except NotFound:
             return  # already gone: the outcome we wanted
-
-
-def _ambiguous(vendor: str, what: str, candidates: list[str]) -> PermanentError:
-    """More than one record matches exactly: which to write is not the hub's guess."""
-    return PermanentError(
-        f"ambiguous match: {len(candidates)} records are the {what}",
-        vendor=vendor,
-        messages=[f"candidate ids: {', '.join(candidates)}"],
-    )

@@ -348,10 +348,9 @@ async def test_lead_match_never_lands_on_a_decoy(
     person = Person(key="p", first_name="Ann", last_name="Lee", emails=[LEAD_EMAIL])
     async with connector(box) as crm:
         if outcome == "ambiguous":
-            with pytest.raises(errors.PermanentError, match="ambiguous") as caught:
+            with pytest.raises(errors.AmbiguousMatch, match="ambiguous match") as caught:
                 await crm.write("person", person, None)
-            for candidate in decoy_ids + wanted:
-                assert str(candidate) in str(caught.value)
+            assert sorted(caught.value.candidates) == sorted(map(str, decoy_ids + wanted))
             assert box.collections["leads"].get(wanted[0])["last_name"] == "X"  # type: ignore[index]
         else:
             result = await crm.write("person", person, None)
@@ -392,8 +391,9 @@ async def test_development_match_never_lands_on_a_decoy(
     )
     async with connector(box, page_size=5) as crm:
         if outcome == "ambiguous":
-            with pytest.raises(errors.PermanentError, match="ambiguous") as caught:
+            with pytest.raises(errors.AmbiguousMatch, match="ambiguous match") as caught:
                 await crm.write("location", location, None)
+            assert sorted(caught.value.candidates) == sorted(map(str, decoy_ids + wanted))
             assert all(str(i) in str(caught.value) for i in decoy_ids + wanted)
             assert box.nested_records("addresses", wanted[0]) == []
         else:
@@ -404,6 +404,24 @@ async def test_development_match_never_lands_on_a_decoy(
     assert _snapshot(box, "developments", decoy_ids) == before
     assert [box.nested_records("addresses", i) for i in decoy_ids] == before_addresses
     assert _count(box, "developments") == total + (outcome == "created")
+
+
+async def test_a_create_after_the_engines_look_up_does_not_ask_again(
+    box: PropertybaseSandbox,
+) -> None:
+    """Look-up then create (the engine's order) lists leads once; a bare create looks up."""
+    person = Person(key="p", first_name="Ann", last_name="Lee", emails=[LEAD_EMAIL])
+    other = Person(key="q", first_name="Bo", last_name="Lee", emails=["bo@example.com"])
+    async with connector(box) as crm:
+        assert await crm.lookup("person", person, by="email") is None
+        box.by_path.clear()
+        assert (await crm.write("person", person, None)).action == "created"
+        assert box.by_path == {"POST /api/v2/leads": 1}
+        box.by_path.clear()
+        assert (await crm.write("person", other, None)).action == "created"
+        assert box.by_path == {"GET /api/v2/leads": 1, "POST /api/v2/leads": 1}
+        with pytest.raises(errors.UnsupportedValue, match="only on email"):
+            await crm.lookup("person", person, by="phone")
 
 
 async def test_development_address_is_written_to_its_nested_resource(
