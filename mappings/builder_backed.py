@@ -10,15 +10,25 @@ Deliberately not mapped:
 - ``id`` and ``builderId``: Builder Backed's internal ids; the guide says to key on externalId.
 - home responses' embedded ``neighborhood``/``masterCommunity``/``division``/``region`` chain:
   derived by the vendor from ``neighborhoodExternalId``; the canonical home keeps the reference.
-- homeowner ``prefix``, ``suffix`` and ``defaultHome``: the canonical person has no such fields
-  and the hub never needs them to keep systems in step (read: dropped; write: not sent).
 - ``updatedAt``: carried as the source record's updated-at, not as record content.
+
+Written with care:
+
+- a home's required fields (the guide's list) are checked before anything is sent: a home
+  without one is an ``UnsupportedValue`` naming the field, not a vendor 400 per record;
+- ``homeDetails`` carries only the keys configured for it (``details_keys``: an allowlist that
+  may rename, canonical name -> Builder Backed key), since Builder Backed accepts only keys set
+  up for the builder's account and journeys match on them: anything else (a floor plan's
+  price...) never reaches it. The canonical home's ``bedrooms``, ``bathrooms`` and
+  ``square_feet`` may be listed there too, by those names;
+- homeowners keep ``prefix``, ``suffix`` and ``defaultHome`` (the role's ``default_home``);
+- a document's ``displayStart``/``displayEnd`` keep their time of day.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 import structlog
@@ -41,12 +51,15 @@ from hub.models import (
 __all__ = [
     "DOCUMENT_TYPES",
     "HOMEOWNER_TYPES",
+    "HOME_FIELDS",
     "HOME_TYPES",
     "LEVELS",
+    "REQUIRED_HOME_FIELDS",
     "from_document",
     "from_home",
     "from_homeowner",
     "from_location",
+    "home_details",
     "homeowner_key",
     "region_key",
     "to_document",
@@ -75,6 +88,18 @@ DOCUMENT_TYPES: dict[str, DocumentStorage] = {
     "SAPPHIRE": DocumentStorage.SAPPHIRE,
     "BUILDERBACKED": DocumentStorage.BUILDERBACKED,
 }
+#: the home fields the guide requires ("400 Missing Required Fields")
+REQUIRED_HOME_FIELDS = (
+    "externalId",
+    "addressLine1",
+    "city",
+    "state",
+    "postalCode",
+    "type",
+    "neighborhoodExternalId",
+)
+#: the canonical home fields ``details_keys`` may name beside the home's own details
+HOME_FIELDS = ("bedrooms", "bathrooms", "square_feet")
 #: location kind -> (path segment, parent externalId field)
 LEVELS: dict[LocationKind, tuple[str, str | None]] = {
     LocationKind.DIVISION: ("divisions", None),
@@ -202,18 +227,22 @@ def to_homeowner(payload: Mapping[str, Any], home_external_id: str) -> Person:
     if raw_type and rank is None:
         log.warning("unknown homeowner type", vendor=VENDOR, value=raw_type)
         rank = HomeownerType.OTHER
-    role = PersonRole(
-        kind=RoleKind.HOMEOWNER,
-        home_key=home_external_id,
-        homeowner_type=rank,
-        raw=str(raw_type) if raw_type and str(raw_type) not in HOMEOWNER_TYPES else None,
-    )
+    default_home = payload.get("defaultHome")
     try:
+        role = PersonRole(
+            kind=RoleKind.HOMEOWNER,
+            home_key=home_external_id,
+            homeowner_type=rank,
+            raw=str(raw_type) if raw_type and str(raw_type) not in HOMEOWNER_TYPES else None,
+            default_home=default_home,
+        )
         return Person(
             key=homeowner_key(home_external_id, email),
+            prefix=_opt(payload, "prefix"),
             first_name=payload.get("firstName") or "",
             middle_name=_opt(payload, "middleName"),
             last_name=payload.get("lastName") or "",
+            suffix=_opt(payload, "suffix"),
             emails=[email],
             roles=[role],
         )
@@ -243,10 +272,13 @@ def from_homeowner(person: Person, home_ref: str | None = None) -> dict[str, Any
     return _drop_none(
         {
             "email": person.emails[0],
+            "prefix": person.prefix,
             "firstName": person.first_name,
             "middleName": person.middle_name,
             "lastName": person.last_name,
+            "suffix": person.suffix,
             "homeownerType": _HOMEOWNER_TYPE_NAMES[rank] if rank else None,
+            "defaultHome": role.default_home if role else None,
         }
     )
 
@@ -281,10 +313,37 @@ def to_home(payload: Mapping[str, Any]) -> Home:
         raise MappingError(f"home {external_id}: {exc}", vendor=VENDOR, entity="home") from exc
 
 
+def home_details(home: Home, details_keys: Mapping[str, str] | None) -> dict[str, Any]:
+    """The ``homeDetails`` of a home: only the configured keys that have a value, renamed.
+
+    ``details_keys`` maps a canonical name (a key of ``home.details``, or one of
+    ``HOME_FIELDS``, whose raw text stands in for a count the source could not read) to the
+    Builder Backed key it is sent as; a home's own detail wins over a field of the same name.
+    """
+    if not details_keys:
+        return {}
+    offered: dict[str, Any] = {
+        # A count the source could not read as a number is still what it says (kept raw).
+        "bedrooms": home.bedrooms if home.bedrooms is not None else home.bedrooms_raw,
+        "bathrooms": home.bathrooms if home.bathrooms is not None else home.bathrooms_raw,
+        "square_feet": home.square_feet,
+        **home.details,
+    }
+    return {
+        target: offered[name]
+        for name, target in details_keys.items()
+        if offered.get(name) is not None
+    }
+
+
 def from_home(
-    home: Home, fallback_type: str | None = None, external_id: str | None = None
+    home: Home,
+    fallback_type: str | None = None,
+    external_id: str | None = None,
+    details_keys: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A Home as a create/update body; types Builder Backed cannot hold are reported."""
+    """A Home as a create/update body; types Builder Backed cannot hold, and missing required
+    fields, are reported before anything is sent. ``details_keys``: see :func:`home_details`."""
     vendor_type = _HOME_TYPE_NAMES.get(str(home.home_type)) or fallback_type
     if vendor_type is None:
         raise UnsupportedValue(
@@ -292,9 +351,24 @@ def from_home(
             "(only Single Family / Multi Family); set home_type_fallback to map it",
             vendor=VENDOR,
         )
-    if not home.neighborhood_key:
-        raise UnsupportedValue(f"{home.key}: a home needs a neighborhood", vendor=VENDOR)
     address = home.address
+    required = {
+        "addressLine1": address.line1,
+        "city": address.city,
+        "state": address.state,
+        "postalCode": address.postal_code,
+        "neighborhoodExternalId": home.neighborhood_key,
+    }
+    # externalId is always there, and type was settled above: the rest of the guide's list.
+    missing = [name for name, value in required.items() if value in (None, "")]
+    if missing:
+        raise UnsupportedValue(
+            f"{home.key}: Builder Backed requires {', '.join(map(repr, missing))} on a home,"
+            " and this home has none",
+            vendor=VENDOR,
+        )
+    # Field for field in this order (bench/run.py sends the same bytes; a test holds them
+    # equal); one body per home written, so only what has a value is sent.
     body: dict[str, Any] = {
         "externalId": external_id or home.key,
         "addressLine1": address.line1,
@@ -303,7 +377,6 @@ def from_home(
         "neighborhoodExternalId": home.neighborhood_key,
         "marketHome": home.market_home,
     }
-    # Built field by field (one body per home written): only what has a value is sent.
     optional = (
         ("addressLine2", address.line2),
         ("state", address.state),
@@ -319,8 +392,9 @@ def from_home(
         body["closingDate"] = home.closing_date.isoformat()
     if home.scheduled_closing_date:
         body["scheduledClosingDate"] = home.scheduled_closing_date.isoformat()
-    if home.details:
-        body["homeDetails"] = dict(home.details)
+    details = home_details(home, details_keys)
+    if details:
+        body["homeDetails"] = details
     if home.homeowners:
         body["homeowners"] = [from_homeowner(p) for p in home.homeowners]
     return body
@@ -329,9 +403,23 @@ def from_home(
 # -- documents ------------------------------------------------------------------------------
 
 
-def _display(value: Any) -> date | None:
-    # The guide's format is "YYYY-MM-DD HH:MM:SS.SSS"; the canonical window is by day.
-    return date.fromisoformat(str(value)[:10]) if value not in (None, "") else None
+DISPLAY_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def _display(value: Any) -> date | datetime | None:
+    """The guide's "YYYY-MM-DD HH:MM:SS.SSS" with its time of day (a midnight is a day)."""
+    if value in (None, ""):
+        return None
+    moment = datetime.fromisoformat(str(value).replace(" ", "T", 1))
+    return moment.date() if moment.time() == time() and moment.tzinfo is None else moment
+
+
+def _stamp(value: date | datetime | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        return f"{value.isoformat()} 00:00:00.000"
+    return f"{value.strftime(DISPLAY_FORMAT)}.{value.microsecond // 1000:03d}"
 
 
 def to_document(payload: Mapping[str, Any], home_external_id: str) -> Document:
@@ -360,10 +448,6 @@ def to_document(payload: Mapping[str, Any], home_external_id: str) -> Document:
 
 def from_document(document: Document) -> dict[str, Any]:
     """A Document as an item of ``POST /api/v2/documents``' ``documents`` array."""
-
-    def stamp(value: date | None) -> str | None:
-        return f"{value.isoformat()} 00:00:00.000" if value else None
-
     return _drop_none(
         {
             "externalId": document.key,
@@ -373,7 +457,7 @@ def from_document(document: Document) -> dict[str, Any]:
             "type": _DOCUMENT_TYPE_NAMES[document.storage],
             "shareable": document.shareable,
             "bucket": document.bucket,
-            "displayStart": stamp(document.display_from),
-            "displayEnd": stamp(document.display_until),
+            "displayStart": _stamp(document.display_from),
+            "displayEnd": _stamp(document.display_until),
         }
     )

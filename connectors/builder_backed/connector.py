@@ -6,6 +6,13 @@ Writes: divisions, master communities, neighborhoods, homes (homeowners and home
 on the first create, since Builder Backed matches journeys then), homeowners added to an
 existing home, and documents. A create meeting 409 fetches the existing record and updates it
 with PUT only when it differs. A 404 for a parent is a ``MissingParent``.
+
+Nothing a write leaves out is lost: the guide does not say whether a PUT replaces the whole
+record, so an update sends the vendor's current value of every field the hub does not manage
+(a home's homeowners, its other ``homeDetails`` keys...). ``homeDetails`` carries only the keys
+in ``details_keys``. The homeowner endpoint's path, body shape and update route are not in the
+guide: they are settings (``homeowners_path``, ``homeowners_body``, ``homeowner_update``), and a
+homeowner already on the home (or known to the cross-reference) is never POSTed again.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from hub.auth import OAuth2ClientCredentials
 from hub.config import ConnectorSettings
@@ -30,9 +38,11 @@ from hub.connector import (
     safe_record,
 )
 from hub.errors import (
+    AmbiguousMatch,
     Conflict,
     MissingParent,
     NotFound,
+    PermanentError,
     ProtocolError,
     UnsupportedValue,
 )
@@ -66,6 +76,49 @@ WRITE_PATHS = {
     "document": "/api/v2/documents",
 }
 LOCATION_COLLECTIONS = ("regions", "divisions", "master-communities", "neighborhoods")
+#: what each level's PUT carries (the guide's create fields): where the hub leaves one out, an
+#: update sends the vendor's current value, in case a PUT replaces the whole record
+WRITABLE = {
+    "divisions": ("externalId", "name", "regionName", "displayName", "abbreviatedName"),
+    "master-communities": (
+        "externalId",
+        "name",
+        "divisionExternalId",
+        "displayName",
+        "abbreviatedName",
+    ),
+    "neighborhoods": (
+        "externalId",
+        "name",
+        "masterCommunityExternalId",
+        "displayName",
+        "abbreviatedName",
+    ),
+    "homes": (
+        *m.REQUIRED_HOME_FIELDS,
+        "addressLine2",
+        "marketHome",
+        "jobId",
+        "productCollection",
+        "model",
+        "closingDate",
+        "scheduledClosingDate",
+        "homeDetails",
+        "homeowners",
+    ),
+}
+#: what a homeowner body may carry (``fullName`` is "response only" in the guide)
+HOMEOWNER_FIELDS = (
+    "email",
+    "firstName",
+    "lastName",
+    "middleName",
+    "prefix",
+    "suffix",
+    "homeownerType",
+    "defaultHome",
+)
+NO_REGIONS = "No regions found! Contact Builder Backed to activate regions."
 KIND_OF = {
     "divisions": LocationKind.DIVISION,
     "master-communities": LocationKind.MASTER_COMMUNITY,
@@ -88,6 +141,24 @@ class BuilderBackedSettings(ConnectorSettings):
     page_size_param: str = "pageSize"
     updated_since_param: str = "updatedSince"
     home_type_fallback: Literal["Single Family", "Multi Family"] | None = None
+    #: the homeDetails keys configured for this builder's account: canonical name (a home
+    #: detail, or bedrooms / bathrooms / square_feet) -> Builder Backed key; a list keeps names
+    details_keys: dict[str, str] = Field(default_factory=dict)
+    #: not in the guide beyond its path: where, in what shape, and how a homeowner changes
+    homeowners_path: str = "/api/v2/homes/{externalHomeId}/users"
+    homeowners_body: Literal["array", "object"] = "array"
+    #: "unknown": what a repeated POST answers is not in the guide, so the home is read first
+    #: and a homeowner already on it is never POSTed; "conflict": a repeat answers 409 (as
+    #: for locations), so a new homeowner costs one request and a 409 resolves to them
+    homeowner_repeat: Literal["unknown", "conflict"] = "unknown"
+    #: "home": a changed homeowner is sent by PUTting the home with its homeowners;
+    #: "refuse": the change is a dead letter (the guide documents no homeowner update)
+    homeowner_update: Literal["home", "refuse"] = "home"
+
+    @field_validator("details_keys", mode="before")
+    @classmethod
+    def _keys_as_names(cls, value: Any) -> Any:
+        return {name: name for name in value} if isinstance(value, list) else value
 
 
 def _error_messages(status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
@@ -157,12 +228,15 @@ class BuilderBackedConnector(HTTPConnector):
             return  # the first write meets it too, as a typed error with its retries
 
     async def check(self) -> None:
-        """Fetch a token and list the activated regions."""
-        regions = (await self.client.request("GET", "/api/v2/locations/regions")).json()
+        """Fetch a token and list the activated regions: none is the guide's failure."""
+        path = "/api/v2/locations/regions"
+        regions = (await self.client.request("GET", path)).json()
         if not isinstance(regions, list):
-            raise ProtocolError(
-                "regions is not a list", vendor=self.vendor, path="/api/v2/locations/regions"
-            )
+            raise ProtocolError("regions is not a list", vendor=self.vendor, path=path)
+        if not regions:
+            # The token works but nothing can be created before Builder Backed activates a
+            # region for the account (the guide's "Region Activation (CRITICAL REQUIREMENT)").
+            raise PermanentError(NO_REGIONS, vendor=self.vendor, method="GET", path=path)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -277,10 +351,11 @@ class BuilderBackedConnector(HTTPConnector):
         if isinstance(record, Location):
             return await self._write_location(record, known_ref)
         if isinstance(record, Home):
-            body = m.from_home(record, self.settings.home_type_fallback, known_ref)
+            s = self.settings
+            body = m.from_home(record, s.home_type_fallback, known_ref, s.details_keys)
             return await self._upsert("/api/v2/homes", body, known_ref, "homes")
         if isinstance(record, Person):
-            return await self._write_homeowner(record)
+            return await self._write_homeowner(record, known_ref)
         if isinstance(record, Document):
             return await self._write_document(record, known_ref)
         raise UnsupportedValue(f"Builder Backed does not hold {entity!r}", vendor=self.vendor)
@@ -319,8 +394,10 @@ class BuilderBackedConnector(HTTPConnector):
             if current is not None and _same(body, current):
                 return WriteResult(ext, WriteAction.UNCHANGED)
             if level == "homes" and current is not None:
+                # Homeowners are sent on a home's create only; after it they are the
+                # homeowner flow's, and the vendor's own list is what the PUT carries.
                 body = {k: v for k, v in body.items() if k != "homeowners"}
-            await request("PUT", path, json=body, expect_json=False)
+            await request("PUT", path, json=_merged(level, body, current), expect_json=False)
             return WriteResult(ext, WriteAction.UPDATED)
         except NotFound as exc:
             raise _missing_parent(exc) from None
@@ -343,13 +420,14 @@ class BuilderBackedConnector(HTTPConnector):
             return None
         return data if isinstance(data, dict) else None
 
-    async def _write_homeowner(self, person: Person) -> WriteResult:
+    async def _write_homeowner(self, person: Person, known_ref: str | None) -> WriteResult:
         homes = [r.home_key for r in person.roles if r.kind is RoleKind.HOMEOWNER and r.home_key]
         if not homes:
             raise UnsupportedValue(
                 f"{person.key}: a Builder Backed homeowner needs a home", vendor=self.vendor
             )
-        actions = [await self._add_homeowner(home, person) for home in homes]
+        known_home = known_ref.rpartition("/")[0] if known_ref else None
+        actions = [await self._add_homeowner(home, person, home == known_home) for home in homes]
         email = person.emails[0].lower() if person.emails else ""
         action = (
             WriteAction.CREATED
@@ -358,24 +436,57 @@ class BuilderBackedConnector(HTTPConnector):
         )
         return WriteResult(f"{homes[0]}/{email}", action)
 
-    async def _add_homeowner(self, home: str, person: Person) -> WriteAction:
+    async def _add_homeowner(self, home: str, person: Person, known: bool) -> WriteAction:
+        """Add the person to the home, or bring them up to date there; a homeowner already
+        on the home, or ``known`` to the cross-reference, is never POSTed again."""
         body = m.from_homeowner(person, home)
-        try:
-            await self._send("POST", f"/api/v2/homes/{home}/users", [body], create=True)
-            return WriteAction.CREATED
-        except Conflict:
-            pass
-        current = await self._get(f"/api/v2/homes/{home}")
-        owners = (current or {}).get("homeowners") or []
-        mine = next((o for o in owners if o["email"].lower() == body["email"].lower()), None)
+        checked = known or self.settings.homeowner_repeat == "unknown"
+        current = await self._home(home) if checked else {}
+        mine = _owner(current, body["email"], home, self.vendor) if checked else None
+        if mine is None and known:
+            raise PermanentError(
+                f"homeowner {body['email']} is no longer on home {home} at Builder Backed;"
+                " the hub does not add them again on its own",
+                vendor=self.vendor,
+            )
+        if mine is None:
+            if await self._post_homeowner(home, body):
+                return WriteAction.CREATED
+            current = await self._home(home)  # the POST met 409: the homeowner is there
+            mine = _owner(current, body["email"], home, self.vendor)
         if mine is not None and _same(body, mine):
             return WriteAction.UNCHANGED
-        # The guide documents no homeowner update: re-send the home with the new details.
-        merged = [body if o is mine else o for o in owners]
-        home_body = m.from_home(m.to_home(current or {}), self.settings.home_type_fallback)
-        home_body["homeowners"] = [{k: v for k, v in o.items() if k != "fullName"} for o in merged]
-        await self._send("PUT", "/api/v2/homes", home_body)
+        if self.settings.homeowner_update == "refuse":
+            raise UnsupportedValue(
+                f"homeowner {body['email']} of home {home} changed, and the guide documents no"
+                " homeowner update (homeowner_update = 'refuse')",
+                vendor=self.vendor,
+            )
+        owners = current.get("homeowners") or []
+        merged = (
+            [{**mine, **body} if o is mine else o for o in owners]
+            if mine is not None
+            else [*owners, body]
+        )
+        home_body = _merged("homes", {"externalId": home, "homeowners": merged}, current)
+        await self._send("PUT", "/api/v2/homes", home_body, parse=False)
         return WriteAction.UPDATED
+
+    async def _post_homeowner(self, home: str, body: dict[str, Any]) -> bool:
+        """POST one homeowner to the home; False when the vendor says it is there (409)."""
+        path = self.settings.homeowners_path.format(externalHomeId=quote(home, safe=""))
+        shape = [body] if self.settings.homeowners_body == "array" else body
+        try:
+            await self._send("POST", path, shape, create=True, parse=False)
+        except Conflict:
+            return False
+        return True
+
+    async def _home(self, home: str) -> dict[str, Any]:
+        current = await self._get(f"/api/v2/homes/{quote(home, safe='')}")
+        if current is None:
+            raise MissingParent("home not found", vendor=self.vendor, messages=[f"home {home}"])
+        return current
 
     async def _write_document(self, document: Document, known_ref: str | None) -> WriteResult:
         body = m.from_document(document)
@@ -405,8 +516,19 @@ class BuilderBackedConnector(HTTPConnector):
 
     # -- lookup and delete -----------------------------------------------------------------
 
-    async def lookup(self, entity: str, record: CanonicalRecord) -> str | None:
-        """Find a record by its externalId (a homeowner by email on its home)."""
+    async def lookup(
+        self, entity: str, record: CanonicalRecord, *, by: str | None = None
+    ) -> str | None:
+        """Find a record by its externalId (a homeowner by email on its home).
+
+        No natural keys are offered to the engine's match before a create: a create keyed by
+        externalId answers 409 when the record exists, which resolves to it, and a homeowner
+        is checked on its home before it is added.
+        """
+        if by is not None:
+            raise UnsupportedValue(
+                f"Builder Backed matches by externalId only, not by {by!r}", vendor=self.vendor
+            )
         if isinstance(record, Location) and record.kind in m.LEVELS:
             level, _ = m.LEVELS[record.kind]
             found = await self._get(f"/api/v2/locations/{level}/{record.key}")
@@ -424,9 +546,8 @@ class BuilderBackedConnector(HTTPConnector):
         email = (person.emails[0] if person.emails else "").lower()
         for role in person.roles:
             if role.kind is RoleKind.HOMEOWNER and role.home_key:
-                home = await self._get(f"/api/v2/homes/{role.home_key}")
-                owners = (home or {}).get("homeowners") or []
-                if any(o["email"].lower() == email for o in owners):
+                home = await self._get(f"/api/v2/homes/{quote(role.home_key, safe='')}")
+                if home is not None and _owner(home, email, role.home_key, self.vendor):
                     return f"{role.home_key}/{email}"
         return None
 
@@ -437,7 +558,24 @@ class BuilderBackedConnector(HTTPConnector):
                 f"Builder Backed cannot {'deactivate' if deactivate else 'delete'} a {entity}",
                 vendor=self.vendor,
             )
-        await self.client.request("DELETE", f"/api/v2/documents/{ref}")
+        await self.client.request("DELETE", f"/api/v2/documents/{quote(ref, safe='')}")
+
+    async def delete_documents(
+        self, home: str, *, category: str | None = None, name: str | None = None
+    ) -> None:
+        """The guide's other delete forms: all of a home's documents, or those of one
+        category, or those of one name (one of ``category`` and ``name`` at most)."""
+        if category is not None and name is not None:
+            raise UnsupportedValue(
+                "Builder Backed deletes a home's documents by category or by name, not both",
+                vendor=self.vendor,
+            )
+        path = f"/api/v2/documents/externalHome/{quote(home, safe='')}"
+        if category is not None:
+            path += f"/category/{quote(category, safe='')}"
+        elif name is not None:
+            path += f"/name/{quote(name, safe='')}"
+        await self.client.request("DELETE", path)
 
 
 def _get(payload: Any, name: str) -> Any:
@@ -453,12 +591,65 @@ def _document_id(doc: Any) -> str:
 
 
 def _same(sent: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
-    """Whether every field we would send already has that value at the vendor."""
-    return all(_equal(v, current.get(k)) for k, v in sent.items() if k != "homeowners")
+    """Whether every field we would send already has that value at the vendor (of
+    ``homeDetails``, the keys we send; homeowners are compared on their own)."""
+    for name, value in sent.items():
+        if name == "homeowners":
+            continue
+        held = current.get(name)
+        if name == "homeDetails":
+            held = held if isinstance(held, dict) else {}
+            if any(not _equal(v, held.get(k)) for k, v in value.items()):
+                return False
+        elif not _equal(value, held):
+            return False
+    return True
 
 
 def _equal(a: Any, b: Any) -> bool:
     return bool(a == b)
+
+
+def _merged(level: str, body: dict[str, Any], current: Mapping[str, Any] | None) -> dict[str, Any]:
+    """An update body that loses nothing: the vendor's current value of every writable field
+    the body leaves out, its other ``homeDetails`` keys, and (for a home) its homeowners."""
+    if current is None:
+        return body
+    kept = {k: current[k] for k in WRITABLE[level] if current.get(k) is not None}
+    merged = {**kept, **body}
+    if level == "homes":
+        held = current.get("homeDetails")
+        if isinstance(held, dict) and held:
+            merged["homeDetails"] = {**held, **body.get("homeDetails", {})}
+        owners = body["homeowners"] if "homeowners" in body else current.get("homeowners")
+        merged["homeowners"] = [
+            {k: v for k, v in o.items() if k in HOMEOWNER_FIELDS}
+            for o in owners or []
+            if isinstance(o, dict)
+        ]
+        if not merged["homeowners"]:
+            del merged["homeowners"]
+    return merged
+
+
+def _owner(
+    home: Mapping[str, Any], email: str, home_ref: str, vendor: str
+) -> dict[str, Any] | None:
+    """The home's homeowner with this email (case-insensitive, blanks aside), if any; two
+    such homeowners are an ambiguity, never a guess."""
+    wanted = email.strip().casefold()
+    found = [
+        o
+        for o in home.get("homeowners") or []
+        if isinstance(o, dict) and str(o.get("email", "")).strip().casefold() == wanted
+    ]
+    if len(found) > 1:
+        raise AmbiguousMatch(
+            f"ambiguous match: {len(found)} homeowners of home {home_ref} have email {email!r}",
+            candidates=[f"{home_ref}/{o.get('email')}" for o in found],
+            vendor=vendor,
+        )
+    return found[0] if found else None
 
 
 def _missing_parent(exc: NotFound) -> MissingParent:

@@ -20,7 +20,17 @@ Our stated assumptions (the public material is silent; the connector keeps them 
   ``{"content": [...], "page", "pageSize", "totalElements", "totalPages"}``; ``updatedSince``
   (ISO 8601) filters lists by last update, and every record carries ``updatedAt``;
 - a home POST with a reused externalId answers 409, like locations;
-- error bodies are ``{"status": 400, "error": "Bad Request", "message": "..."}``.
+- error bodies are ``{"status": 400, "error": "Bad Request", "message": "..."}``;
+
+and where the guide is silent, the reading hardest on a client:
+
+- a PUT replaces the whole record: a field it leaves out is gone (a home's homeowners, its
+  ``homeDetails``...), as far as the guide can tell;
+- a body field the guide does not name is rejected (400), ``fullName`` ("response only")
+  included;
+- ``POST /api/v2/homes/{externalHomeId}/users`` takes an array of homeowner objects only and
+  answers 409 when an email (case-insensitive) is already on the home; the guide documents no
+  homeowner update, so a homeowner changes only when the home is PUT with its homeowners.
 """
 
 from __future__ import annotations
@@ -52,6 +62,16 @@ REGIONS = ("Central Texas", "Phoenix Metro", "Denver Front Range", "Carolinas")
 DEFAULT_DETAILS = ("AgreementApprovalDate", "SurveyHomeType", "Elevation", "Lot", "Block")
 HOME_TYPES = ("Single Family", "Multi Family")
 HOMEOWNER_TYPES = ("PRIMARY", "SECONDARY", "OTHER")
+HOMEOWNER_FIELDS = (
+    "email",
+    "firstName",
+    "lastName",
+    "middleName",
+    "prefix",
+    "suffix",
+    "homeownerType",
+    "defaultHome",
+)
 DOCUMENT_TYPES = ("EXTERNAL_URL", "AWS", "SAPPHIRE", "BUILDERBACKED")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 BUILDER_ID = 42
@@ -249,13 +269,7 @@ class BuilderBackedSandbox(SandboxServer):
         body = {**record, "updatedAt": _stamp(self.collections[level].updated_at(record_id))}
         if level == "homes":
             body["homeowners"] = [
-                {
-                    **h,
-                    "fullName": " ".join(
-                        p for p in (h.get("firstName"), h.get("middleName"), h.get("lastName")) if p
-                    ),
-                }
-                for h in record.get("homeowners", [])
+                {**h, "fullName": _full_name(h)} for h in record.get("homeowners", [])
             ]
             body.update(self._chain(record["neighborhoodExternalId"]))
         return body
@@ -446,6 +460,11 @@ class BuilderBackedSandbox(SandboxServer):
     def _validate_owner(self, owner: Any) -> None:
         if not isinstance(owner, dict):
             raise Problem(400, "Homeowner must be an object")
+        unknown = sorted(set(owner) - set(HOMEOWNER_FIELDS))
+        if unknown:
+            raise Problem(400, f"Unknown field 'homeowners.{unknown[0]}'")
+        if "defaultHome" in owner and not isinstance(owner["defaultHome"], bool):
+            raise Problem(400, "Invalid value for 'defaultHome' field")
         for name in ("email", "firstName", "lastName"):
             if not owner.get(name):
                 raise Problem(400, f"Field 'homeowners.{name}' is required")
@@ -499,7 +518,10 @@ class BuilderBackedSandbox(SandboxServer):
                 404, f"{SINGULAR[level]} with external ID '{body['externalId']}' not found"
             )
         record_id, record = found
-        updated = self.collections[level].put(record_id, {**record, **body})
+        # The whole record is replaced: what the body leaves out is gone (see the docstring).
+        kept: dict[str, Any] = {**self._defaults(level), "id": record_id}
+        kept.update({k: record[k] for k in ("builderId", "active") if k in record})
+        updated = self.collections[level].put(record_id, {**kept, **body})
         return web.json_response(self._present(level, record_id, updated))
 
     async def _add_users(self, request: web.Request) -> web.Response:
@@ -507,7 +529,7 @@ class BuilderBackedSandbox(SandboxServer):
         found = self._find("homes", ext)
         if found is None:
             raise Problem(404, f"Home with external ID '{ext}' not found")
-        payload = await self._body_or_list(request)
+        payload = await self._owner_list(request)
         for owner in payload:
             self._validate_owner(owner)
         record_id, record = found
@@ -520,14 +542,16 @@ class BuilderBackedSandbox(SandboxServer):
         updated = self.collections["homes"].put(record_id, {**record, "homeowners": owners})
         return web.json_response(self._present("homes", record_id, updated)["homeowners"])
 
-    async def _body_or_list(self, request: web.Request) -> list[Any]:
+    async def _owner_list(self, request: web.Request) -> list[Any]:
         if request.content_type != "application/json":
             raise Problem(415, "Content-Type must be application/json")
         try:
             payload = await request.json()
         except ValueError:
             raise Problem(400, "Malformed JSON body") from None
-        return payload if isinstance(payload, list) else [payload]
+        if not isinstance(payload, list) or not payload:
+            raise Problem(400, "Request body must be a non-empty array of homeowners")
+        return payload
 
     async def _add_documents(self, request: web.Request) -> web.Response:
         body = await self._body(request)
@@ -589,6 +613,12 @@ class BuilderBackedSandbox(SandboxServer):
                 self.documents[home] = kept
                 return web.json_response({"deleted": 1})
         raise Problem(404, f"Document with external ID '{ext}' not found")
+
+
+def _full_name(owner: Mapping[str, Any]) -> str:
+    """The guide's fullName: "Mr. John James Smith Jr." from the name parts."""
+    parts = ("prefix", "firstName", "middleName", "lastName", "suffix")
+    return " ".join(str(owner[p]) for p in parts if owner.get(p))
 
 
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int | None) -> int:

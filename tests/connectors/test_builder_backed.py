@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import aiohttp
@@ -195,7 +195,8 @@ async def test_home_validation(
 
 
 async def test_home_lifecycle(box: BuilderBackedSandbox, session: aiohttp.ClientSession) -> None:
-    """A home is created with homeowners and the full chain, updated, and gains homeowners."""
+    """A home is created with homeowners and the full chain, replaced by a PUT (what it leaves
+    out is gone), and gains homeowners (an array; a repeat is 409)."""
     bearer = await token(session, box)
     owner = {
         "email": "ada@example.com",
@@ -214,8 +215,12 @@ async def test_home_lifecycle(box: BuilderBackedSandbox, session: aiohttp.Client
     assert status == 200 and home["homeowners"][0]["fullName"] == "Ada Lee"
     assert {"neighborhood", "masterCommunity", "division", "region"} <= set(home)
     assert (await call(session, box, "POST", "/api/v2/homes", bearer, json=HOME))[0] == 409
-    status, _ = await call(
+    status, replaced = await call(
         session, box, "PUT", "/api/v2/homes", bearer, json={**HOME, "model": "Preston"}
+    )
+    assert status == 200 and replaced["homeowners"] == [] and replaced["homeDetails"] == {}
+    status, _ = await call(
+        session, box, "PUT", "/api/v2/homes", bearer, json={**HOME, "homeowners": [owner]}
     )
     assert status == 200
     extra = {
@@ -231,8 +236,11 @@ async def test_home_lifecycle(box: BuilderBackedSandbox, session: aiohttp.Client
     assert (await call(session, box, "POST", "/api/v2/homes/h-1/users", bearer, json=[extra]))[
         0
     ] == 409
+    assert (await call(session, box, "POST", "/api/v2/homes/h-1/users", bearer, json=extra))[
+        0
+    ] == 400
     status, fetched = await call(session, box, "GET", "/api/v2/homes/h-1", bearer)
-    assert fetched["model"] == "Preston" and len(fetched["homeowners"]) == 2
+    assert "model" not in fetched and len(fetched["homeowners"]) == 2
 
 
 async def test_documents_and_their_delete_forms(
@@ -341,7 +349,7 @@ async def test_writes_upsert_and_never_duplicate(box: BuilderBackedSandbox) -> N
         details={"Lot": "4"},
         homeowners=[owner],
     )
-    async with connector(box) as warranty:
+    async with connector(box, details_keys=["Lot"]) as warranty:
         for record in (division, community, hood):
             assert (await warranty.write("location", record, None)).action is WriteAction.CREATED
         again = await warranty.write("location", hood, None)
@@ -483,3 +491,292 @@ async def test_prepare_writes_leaves_faults_to_the_first_write(box: BuilderBacke
     async with connector(box, client_secret="bad-secret-value") as refused:
         with pytest.raises(errors.AuthFailed):
             await refused.prepare_writes("location")
+
+
+# -- issue 23: nothing wiped, misdirected or lost ---------------------------------------------
+
+ADDRESS = Address(line1="9 Elm St", city="Austin", state="TX", postal_code="78701")
+HOOD = "bb-nh-000001"
+
+
+def _owner(email: str, **extra: Any) -> Person:
+    return Person(
+        key=f"p-{email}",
+        first_name="Ann",
+        last_name="Lee",
+        emails=[email],
+        roles=[PersonRole(kind="homeowner", home_key="bb-home-000001", **extra)],
+    )
+
+
+def _stored_home(box: BuilderBackedSandbox, ext: str) -> dict[str, Any]:
+    found = box._find("homes", ext)
+    assert found is not None
+    return found[1]
+
+
+def _set_owners(box: BuilderBackedSandbox, ext: str, owners: list[dict[str, Any]]) -> None:
+    """Change a home's homeowners at the vendor, as someone else might."""
+    found = box._find("homes", ext)
+    assert found is not None
+    box.collections["homes"].put(found[0], {**found[1], "homeowners": owners})
+
+
+async def test_check_fails_with_the_guides_message_without_regions() -> None:
+    """A working token on an account with no activated region is the guide's failure."""
+    async with BuilderBackedSandbox(SandboxOptions(size=1, extra={"regions": []})) as empty:
+        async with connector(empty) as warranty:
+            with pytest.raises(errors.PermanentError, match="No regions found!"):
+                await warranty.check()
+        assert empty.by_status[200] == 2  # the token and the (empty) regions: both worked
+
+
+@pytest.mark.parametrize(
+    ("address", "missing"),
+    [
+        ({"state": None}, "'state'"),
+        ({"postal_code": None}, "'postalCode'"),
+        ({"state": None, "postal_code": None}, "'state', 'postalCode'"),
+    ],
+)
+async def test_a_home_without_required_fields_is_refused_before_sending(
+    box: BuilderBackedSandbox, address: dict[str, Any], missing: str
+) -> None:
+    """The guide's required home fields are checked first: the error names the field and
+    Builder Backed never sees the home."""
+    home = Home(
+        key="h-9",
+        address=Address.model_validate({**ADDRESS.model_dump(), **address}),
+        neighborhood_key=HOOD,
+    )
+    async with connector(box) as warranty:
+        with pytest.raises(errors.UnsupportedValue, match=f"requires {missing}"):
+            await warranty.write("home", home, None)
+    assert not [p for p in box.by_path if p.startswith("POST /api/v2/homes")]
+
+
+async def test_home_details_only_configured_keys_and_the_unit_and_size_are_carried() -> None:
+    """homeDetails holds the configured keys only (renamed), with bedrooms, bathrooms and
+    size when listed; a floor plan's price never reaches the builder's account; the unit is
+    addressLine2."""
+    allowed = ["Lot", "Bedrooms", "Bathrooms", "SquareFeet", "Price"]
+    options = SandboxOptions(size=5, extra={"allowed_home_details": allowed})
+    home = Home(
+        key="h-9",
+        address=ADDRESS.model_copy(update={"line2": "Unit 4B"}),
+        neighborhood_key=HOOD,
+        bedrooms=3,
+        bathrooms=2.5,
+        square_feet=1800,
+        details={"Lot": "4", "price": 400000, "development_key": "propertybase:development:1"},
+    )
+    keys = {"Lot": "Lot", "bedrooms": "Bedrooms", "bathrooms": "Bathrooms"}
+    async with BuilderBackedSandbox(options) as box:
+        async with connector(box, details_keys={**keys, "square_feet": "SquareFeet"}) as w:
+            assert (await w.write("home", home, None)).action is WriteAction.CREATED
+        stored = _stored_home(box, "h-9")
+    assert stored["addressLine2"] == "Unit 4B"
+    assert stored["homeDetails"] == {
+        "Lot": "4",
+        "Bedrooms": 3,
+        "Bathrooms": 2.5,
+        "SquareFeet": 1800,
+    }
+
+
+async def test_updates_keep_what_the_hub_does_not_manage(box: BuilderBackedSandbox) -> None:
+    """A PUT may replace the whole record, so an update resends the vendor's homeowners,
+    its other homeDetails keys and the location fields the hub leaves out."""
+    ext = "bb-home-000003"
+    before = _stored_home(box, ext)
+    assert before["homeowners"] and before["homeDetails"] == {"Lot": "4", "Block": "4"}
+    async with connector(box, details_keys={"Lot": "Lot"}) as warranty:
+        ours = [i.record async for i in warranty.read("home") if i.source_id == ext]  # type: ignore[union-attr]
+        assert isinstance(ours[0], Home)
+        changed = Home.model_validate(
+            {**ours[0].model_dump(), "model": "Aspen", "details": {"Lot": "5"}, "homeowners": []}
+        )
+        assert (await warranty.write("home", changed, ext)).action is WriteAction.UPDATED
+        hood = Location(key=HOOD, kind="neighborhood", name="Renamed", parent_key="bb-mc-000001")
+        assert (await warranty.write("location", hood, HOOD)).action is WriteAction.UPDATED
+    after = _stored_home(box, ext)
+    assert after["model"] == "Aspen" and after["homeowners"] == before["homeowners"]
+    assert after["homeDetails"] == {"Lot": "5", "Block": "4"}
+    found = box._find("neighborhoods", HOOD)
+    assert found is not None and found[1]["name"] == "Renamed"
+    assert found[1]["abbreviatedName"] == "NH1" and found[1]["displayName"]
+
+
+async def test_homeowners_keep_prefix_suffix_and_default_home(box: BuilderBackedSandbox) -> None:
+    """prefix, suffix and defaultHome reach Builder Backed and come back."""
+    person = _owner("dr.ann@example.com", homeowner_type="secondary", default_home=True)
+    person = person.model_copy(update={"prefix": "Dr.", "suffix": "Jr."})
+    async with connector(box) as warranty:
+        assert (await warranty.write("person", person, None)).action is WriteAction.CREATED
+        people = [i.record async for i in warranty.read("person")]  # type: ignore[union-attr]
+    added = _stored_home(box, "bb-home-000001")["homeowners"][-1]
+    assert added == {
+        "email": "dr.ann@example.com",
+        "prefix": "Dr.",
+        "firstName": "Ann",
+        "lastName": "Lee",
+        "suffix": "Jr.",
+        "homeownerType": "SECONDARY",
+        "defaultHome": True,
+    }
+    back = [p for p in people if isinstance(p, Person) and p.emails == ["dr.ann@example.com"]]
+    assert (back[0].prefix, back[0].suffix, back[0].roles[0].default_home) == ("Dr.", "Jr.", True)
+
+
+async def test_a_known_homeowner_is_never_posted_again(box: BuilderBackedSandbox) -> None:
+    """A homeowner already on the home, or known to the cross-reference, is never re-POSTed:
+    a change is sent with the home, and one removed at the vendor is reported, not re-added."""
+    person = _owner("ann@example.com")
+    async with connector(box) as warranty:
+        made = await warranty.write("person", person, None)
+        assert made.action is WriteAction.CREATED
+        box.by_path.clear()
+        renamed = person.model_copy(update={"last_name": "Li"})
+        assert (await warranty.write("person", renamed, None)).action is WriteAction.UPDATED
+        assert (await warranty.write("person", renamed, made.ref)).action is WriteAction.UNCHANGED
+        assert not [p for p in box.by_path if p.startswith("POST")]
+        home = _stored_home(box, "bb-home-000001")
+        assert [o["lastName"] for o in home["homeowners"] if o["email"] == "ann@example.com"] == [
+            "Li"
+        ]
+        kept = [o for o in home["homeowners"] if o["email"] != "ann@example.com"]
+        _set_owners(box, "bb-home-000001", kept)
+        with pytest.raises(errors.PermanentError, match="no longer on home"):
+            await warranty.write("person", renamed, made.ref)
+        assert not [p for p in box.by_path if p.startswith("POST")]
+    async with connector(box, homeowner_update="refuse") as strict:
+        added = await strict.write("person", _owner("bo@example.com"), None)
+        assert added.action is WriteAction.CREATED
+        with pytest.raises(errors.UnsupportedValue, match="documents no homeowner update"):
+            changed = _owner("bo@example.com").model_copy(update={"first_name": "Bob"})
+            await strict.write("person", changed, added.ref)
+
+
+async def test_trusting_a_409_on_repeats_saves_the_read(box: BuilderBackedSandbox) -> None:
+    """With homeowner_repeat = "conflict" a new homeowner is one POST and a repeat's 409
+    resolves to them; a homeowner the cross-reference knows is still never POSTed."""
+    person = _owner("ann@example.com")
+    async with connector(box, homeowner_repeat="conflict") as warranty:
+        await warranty.prepare_writes("person")  # the token, fetched ahead as in a flow run
+        box.by_path.clear()
+        made = await warranty.write("person", person, None)
+        assert made.action is WriteAction.CREATED
+        assert box.by_path == {"POST /api/v2/homes/bb-home-000001/users": 1}
+        box.by_path.clear()
+        assert (await warranty.write("person", person, None)).action is WriteAction.UNCHANGED
+        assert box.by_status[409] == 1
+        box.by_path.clear()
+        assert (await warranty.write("person", person, made.ref)).action is WriteAction.UNCHANGED
+        assert box.by_path == {"GET /api/v2/homes/bb-home-000001": 1}
+
+
+async def test_homeowner_path_and_body_are_settings(box: BuilderBackedSandbox) -> None:
+    """The homeowner endpoint's path and body shape (not in the guide) come from settings."""
+    async with connector(box, homeowners_body="object") as warranty:
+        with pytest.raises(errors.InvalidRecord, match="array of homeowners"):
+            await warranty.write("person", _owner("cy@example.com"), None)
+    path = "/api/v2/homes/{externalHomeId}/homeowners"
+    async with connector(box, homeowners_path=path) as warranty:
+        with pytest.raises(errors.NotFound):
+            await warranty.write("person", _owner("cy@example.com"), None)
+    assert box.by_path["POST /api/v2/homes/bb-home-000001/homeowners"] == 1
+
+
+@pytest.mark.parametrize(
+    ("decoys", "outcome"),
+    [
+        (["joann@example.com", "ann@example.com.au", "ann+x@example.com"], "created"),
+        (["joann@example.com", "ann@example.com"], "updated"),
+        (["ann@example.com", "ANN@Example.com"], "ambiguous"),
+        (["ann@example.com", " ann@example.com "], "ambiguous"),
+        (["ann@example.com", "ann@example.com"], "ambiguous"),
+    ],
+    ids=["contains-only", "contains-and-wanted", "case", "whitespace", "duplicate"],
+)
+async def test_homeowner_match_never_lands_on_a_decoy(
+    box: BuilderBackedSandbox, decoys: list[str], outcome: str
+) -> None:
+    """A homeowner's match on its home is its one exact email (case and blanks aside):
+    look-alikes are never written, and several exact matches are an ambiguity."""
+    owners = [
+        {"email": e, "firstName": "Decoy", "lastName": str(n), "homeownerType": "OTHER"}
+        for n, e in enumerate(decoys)
+    ]
+    _set_owners(box, "bb-home-000001", owners)
+    untouched = [o for o in owners if outcome == "ambiguous" or o["email"] != "ann@example.com"]
+    person = _owner("ann@example.com")
+    async with connector(box) as warranty:
+        if outcome == "ambiguous":
+            with pytest.raises(errors.AmbiguousMatch, match="ambiguous match") as caught:
+                await warranty.write("person", person, None)
+            assert len(caught.value.candidates) == 2
+        else:
+            assert (await warranty.write("person", person, None)).action == outcome
+    owners = _stored_home(box, "bb-home-000001")["homeowners"]
+    assert [o for o in owners if o in untouched] == untouched
+    if outcome != "ambiguous":
+        assert [o["firstName"] for o in owners if o["email"] == "ann@example.com"] == ["Ann"]
+
+
+async def test_every_documented_document_delete_form(box: BuilderBackedSandbox) -> None:
+    """One document, a home's documents of a category, of a name, and all of them."""
+    docs = [
+        ("d1", "Warranty", "HVAC / Furnace"),
+        ("d2", "Warranty", "Roof"),
+        ("d3", "Manual", "Roof"),
+        ("d4", "Home", "Floor Plan"),
+        ("d5", "Home", "Survey"),
+    ]
+    async with connector(box) as warranty:
+        for key, category, name in docs:
+            doc = Document(
+                key=key,
+                home_key="bb-home-000002",
+                category=category,
+                name=name,
+                url=f"https://files.example.com/{key}.pdf",
+            )
+            await warranty.write("document", doc, None)
+
+        def left() -> list[str]:
+            return [d["externalId"] for d in box.documents["bb-home-000002"]]
+
+        await warranty.delete("document", "d1")
+        assert left() == ["d2", "d3", "d4", "d5"]
+        await warranty.delete_documents("bb-home-000002", name="Roof")
+        assert left() == ["d4", "d5"]
+        await warranty.delete_documents("bb-home-000002", category="Home")
+        assert left() == []
+        await warranty.write("document", doc, None)
+        await warranty.delete_documents("bb-home-000002")
+        assert left() == []
+        with pytest.raises(errors.UnsupportedValue, match="not both"):
+            await warranty.delete_documents("bb-home-000002", category="Home", name="Survey")
+
+
+async def test_document_display_window_keeps_its_time_of_day(box: BuilderBackedSandbox) -> None:
+    """displayStart and displayEnd reach Builder Backed with their time of day."""
+    doc = Document(
+        key="d-time",
+        home_key="bb-home-000002",
+        category="Warranty",
+        name="W",
+        url="https://files.example.com/w.pdf",
+        display_from=datetime(2025, 1, 1, 8, 30),
+        display_until=date(2035, 1, 1),
+    )
+    async with connector(box) as warranty:
+        await warranty.write("document", doc, None)
+        assert (await warranty.write("document", doc, None)).action is WriteAction.UNCHANGED
+        found = [i.record async for i in warranty.read("document")]  # type: ignore[union-attr]
+    stored = box.documents["bb-home-000002"][0]
+    assert (stored["displayStart"], stored["displayEnd"]) == (
+        "2025-01-01 08:30:00.000",
+        "2035-01-01 00:00:00.000",
+    )
+    assert found == [doc]

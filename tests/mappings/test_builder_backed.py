@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from hub.errors import MappingError, UnsupportedValue
 from hub.models import (
+    Address,
     Document,
     DocumentStorage,
     Home,
@@ -177,6 +178,126 @@ def test_documents_round_trip_with_the_guides_display_format() -> None:
         m.to_document({**body, "type": "FTP"}, "H-1")
 
 
+@pytest.mark.parametrize(
+    ("display", "canonical"),
+    [
+        ("2025-01-01 00:00:00.000", date(2025, 1, 1)),
+        ("2025-01-01 08:30:00.000", datetime(2025, 1, 1, 8, 30)),
+        ("2025-06-30 23:59:59.250", datetime(2025, 6, 30, 23, 59, 59, 250000)),
+    ],
+)
+def test_display_window_keeps_its_time_of_day(display: str, canonical: date) -> None:
+    """displayStart/displayEnd keep their time of day both ways (a midnight is a day)."""
+    payload = {"externalId": "d1", "category": "C", "name": "N", "url": "u", "type": "AWS"}
+    payload["bucket"] = "b"
+    doc = m.to_document({**payload, "displayStart": display, "displayEnd": display}, "H-1")
+    assert doc.display_from == canonical and doc.display_until == canonical
+    body = m.from_document(doc)
+    assert body["displayStart"] == body["displayEnd"] == display
+
+
+@pytest.mark.parametrize(
+    ("address", "change", "missing"),
+    [
+        ({"state": None}, {}, "'state'"),
+        ({"postal_code": None}, {}, "'postalCode'"),
+        ({"state": None, "postal_code": None}, {}, "'state', 'postalCode'"),
+        ({"city": ""}, {}, "'city'"),
+        ({}, {"neighborhood_key": None}, "'neighborhoodExternalId'"),
+    ],
+)
+def test_missing_required_home_fields_are_named_before_sending(
+    address: dict[str, Any], change: dict[str, Any], missing: str
+) -> None:
+    """A home without a field the guide requires is refused, naming the field."""
+    home = m.to_home(HOME)
+    broken = Home.model_validate(
+        {**home.model_dump(), **change, "address": {**home.address.model_dump(), **address}}
+    )
+    with pytest.raises(UnsupportedValue, match=f"requires {missing} on a home"):
+        m.from_home(broken)
+
+
+@pytest.mark.parametrize(
+    ("details_keys", "expected"),
+    [
+        (None, None),
+        ({}, None),
+        ({"Lot": "Lot"}, {"Lot": "4"}),
+        ({"Lot": "LotNumber"}, {"LotNumber": "4"}),
+        ({"Lot": "Lot", "price": "Price"}, {"Lot": "4", "Price": 400000}),
+        ({"Elevation": "Elevation"}, None),
+        (
+            {"bedrooms": "Bedrooms", "bathrooms": "Bathrooms", "square_feet": "SquareFeet"},
+            {"Bedrooms": 3, "Bathrooms": 2.5, "SquareFeet": 1800},
+        ),
+        ({"bedrooms": "Beds", "Lot": "Lot"}, {"Beds": 3, "Lot": "4"}),
+    ],
+)
+def test_home_details_carry_only_configured_keys(
+    details_keys: dict[str, str] | None, expected: dict[str, Any] | None
+) -> None:
+    """homeDetails holds only the configured keys (renamed); a floor plan's price and other
+    unconfigured details never leave, and size fields go only when listed."""
+    home = Home.model_validate(
+        {
+            **m.to_home(HOME).model_dump(),
+            "details": {"Lot": "4", "development_key": "d", "price": 400000},
+            "bedrooms": 3,
+            "bathrooms": 2.5,
+            "square_feet": 1800,
+        }
+    )
+    assert m.from_home(home, details_keys=details_keys).get("homeDetails") == expected
+
+
+def test_unreadable_counts_go_as_the_source_wrote_them() -> None:
+    """A bedroom or bathroom count kept raw (not a number) is sent as written when listed."""
+    home = Home(
+        key="H-2",
+        address=m.to_home(HOME).address,
+        neighborhood_key="NH-1",
+        bedrooms_raw="3 + den",
+        bathrooms=2.0,
+    )
+    keys = {"bedrooms": "Bedrooms", "bathrooms": "Bathrooms", "square_feet": "SquareFeet"}
+    assert m.from_home(home, details_keys=keys)["homeDetails"] == {
+        "Bedrooms": "3 + den",
+        "Bathrooms": 2.0,
+    }
+
+
+def test_unit_number_is_address_line_2() -> None:
+    """A unit (address line 2) goes to addressLine2."""
+    home = Home(
+        key="H-2",
+        address=Address(
+            line1="1 Oak St", line2="Unit 4B", city="Austin", state="TX", postal_code="78701"
+        ),
+        neighborhood_key="NH-1",
+    )
+    assert m.from_home(home)["addressLine2"] == "Unit 4B"
+
+
+def test_homeowners_keep_prefix_suffix_and_default_home() -> None:
+    """prefix, suffix and defaultHome survive both ways (defaultHome on the homeowner role)."""
+    payload = {
+        "email": "ada@example.com",
+        "prefix": "Dr.",
+        "firstName": "Ada",
+        "middleName": "B",
+        "lastName": "Lee",
+        "suffix": "Jr.",
+        "homeownerType": "SECONDARY",
+        "defaultHome": False,
+    }
+    person = m.to_homeowner({**payload, "fullName": "Dr. Ada B Lee Jr."}, "H-1")
+    assert (person.prefix, person.suffix, person.roles[0].default_home) == ("Dr.", "Jr.", False)
+    assert m.from_homeowner(person, "H-1") == payload
+    bare = {"email": "bo@example.com", "firstName": "Bo", "lastName": "Lee"}
+    assert m.from_homeowner(m.to_homeowner(bare, "H-1")) == bare
+
+
 def test_regions_cannot_be_written() -> None:
     """Regions are activated by Builder Backed staff."""
     with pytest.raises(UnsupportedValue):
@@ -184,17 +305,24 @@ def test_regions_cannot_be_written() -> None:
 
 
 homeowners = st.builds(
-    lambda first, last, email, rank: Person(
+    lambda first, last, email, rank, prefix, suffix, default: Person(
         key=m.homeowner_key("H-1", email),
+        prefix=prefix,
         first_name=first,
         last_name=last,
+        suffix=suffix,
         emails=[email],
-        roles=[PersonRole(kind="homeowner", home_key="H-1", homeowner_type=rank)],
+        roles=[
+            PersonRole(kind="homeowner", home_key="H-1", homeowner_type=rank, default_home=default)
+        ],
     ),
     names,
     names,
     emails,
     st.sampled_from(["primary", "secondary", "other"]),
+    st.none() | st.sampled_from(["Mr.", "Ms.", "Dr."]),
+    st.none() | st.sampled_from(["Jr.", "Sr.", "III"]),
+    st.none() | st.booleans(),
 )
 homes = st.builds(
     lambda address, home_type, model, market, closing, details, owners: Home(
@@ -221,7 +349,8 @@ homes = st.builds(
 @given(homes)
 def test_home_round_trip_keeps_what_builder_backed_holds(home: Home) -> None:
     """canonical -> Builder Backed -> canonical keeps every field the vendor can hold."""
-    assert m.to_home(m.from_home(home)) == home
+    details_keys = {"Lot": "Lot", "Block": "Block"}
+    assert m.to_home(m.from_home(home, details_keys=details_keys)) == home
 
 
 @given(st.sampled_from([LocationKind.MASTER_COMMUNITY, LocationKind.NEIGHBORHOOD]), words, words)
