@@ -10,9 +10,10 @@ with PUT only when it differs. A 404 for a parent is a ``MissingParent``.
 Nothing a write leaves out is lost: the guide does not say whether a PUT replaces the whole
 record, so an update sends the vendor's current value of every field the hub does not manage
 (a home's homeowners, its other ``homeDetails`` keys...). ``homeDetails`` carries only the keys
-in ``details_keys``. The homeowner endpoint's path, body shape and update route are not in the
-guide: they are settings (``homeowners_path``, ``homeowners_body``, ``homeowner_update``), and a
-homeowner already on the home (or known to the cross-reference) is never POSTed again.
+in ``details_keys``. The homeowner endpoint's path, body shape, answer to a repeat and update
+route are not in the guide: they are settings (``homeowners_path``, ``homeowners_body``,
+``homeowner_repeat``, ``homeowner_update``), and a homeowner already on the home (or known to
+the cross-reference) is never POSTed again.
 """
 
 from __future__ import annotations
