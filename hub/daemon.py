@@ -45,6 +45,12 @@ LEASE_TTL = 60.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+def stop_signals() -> tuple[signal.Signals, ...]:
+    """The stop signals to handle: those the process was not started ignoring (``nohup``
+    ignores SIGHUP so the daemon outlives its terminal; that choice is kept)."""
+    return tuple(sig for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN)
+
+
 def freeze_startup_heap() -> None:
     """Leave the objects of startup (modules, config, plugins) out of garbage collection,
     and collect the young generation less often.
@@ -135,12 +141,13 @@ class Daemon:
             yield
             return
         loop = asyncio.get_running_loop()
-        for sig in STOP_SIGNALS:
+        handled = stop_signals()
+        for sig in handled:
             loop.add_signal_handler(sig, self._on_signal, sig)
         try:
             yield
         finally:
-            for sig in STOP_SIGNALS:
+            for sig in handled:
                 loop.remove_signal_handler(sig)
 
     def _on_signal(self, sig: signal.Signals) -> None:

@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from hub.config import FlowSettings, HubConfig
-from hub.daemon import YOUNG_GENERATION, Daemon, freeze_startup_heap
+from hub.daemon import STOP_SIGNALS, YOUNG_GENERATION, Daemon, freeze_startup_heap, stop_signals
 from hub.sandbox import SandboxServer
 from hub.store import StateStore
 
@@ -318,6 +318,18 @@ async def test_the_lease_is_renewed_while_a_run_lasts_and_a_lost_one_stops_it(
 def _aware(value: Any) -> datetime:
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_a_signal_the_process_was_started_ignoring_stays_ignored() -> None:
+    """Under ``nohup`` (SIGHUP ignored) the daemon keeps running when its terminal goes."""
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        assert signal.SIGHUP in stop_signals()
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        assert signal.SIGHUP not in stop_signals()
+        assert set(stop_signals()) <= set(STOP_SIGNALS)
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 def test_startup_heap_is_left_out_of_collection() -> None:
