@@ -45,6 +45,7 @@ from hub.errors import (
     NotFound,
     PermanentError,
     ProtocolError,
+    TokenUnavailable,
     UnsupportedValue,
 )
 from hub.http import TRANSPORT_ERRORS, HTTPConnector, RequestObserver, Response
@@ -225,7 +226,7 @@ class BuilderBackedConnector(HTTPConnector):
             return
         try:
             await self.auth.token(self._scopes_for(path))
-        except TRANSPORT_ERRORS:
+        except (*TRANSPORT_ERRORS, TokenUnavailable):
             return  # the first write meets it too, as a typed error with its retries
 
     async def check(self) -> None:
