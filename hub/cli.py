@@ -69,7 +69,9 @@ ConfigOption = Annotated[
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one error line to stderr and exit."""
-    typer.echo(f"prophub: {message}", err=True)
+    from hub.secrets import mask
+
+    typer.echo(f"prophub: {mask(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -81,13 +83,18 @@ _config_path: Path | None = None
 def load(path: Path) -> HubConfig:
     """Load a config; a bad one exits 2 with one line naming file, key and problem."""
     global _config_path
-    from hub.config import load_config
+    from hub.config import load_config, secret_values
+    from hub.secrets import register_secret
 
     _config_path = path
     try:
-        return load_config(path)
+        loaded = load_config(path)
     except ConfigError as exc:
         fail(str(exc), 2)
+    # Known from here on: whatever a command prints is masked (stored text included).
+    for value in secret_values(loaded):
+        register_secret(value)
+    return loaded
 
 
 def config_error(exc: ConfigError) -> NoReturn:
@@ -335,7 +342,7 @@ def sync(
             for note in report.notes:
                 typer.echo(f"{report.flow}: {note}")
     for flow_name, error in errors:
-        typer.echo(f"error: {flow_name}: {error}", err=True)
+        typer.echo(f"prophub: {flow_name}: {error}", err=True)
     if errors or any(r.failed for r in reports):
         raise typer.Exit(1)
 
@@ -474,11 +481,16 @@ def dlq_list(
     """List dead letters with their reasons."""
     cfg = load(config)
     letters = run_async(_dead_letters(cfg, flow))
+    from hub.secrets import mask
+
     for letter in letters:
+        # Reasons stored before a secret was known to the hub are masked on the way out too.
         if as_json:
-            typer.echo(json.dumps(letter, default=str))
+            typer.echo(mask(json.dumps(letter, default=str)))
         else:
-            typer.echo(f"{letter['id']}\t{letter['flow']}\t{letter['key']}\t{letter['reason']}")
+            typer.echo(
+                mask(f"{letter['id']}\t{letter['flow']}\t{letter['key']}\t{letter['reason']}")
+            )
 
 
 async def _dead_letters(cfg: HubConfig, flow: str | None) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 from hub.errors import MappingError, UnsupportedValue
 from hub.models import CanonicalRecord
+from hub.secrets import mask
 
 if TYPE_CHECKING:
     from hub.config import ConnectorSettings
@@ -97,7 +98,7 @@ def safe_record(
     try:
         return SourceRecord(build(), source_id, updated_at)
     except MALFORMED as exc:
-        reason = f"malformed payload: {type(exc).__name__}: {exc}"
+        reason = mask(f"malformed payload: {type(exc).__name__}: {exc}")
         return ReadFailure(source_id, reason[:500], raw=raw if isinstance(raw, dict) else None)
 
 

@@ -51,6 +51,7 @@ from hub.models import (
     record_hash,
     serialised,
 )
+from hub.secrets import mask
 from hub.store import Batch, StateStore, XRef
 
 __all__ = ["FlowReport", "ReadFailure", "run_flow"]
@@ -665,6 +666,7 @@ class FlowRun:
         self, key: str, source_id: str, reason: str, kind: str, body: dict[str, Any] | None
     ) -> None:
         self.report.failed += 1
+        reason = mask(reason)  # whatever built it, a stored reason never holds a secret
         log.warning("dead letter", flow=self.flow.name, key=key, reason=reason)
         if not self.dry_run:
             await self.store.add_dead_letter(

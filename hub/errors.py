@@ -35,6 +35,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hub.secrets import mask
+
 __all__ = [
     "AmbiguousMatch",
     "AuthFailed",
@@ -72,7 +74,7 @@ class ConfigError(HubError, ValueError):
         self.path = path
         self.key = key
         prefix = ": ".join(p for p in (path, key) if p)
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+        super().__init__(mask(f"{prefix}: {message}" if prefix else message))
 
 
 class MappingError(HubError, ValueError):
@@ -81,7 +83,7 @@ class MappingError(HubError, ValueError):
     def __init__(self, message: str, *, vendor: str = "", entity: str = "") -> None:
         self.vendor = vendor
         self.entity = entity
-        super().__init__(message)
+        super().__init__(mask(message))
 
 
 class PaginationError(HubError):
@@ -112,13 +114,17 @@ class VendorError(HubError):
         self.method = method
         self.path = path
         self.status = status
-        self.messages = list(messages)
+        # Masked as the error is built: a vendor may echo a credential or token back.
+        self.messages = [mask(m) for m in messages]
         self.request_id = request_id
         self.outcome_unknown = outcome_unknown
-        self.message = message or type(self).__name__
+        self.message = mask(message or type(self).__name__)
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
+        return mask(self._text())
+
+    def _text(self) -> str:
         where = " ".join(p for p in (self.vendor, self.method, self.path) if p)
         parts = [f"{where}:" if where else "", self.message]
         if self.status is not None:

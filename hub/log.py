@@ -8,13 +8,13 @@ exception text included. Bind ``run_id``, ``flow`` and ``vendor`` with :func:`bi
 from __future__ import annotations
 
 import logging
-import re
 import sys
-import threading
 from typing import Any, Literal, TextIO
 
 import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
+
+from hub.secrets import MASK, clear_secrets, mask, register_secret, registered_secrets
 
 __all__ = [
     "bind_context",
@@ -26,7 +26,6 @@ __all__ = [
     "registered_secrets",
 ]
 
-MASK = "***"
 SENSITIVE_KEYS = frozenset(
     {
         "authorization",
@@ -47,38 +46,9 @@ SENSITIVE_KEYS = frozenset(
     }
 )
 
-_lock = threading.Lock()
-_secrets: set[str] = set()
-_pattern: re.Pattern[str] | None = None
-
-
-def register_secret(value: str) -> None:
-    """Mask this value wherever it appears in a log line from now on."""
-    global _pattern
-    if not value or len(value) < 4 or value in _secrets:
-        return
-    with _lock:
-        _secrets.add(value)
-        ordered = sorted(_secrets, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
-
-
-def registered_secrets() -> frozenset[str]:
-    """The values currently masked."""
-    return frozenset(_secrets)
-
-
-def clear_secrets() -> None:
-    """Forget every registered secret (tests)."""
-    global _pattern
-    with _lock:
-        _secrets.clear()
-        _pattern = None
-
 
 def _mask_text(text: str) -> str:
-    pattern = _pattern
-    return pattern.sub(MASK, text) if pattern is not None else text
+    return mask(text)
 
 
 def _redact(value: Any) -> Any:
