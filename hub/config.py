@@ -84,6 +84,8 @@ class ConnectorSettings(_Strict):
     retry_cap: float = Field(default=30.0, gt=0, le=MAX_WAIT)
     retry_max_time: float = Field(default=120.0, gt=0, le=MAX_WAIT)
     page_size: int | None = Field(default=None, ge=1)
+    #: the largest answer body kept; past it a call fails with ResponseTooLarge
+    max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
     def retry_policy(self) -> RetryPolicy:
         """The retry policy these settings describe."""

@@ -23,7 +23,8 @@
         │   ├── InvalidRecord (ValueError)    400 / 415 / 422: the vendor rejected the input
         │   └── UnsupportedValue (ValueError) the target cannot hold a canonical value
         └── ProtocolError                     the answer is not what the vendor documents:
-                                              HTML page, truncated JSON, wrong envelope, ...
+            │                                 HTML page, truncated JSON, wrong envelope, ...
+            └── ResponseTooLarge              past the connector's response size limit
 
 Every ``VendorError`` carries the vendor, method, path (never a query string, so never a
 credential), status and the vendor's own messages. ``outcome_unknown`` is true when a create
@@ -54,6 +55,7 @@ __all__ = [
     "ProtocolError",
     "RateLimited",
     "RequestTimeout",
+    "ResponseTooLarge",
     "TokenUnavailable",
     "TransientError",
     "Unavailable",
@@ -226,6 +228,20 @@ class UnsupportedValue(PermanentError, ValueError):
 
 class ProtocolError(VendorError):
     """The vendor answered something its contract does not allow (HTML, truncated JSON, ...)."""
+
+    #: whether asking again may bring a good answer (a truncated body may; one nested past
+    #: any sane depth, or too large to hold, will not)
+    worth_retrying = True
+
+    def __init__(self, message: str = "", *, worth_retrying: bool = True, **kw: object) -> None:
+        self.worth_retrying = worth_retrying and type(self).worth_retrying
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class ResponseTooLarge(ProtocolError):
+    """The answer's body passed the connector's ``max_response_bytes``; it was not kept."""
+
+    worth_retrying = False
 
 
 _BY_STATUS: dict[int, type[VendorError]] = {

@@ -34,6 +34,7 @@ from hub.errors import (
     ProtocolError,
     RateLimited,
     RequestTimeout,
+    ResponseTooLarge,
     TokenUnavailable,
     TransientError,
     VendorError,
@@ -60,6 +61,9 @@ TRANSPORT_ERRORS = (
     aiohttp.ClientOSError,
     TimeoutError,
 )
+#: the largest answer body kept by default: a 1,000-record page of any vendor is well under
+#: it, and a body that never ends is cut off here instead of growing without bound
+DEFAULT_MAX_BODY = 64 * 1024 * 1024
 _REQUEST_ID_HEADERS = ("X-Request-Id", "X-Amzn-RequestId", "Request-Id", "X-Correlation-Id")
 
 
@@ -120,7 +124,13 @@ def decode_json(
         return from_json(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise ProtocolError("body is not valid UTF-8", **context) from None  # type: ignore[arg-type]
-    except ValueError:
+    except ValueError as exc:
+        if "recursion limit" in str(exc):
+            raise ProtocolError(
+                "JSON nested too deeply to read",
+                worth_retrying=False,
+                **context,
+            ) from None
         problem = "empty body" if not body.strip() else "truncated or invalid JSON"
         raise ProtocolError(problem, **context) from None  # type: ignore[arg-type]
 
@@ -156,8 +166,10 @@ class VendorClient:
         observer: RequestObserver | None = None,
         sleep: Sleep | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         self.vendor = vendor
+        self.max_body = max_body
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self.retry = retry or RetryPolicy()
@@ -244,7 +256,11 @@ class VendorClient:
                         method, url, params=query, data=body, headers=headers
                     ) as resp:
                         status = resp.status
-                        payload = await resp.read()
+                        length = resp.content_length
+                        if length is not None and length <= self.max_body:
+                            payload = await resp.read()
+                        else:
+                            payload = await self._bounded_body(resp, method, path)
                         response = Response(
                             status, resp.headers, payload, method, path, self.vendor
                         )
@@ -276,6 +292,9 @@ class VendorClient:
                 budget = budget or Budget(self.retry, self.clock, attempt, started)
                 await self._maybe_retry(exc, budget, method, path, create)
             except ProtocolError as exc:
+                if not exc.worth_retrying:
+                    exc.outcome_unknown = create
+                    raise
                 if method != "GET":
                     # The answer was unreadable, not the request: a write may have happened.
                     exc.outcome_unknown = create
@@ -283,6 +302,30 @@ class VendorClient:
                 budget = budget or Budget(self.retry, self.clock, attempt, started)
                 await self._maybe_retry(exc, budget, method, path, create)
             attempt = budget.next_attempt()
+
+    async def _bounded_body(
+        self, resp: aiohttp.ClientResponse, method: str, path: str
+    ) -> bytes:
+        """The body, read piece by piece and given up past ``max_body`` bytes (at once when
+        its declared length is already past it)."""
+        declared = resp.content_length or 0
+        chunks: list[bytes] = []
+        size = 0
+        while declared <= self.max_body:
+            chunk = await resp.content.readany()
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > self.max_body:
+                break
+            chunks.append(chunk)
+        raise ResponseTooLarge(
+            f"answer larger than {self.max_body} bytes (max_response_bytes)",
+            vendor=self.vendor,
+            method=method,
+            path=path,
+            status=resp.status,
+        )
 
     async def _maybe_retry(
         self, exc: VendorError, budget: Budget, method: str, path: str, create: bool
@@ -319,16 +362,18 @@ class VendorClient:
     def _transport_error(self, method: str, path: str, exc: BaseException) -> VendorError:
         """The typed error for a failed exchange: a refused connection provably sent nothing,
         while a dropped one or a timeout may have been applied (outcome unknown)."""
+        # A read changes nothing at the vendor: its outcome is never in doubt.
+        writes = method not in ("GET", "HEAD")
         if isinstance(exc, TimeoutError):
             return RequestTimeout(
-                "timed out", vendor=self.vendor, method=method, path=path, outcome_unknown=True
+                "timed out", vendor=self.vendor, method=method, path=path, outcome_unknown=writes
             )
         return ConnectionFailed(
             f"connection failed ({type(exc).__name__})",
             vendor=self.vendor,
             method=method,
             path=path,
-            outcome_unknown=not isinstance(exc, aiohttp.ClientConnectorError),
+            outcome_unknown=writes and not isinstance(exc, aiohttp.ClientConnectorError),
         )
 
     def _observe(
@@ -487,6 +532,7 @@ class HTTPConnector:
             limits=settings.limits(sleep),
             retry=retry or settings.retry_policy(),
             timeout=settings.timeout,
+            max_body=settings.max_response_bytes,
             error_messages=error_messages,
             observer=observer,
             sleep=sleep,

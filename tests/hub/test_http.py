@@ -177,9 +177,11 @@ async def test_timeout_on_create_is_outcome_unknown(serve: Serve, sleeps: Sleeps
         with pytest.raises(errors.RequestTimeout) as caught:
             await c.request("POST", "/things", json={}, create=True)
         assert caught.value.outcome_unknown
-        with pytest.raises(errors.RequestTimeout):
+        with pytest.raises(errors.RequestTimeout) as read:
             await c.request("GET", "/things")
     assert len(sleeps.delays) == 3
+    # a read that timed out is just that: never reported as an unknown create outcome
+    assert not read.value.outcome_unknown and "outcome unknown" not in str(read.value)
 
 
 @pytest.mark.parametrize(
@@ -189,7 +191,6 @@ async def test_timeout_on_create_is_outcome_unknown(serve: Serve, sleeps: Sleeps
         (b'{"a": [1, 2', "application/json", "truncated"),
         (b"\xff\xfe{}", "application/json", "UTF-8"),
         (b"", "application/json", "empty body"),
-        (b"[" * 5000 + b"]" * 5000, "application/json", "invalid JSON"),  # not a RecursionError
     ],
 )
 async def test_unreadable_bodies_are_protocol_errors(
@@ -350,6 +351,46 @@ async def test_a_token_endpoint_answering_500_is_connector_wide(
             await c.request("POST", "/things", json={"a": 1}, create=True)
     assert caught.value.connector_wide and not caught.value.outcome_unknown
     assert len(tries) == 4 and len(sleeps.delays) == 3  # the policy's four attempts, once
+
+
+async def test_deeply_nested_json_is_named_and_not_retried(serve: Serve, sleeps: Sleeps) -> None:
+    """JSON nested past any sane depth is said to be so (not "truncated"), asked for once."""
+    body = b"[" * 5000 + b"]" * 5000
+    app, seen = scripted(lambda: web.Response(body=body, content_type="application/json"))
+    async with client(await serve(app), sleeps) as c:
+        with pytest.raises(errors.ProtocolError, match="nested too deeply") as caught:
+            await c.request("GET", "/rows")
+    assert len(seen) == 1 and sleeps.delays == [] and "truncated" not in str(caught.value)
+
+
+@pytest.mark.parametrize("chunked", [True, False])
+async def test_a_body_past_the_size_limit_is_a_typed_error(
+    serve: Serve, sleeps: Sleeps, chunked: bool
+) -> None:
+    """A body that never ends, or says it is too long, is ResponseTooLarge, read no further."""
+    sent = [0]
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        if not chunked:
+            response.content_length = 10**12
+        await response.prepare(request)
+        await response.write(b"[")
+        for _ in range(10_000):  # bounded: the client stops reading long before this
+            try:
+                await response.write(b'{"Id": 1, "Name": "x"},' * 100)
+            except ConnectionError:
+                break
+            sent[0] += 1
+        return response
+
+    app = web.Application()
+    app.router.add_get("/rows", endless)
+    async with client(await serve(app), sleeps, max_body=64 * 1024) as c:
+        with pytest.raises(errors.ResponseTooLarge, match="max_response_bytes") as caught:
+            await c.request("GET", "/rows")
+    assert caught.value.status == 200 and sleeps.delays == []
+    assert sent[0] < 10_000
 
 
 async def test_limits_hold_the_rate() -> None:
