@@ -81,6 +81,8 @@ RETRY_PARKED = frozenset(
         "ProtocolError",
     }
 )
+#: the dead-letter kind of an edited copy in a two-way pair that the target refused
+EDITED_COPY = "EditedCopy"
 #: flow options that change records as they are read
 SHAPING_OPTIONS = ("defaults", "details_rename", "region_by_state")
 #: reference field -> the entity it points at
@@ -258,6 +260,8 @@ class FlowRun:
         self.parent_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self.echo_possible = True
         self.parked: set[str] = set()
+        #: edited copies in a two-way pair the target refused, by key: their body as refused
+        self.refused: dict[str, Any] = {}
         # Batched state: what is known of the target, and writes not yet flushed to the store.
         self.cache: dict[tuple[str, str], XRef | None] = {}
         self.written: set[tuple[str, str]] = set()  # slots this batch wrote or forgot
@@ -352,6 +356,11 @@ class FlowRun:
             configured = group.create_task(self._prepare_configured_locations())
         self.echo_possible, letters = wrote.result(), parked.result()
         self.parked = {letter["key"] for letter in letters}
+        self.refused = {
+            letter["key"]: letter["body"]
+            for letter in letters
+            if letter["error_type"] == EDITED_COPY and letter["body"] is not None
+        }
         await self._write_configured_locations(configured.result())
         if not self.dry_run:
             await self._retry_parked(letters)
@@ -585,6 +594,13 @@ class FlowRun:
                 self.report.skipped += 1
                 self._plan("skip", record.key)
                 continue
+            refused = self.refused.get(record.key)
+            if refused is not None and refused == record.model_dump(mode="json"):
+                # An edited copy refused as it stands, and reported then: not sent (nor
+                # reported) again until it changes or `prophub dlq retry` asks for it.
+                self.report.skipped += 1
+                self._plan("skip (dead letter)", record.key)
+                continue
             try:
                 action = await self._write(entity, record)
             except (PermanentError, MappingError, TransientError, ProtocolError) as exc:
@@ -592,7 +608,7 @@ class FlowRun:
                     # Its credentials or token endpoint: every other record would fail the
                     # same way, so the run stops writing and says why, once.
                     raise _Abort(str(exc)) from exc
-                reason, kind = str(exc), type(exc).__name__
+                reason, kind = await self._copy_edited(item, exc)
                 body = record.model_dump(mode="json")
                 await self._dead_letter(record.key, item.source_id, reason, kind, body)
                 continue
@@ -672,6 +688,21 @@ class FlowRun:
             await self.store.add_dead_letter(
                 self.flow.name, self.flow.entity, key, source_id, reason, kind, body
             )
+
+    async def _copy_edited(self, item: SourceRecord, exc: HubError) -> tuple[str, str]:
+        """The dead letter's reason and kind, saying so when the refused record is the hub's
+        own copy of a target record edited at the source since (a two-way pair): that edit
+        cannot be carried back, and is reported once."""
+        reason, kind = str(exc), type(exc).__name__
+        if not self.echo_possible or not isinstance(exc, PermanentError):
+            return reason, kind
+        mine = await self.store.find_ref(self.source.name, self.flow.entity, item.source_id)
+        if mine is None:
+            return reason, kind
+        return (
+            f"edited in {self.source.name} after the hub copied it there from "
+            f"{self.target.name} ({mine.key}); the edit cannot be carried back: {reason}"
+        ), EDITED_COPY
 
     # -- echo suppression ----------------------------------------------------------------
 

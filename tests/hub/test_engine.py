@@ -904,3 +904,27 @@ async def test_a_failing_token_endpoint_stops_writing_once(store: StateStore) ->
     assert len(calls) <= 4 and slept == []
     last = await store.last_run("s-to-t-home")
     assert last is not None and last["status"] == "failed" and "token" in last["error"]
+
+
+async def test_an_edited_copy_the_origin_refuses_is_reported_once(store: StateStore) -> None:
+    """In a two-way pair, an edit to the hub's copy that the origin cannot take is one
+    clear dead letter, not a new one on every pass; a further edit is reported again."""
+    a, b = FakeConnector(name="a"), FakeConnector(name="b")
+    a.put("person", Person(key="p1", first_name="Ada", emails=["ada@example.com"]))
+    ab = FlowSettings(name="a-to-b", source="a", target="b", entity="person")
+    ba = FlowSettings(name="b-to-a", source="b", target="a", entity="person", mode="full")
+    await run_flow(ab, a, b, store)
+    copy = b.data["person"]["p1"]
+    copy.record = copy.record.model_copy(update={"last_name": "Lovelace"})
+    copy.updated_at = datetime.now(UTC) + timedelta(minutes=5)
+    a.fail_keys["p1"] = "a homeowner needs a home"
+    first = await run_flow(ba, b, a, store)
+    letters = await store.dead_letters("b-to-a")
+    assert first.failed == 1 and len(letters) == 1
+    assert letters[0]["reason"].startswith("edited in b after the hub copied it there from a")
+    again = await run_flow(ba, b, a, store)
+    assert again.failed == 0 and again.skipped == 1
+    assert len(await store.dead_letters("b-to-a")) == 1
+    copy.record = copy.record.model_copy(update={"last_name": "King"})
+    edited = await run_flow(ba, b, a, store)
+    assert edited.failed == 1
