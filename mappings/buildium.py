@@ -191,13 +191,21 @@ def _unknown(table: Mapping[str, Any], value: Any) -> str | None:
 
 def to_address(payload: Mapping[str, Any] | None) -> Address | None:
     """An AddressMessage as an Address (None when there is none)."""
-    fields = _address_fields(payload)
+    return _to_address(payload, "Address")
+
+
+def _to_address(payload: Any, field: str) -> Address | None:
+    fields = _address_fields(payload, field)
     return Address(**fields) if fields is not None else None
 
 
-def _address_fields(payload: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _address_fields(payload: Any, field: str = "Address") -> dict[str, Any] | None:
     """An AddressMessage as Address fields, left for the record's own validation to check."""
-    if not payload or not payload.get("AddressLine1"):
+    if payload is None:
+        return None
+    if not isinstance(payload, Mapping):
+        raise MappingError(f"{field}: expected an object, got {_kind(payload)}", vendor=VENDOR)
+    if not payload.get("AddressLine1"):
         return None
     country_raw = _clean(payload.get("Country"))
     kept_raw = None
@@ -243,9 +251,29 @@ def from_address(address: Address) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _objects(value: Any, field: str) -> list[Mapping[str, Any]]:
+    """A list of objects, or a MappingError naming the field that is not one."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MappingError(f"{field}: expected a list, got {_kind(value)}", vendor=VENDOR)
+    for item in value:
+        if not isinstance(item, Mapping):
+            raise MappingError(
+                f"{field}: expected a list of objects, got {_kind(item)} in it", vendor=VENDOR
+            )
+    return value
+
+
 def _phones(items: Any) -> list[Phone]:
     phones = []
-    for item in items or []:
+    for item in _objects(items, "PhoneNumbers"):
         number = _text(item, "Number")
         if number:
             kind = PHONE_TYPES.get(str(item.get("Type")), "other")
@@ -270,7 +298,7 @@ def _wrap(entity: str, what: str, build: Callable[[], T]) -> T:
     try:
         return build()
     except ValueError as exc:
-        if isinstance(exc, MappingError):
+        if str(exc).startswith(what):
             raise
         raise MappingError(f"{what}: {exc}", vendor=VENDOR, entity=entity) from exc
 
@@ -342,9 +370,9 @@ def _home(
                 "neighborhood_key": neighborhood,
             }
         )
-    except MappingError:
-        raise
     except ValueError as exc:
+        if str(exc).startswith(what):
+            raise
         raise MappingError(f"{what}: {exc}", vendor=VENDOR, entity="home") from exc
 
 
@@ -414,7 +442,7 @@ def _person(
             is_company=bool(payload.get("IsCompany")),
             emails=_emails(payload),
             phones=_phones(payload.get("PhoneNumbers")),
-            address=to_address(payload.get(address_field)),
+            address=_to_address(payload.get(address_field), address_field),
             notes=_text(payload, "Comment"),
             roles=roles,
         ),
@@ -424,7 +452,12 @@ def _person(
 def to_association_owner(payload: Mapping[str, Any]) -> Person:
     """An AssociationOwnerMessage as a homeowner of each unit it owns."""
     roles = []
-    for account in payload.get("OwnershipAccounts") or []:
+    accounts = _wrap(
+        "person",
+        f"association-owner {_id(payload)}",
+        lambda: _objects(payload.get("OwnershipAccounts"), "OwnershipAccounts"),
+    )
+    for account in accounts:
         unit = account.get("UnitId")
         home = key("association-unit", unit) if unit is not None else None
         roles.append(PersonRole(kind=RoleKind.ASSOCIATION_OWNER, home_key=home))
@@ -507,7 +540,9 @@ def to_tenant(payload: Mapping[str, Any]) -> Person:
     """A TenantMessage as a tenant of the units its leases name."""
     roles = [
         PersonRole(kind=RoleKind.TENANT, home_key=key("rental-unit", lease["UnitId"]))
-        for lease in payload.get("Leases") or []
+        for lease in _wrap(
+            "person", f"tenant {_id(payload)}", lambda: _objects(payload.get("Leases"), "Leases")
+        )
         if lease.get("UnitId") is not None
     ]
     return _person("tenant", payload, roles, "Address")

@@ -353,3 +353,35 @@ def test_email_matches_exactly(candidate: str | None, wanted: str, matches: bool
 def test_names_match_after_trimming_only(candidate: str | None, wanted: str, matches: bool) -> None:
     """Names compare after trimming; a longer name or another case is another record."""
     assert m.name_matches(candidate, wanted) is matches
+
+
+@pytest.mark.parametrize(
+    ("mapper", "payload", "named"),
+    [
+        (m.to_association, {"Id": 3, "Name": "x", "Address": "nowhere"}, "association 3: Address"),
+        (m.to_association_unit, {"Id": 1, "Address": ["1 A St"]}, "association-unit 1: Address"),
+        (
+            m.to_association_owner,
+            {"Id": 4, "FirstName": "A", "PhoneNumbers": ["5"]},
+            "association-owner 4: PhoneNumbers",
+        ),
+        (
+            m.to_association_owner,
+            {"Id": 5, "FirstName": "A", "OwnershipAccounts": "x"},
+            "association-owner 5: OwnershipAccounts",
+        ),
+        (m.to_tenant, {"Id": 6, "FirstName": "T", "Leases": [1]}, "tenant 6: Leases"),
+        (
+            m.to_association_owner,
+            {"Id": 7, "FirstName": "A", "PrimaryAddress": 12},
+            "association-owner 7: PrimaryAddress",
+        ),
+    ],
+)
+def test_a_field_of_the_wrong_shape_is_named(
+    mapper: Any, payload: dict[str, Any], named: str
+) -> None:
+    """A malformed record's error names the record and the field, not a Python attribute."""
+    with pytest.raises(MappingError) as caught:
+        mapper(payload)
+    assert str(caught.value).startswith(named) and "attribute" not in str(caught.value)
