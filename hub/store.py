@@ -20,6 +20,8 @@ import json
 import operator
 import os
 import socket
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -57,6 +59,8 @@ WAL_PAGES = 10_000
 #: rows written (in bulk) after which a finished run checkpoints SQLite's log
 CHECKPOINT_ROWS = 5_000
 SQLITE_MAX_PARAMETERS = 32_766
+#: tries at switching a new SQLite file to WAL while another connection does (20 ms apart)
+WAL_SWITCH_ATTEMPTS = 250
 #: the PostgreSQL advisory lock key held while the schema is migrated ("prophub" in ASCII)
 MIGRATION_LOCK = 0x70726F70687562
 
@@ -1105,7 +1109,16 @@ def _open_intents_in(
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # Turning a new file to WAL takes a lock SQLite does not wait for (its busy timeout does
+    # not apply): processes opening a new store together take turns here.
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.02)
     cursor.execute("PRAGMA synchronous=NORMAL")
     # The log is copied into the database after a run that wrote enough (see
     # StateStore.finish_run), not by whichever commit crosses 1,000 pages (often a run's
