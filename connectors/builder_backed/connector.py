@@ -22,6 +22,7 @@ import functools
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -31,6 +32,7 @@ from hub.auth import OAuth2ClientCredentials
 from hub.config import ConnectorSettings
 from hub.connector import (
     Capabilities,
+    ReadEnd,
     ReadFailure,
     SourceRecord,
     WriteAction,
@@ -58,7 +60,7 @@ from hub.models import (
     Person,
     RoleKind,
 )
-from hub.paging import PageNumber
+from hub.paging import PageNumber, ReadTally
 from hub.retry import RetryPolicy, Sleep
 from mappings import builder_backed as m
 
@@ -248,18 +250,30 @@ class BuilderBackedConnector(HTTPConnector):
         since: datetime | None = None,
         *,
         collections: Sequence[str] | None = None,
-    ) -> AsyncIterator[SourceRecord | ReadFailure]:
-        """Stream the entity page by page; a payload that cannot be mapped is a ReadFailure."""
+    ) -> AsyncIterator[SourceRecord | ReadFailure | ReadEnd]:
+        """Stream the entity page by page; a payload that cannot be mapped is a ReadFailure.
+
+        Each collection ends with its ``ReadEnd``: the pages' ``totalElements`` against the
+        records read, for locations and homes (homeowners and documents have no total).
+        """
         if entity == "location":
             for name in collections or LOCATION_COLLECTIONS:
-                async for item in self._read_locations(name, since):
+                tally = ReadTally()
+                count = 0
+                async for item in self._read_locations(name, since, tally):
+                    count += 1
                     yield item
+                yield ReadEnd(name, tally.stated_total if name != "regions" else count, count)
         elif entity in ("home", "person", "document"):
+            tally, count = ReadTally(), 0
             async for payload in self._pages(
-                "/api/v2/homes", since if entity != "document" else None
+                "/api/v2/homes", since if entity != "document" else None, tally
             ):
                 for item in await self._from_home(entity, payload):
+                    count += 1
                     yield item
+            total = tally.stated_total if entity == "home" else None
+            yield ReadEnd("homes" if entity == "home" else entity, total, count)
         else:
             raise UnsupportedValue(f"Builder Backed does not hold {entity!r}", vendor=self.vendor)
 
@@ -295,7 +309,7 @@ class BuilderBackedConnector(HTTPConnector):
         ]
 
     async def _read_locations(
-        self, name: str, since: datetime | None
+        self, name: str, since: datetime | None, tally: ReadTally
     ) -> AsyncIterator[SourceRecord | ReadFailure]:
         if name == "regions":
             regions = (await self.client.request("GET", "/api/v2/locations/regions")).json()
@@ -309,7 +323,7 @@ class BuilderBackedConnector(HTTPConnector):
             return
         if name not in KIND_OF:
             raise UnsupportedValue(f"unknown location collection {name!r}", vendor=self.vendor)
-        async for payload in self._pages(f"/api/v2/locations/{name}", since):
+        async for payload in self._pages(f"/api/v2/locations/{name}", since, tally):
             yield safe_record(
                 lambda p=payload: m.to_location(p, KIND_OF[name]),  # type: ignore[misc]
                 str(_get(payload, "externalId")),
@@ -317,19 +331,26 @@ class BuilderBackedConnector(HTTPConnector):
                 payload,
             )
 
-    async def _pages(self, path: str, since: datetime | None) -> AsyncIterator[dict[str, Any]]:
+    async def _pages(
+        self, path: str, since: datetime | None, tally: ReadTally | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
         s = self.settings
         paginator = PageNumber(
             per_page=s.page_size or 100, page_param=s.page_param, per_page_param=s.page_size_param
         )
         params = {s.updated_since_param: since.isoformat()} if since else None
-        async for page in self.client.paginate(path, paginator, params=params, items=self._content):
+        items = partial(self._content, tally=tally)
+        async for page in self.client.paginate(path, paginator, params=params, items=items):
             for item in page:
                 yield item
 
-    def _content(self, response: Response) -> list[Any]:
+    def _content(self, response: Response, tally: ReadTally | None = None) -> list[Any]:
         data = response.json()
         content = data.get("content") if isinstance(data, dict) else data
+        if tally is not None:
+            total = data.get("totalElements") if isinstance(data, dict) else None
+            valid = isinstance(total, int) and not isinstance(total, bool) and total >= 0
+            tally.stated_total = total if valid else None
         if not isinstance(content, list):
             raise ProtocolError(
                 "expected a page with a content list",

@@ -15,7 +15,7 @@ from connectors.builder_backed import (
     BuilderBackedSettings,
 )
 from hub import errors
-from hub.connector import SourceRecord, WriteAction
+from hub.connector import ReadEnd, SourceRecord, WriteAction
 from hub.models import (
     Address,
     Document,
@@ -315,9 +315,9 @@ async def test_reads_every_entity(box: BuilderBackedSandbox) -> None:
     """Regions, locations, homes with homeowners, people and documents stream out."""
     async with connector(box, page_size=7) as warranty:
         await warranty.check()
-        locations = [i async for i in warranty.read("location")]
-        homes = [i async for i in warranty.read("home")]
-        people = [i async for i in warranty.read("person")]
+        locations = [i async for i in warranty.read("location") if not isinstance(i, ReadEnd)]
+        homes = [i async for i in warranty.read("home") if not isinstance(i, ReadEnd)]
+        people = [i async for i in warranty.read("person") if not isinstance(i, ReadEnd)]
     assert all(isinstance(i, SourceRecord) for i in [*locations, *homes, *people])
     kinds = [i.record.kind for i in locations]  # type: ignore[union-attr]
     assert kinds.count(LocationKind.REGION) == 4 and kinds.count(LocationKind.NEIGHBORHOOD) == 2
@@ -389,7 +389,7 @@ async def test_documents_write_lookup_and_delete(box: BuilderBackedSandbox) -> N
         moved = doc.model_copy(update={"name": "Warranty 2025"})
         assert (await warranty.write("document", moved, "doc-1")).action is WriteAction.UPDATED
         assert await warranty.lookup("document", doc) == "doc-1"
-        found = [i async for i in warranty.read("document")]
+        found = [i async for i in warranty.read("document") if not isinstance(i, ReadEnd)]
         await warranty.delete("document", "doc-1")
         assert await warranty.lookup("document", doc) is None
         with pytest.raises(errors.UnsupportedValue):
@@ -434,6 +434,8 @@ async def test_expired_token_mid_read_is_refreshed(box: BuilderBackedSandbox) ->
     async with connector(box, page_size=10) as warranty:
         homes = []
         async for item in warranty.read("home"):
+            if isinstance(item, ReadEnd):
+                continue
             homes.append(item)
             if len(homes) == 10:
                 box.tokens.clear()  # every issued token is now unknown: 401 on the next page
@@ -458,7 +460,7 @@ async def test_scopes_are_requested_per_need(box: BuilderBackedSandbox) -> None:
     )
     async with connector(box) as warranty:
         await warranty.check()
-        assert [i async for i in warranty.read("home")]
+        assert [i async for i in warranty.read("home") if not isinstance(i, ReadEnd)]
         await warranty.write("document", doc, None)
     granted = sorted(sorted(scopes) for scopes, _ in box.tokens.values())
     assert granted == [["document.write"], ["home.write"], ["location.write"]]
@@ -591,7 +593,11 @@ async def test_updates_keep_what_the_hub_does_not_manage(box: BuilderBackedSandb
     before = _stored_home(box, ext)
     assert before["homeowners"] and before["homeDetails"] == {"Lot": "4", "Block": "4"}
     async with connector(box, details_keys={"Lot": "Lot"}) as warranty:
-        ours = [i.record async for i in warranty.read("home") if i.source_id == ext]  # type: ignore[union-attr]
+        ours = [
+            i.record
+            async for i in warranty.read("home")
+            if not isinstance(i, ReadEnd) and i.source_id == ext
+        ]  # type: ignore[union-attr]
         assert isinstance(ours[0], Home)
         changed = Home.model_validate(
             {**ours[0].model_dump(), "model": "Aspen", "details": {"Lot": "5"}, "homeowners": []}
@@ -613,7 +619,7 @@ async def test_homeowners_keep_prefix_suffix_and_default_home(box: BuilderBacked
     person = person.model_copy(update={"prefix": "Dr.", "suffix": "Jr."})
     async with connector(box) as warranty:
         assert (await warranty.write("person", person, None)).action is WriteAction.CREATED
-        people = [i.record async for i in warranty.read("person")]  # type: ignore[union-attr]
+        people = [i.record async for i in warranty.read("person") if not isinstance(i, ReadEnd)]  # type: ignore[union-attr]
     added = _stored_home(box, "bb-home-000001")["homeowners"][-1]
     assert added == {
         "email": "dr.ann@example.com",
@@ -773,7 +779,7 @@ async def test_document_display_window_keeps_its_time_of_day(box: BuilderBackedS
     async with connector(box) as warranty:
         await warranty.write("document", doc, None)
         assert (await warranty.write("document", doc, None)).action is WriteAction.UNCHANGED
-        found = [i.record async for i in warranty.read("document")]  # type: ignore[union-attr]
+        found = [i.record async for i in warranty.read("document") if not isinstance(i, ReadEnd)]  # type: ignore[union-attr]
     stored = box.documents["bb-home-000002"][0]
     assert (stored["displayStart"], stored["displayEnd"]) == (
         "2025-01-01 08:30:00.000",
