@@ -22,10 +22,33 @@ from hub.log import configure_logging, register_secret
 from hub.models import entity_of
 from hub.store import StateStore
 
-__all__ = ["ENTITY_ORDER", "Hub", "RequestCounter"]
+__all__ = ["ENTITY_ORDER", "Hub", "RequestCounter", "dependency_order"]
 
 #: flows run in this order so parents exist before children
 ENTITY_ORDER = ("location", "organization", "home", "person", "document")
+
+
+def dependency_order(flows: list[FlowSettings]) -> list[FlowSettings]:
+    """Flows with parents' entities first and, within an entity, a flow before those that
+    read what it writes (its target is their source); the config's order breaks ties and
+    the cycles of two-way pairs."""
+    ordered: list[FlowSettings] = []
+    for entity in ENTITY_ORDER:
+        waiting = [f for f in flows if f.entity == entity]
+        while waiting:
+            # The first flow that no waiting flow feeds; in a longer cycle, the first one.
+            ready = next((f for f in waiting if not _fed_by_other(f, waiting)), waiting[0])
+            ordered.append(ready)
+            waiting.remove(ready)
+    return ordered
+
+
+def _fed_by_other(flow: FlowSettings, waiting: list[FlowSettings]) -> bool:
+    """Whether another waiting flow writes what this one reads, outside a two-way pair."""
+    return any(
+        other is not flow and other.target == flow.source and other.source != flow.target
+        for other in waiting
+    )
 
 
 class RequestCounter:
@@ -141,7 +164,7 @@ class Hub:
             if names is None
             else [self.flow(name) for name in names]
         )
-        return sorted(chosen, key=lambda f: ENTITY_ORDER.index(f.entity))
+        return dependency_order(chosen)
 
     async def sync(
         self,

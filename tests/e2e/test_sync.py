@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import SecretStr
+
 from hub.app import Hub
 from hub.config import HubConfig
 from hub.sandbox import SandboxServer
@@ -90,3 +92,29 @@ async def test_missing_parent_at_target_is_recreated(
         report = await hub.sync("hoa-units-to-warranty")
     assert report.created == 40 and report.failed == 0
     assert hoods.count() == 2
+
+
+async def test_sync_runs_flows_in_dependency_order_and_isolates_a_failing_one(
+    boxes: dict[str, SandboxServer], config: HubConfig
+) -> None:
+    """``prophub sync`` with no names runs parents' flows first whatever the config's order,
+    and a flow that fails (a 401) is reported while the others still run and report."""
+    from hub.cli import _sync
+
+    reordered = config.model_copy(deep=True)
+    reordered.flows.reverse()  # homes listed before the locations they need
+    bad = reordered.connectors["crm"].model_copy(update={"api_key": SecretStr("wrong-key-123")})
+    reordered.connectors["crm"] = bad
+    reports, errors = await _sync(
+        reordered, None, full=False, dry_run=False, allow_mass_delete=False, as_json=False
+    )
+    ran = [r.flow for r in reports]
+    assert ran.index("hoa-associations-to-warranty") < ran.index("hoa-units-to-warranty")
+    assert ran.index("hoa-units-to-warranty") < ran.index("hoa-owners-to-warranty")
+    assert "warranty-homeowners-to-crm" not in ran  # after the owners it reads, and failed
+    by_flow = {r.flow: r for r in reports}
+    assert by_flow["hoa-units-to-warranty"].created == 40
+    assert by_flow["hoa-units-to-warranty"].failed == 0  # none dead-lettered for its parent
+    failed = dict(errors)
+    assert set(failed) == {"crm-developments-to-warranty", "warranty-homeowners-to-crm"}
+    assert all("401" in message for message in failed.values())
