@@ -137,3 +137,45 @@ async def test_a_complete_read_still_deletes(serve: Serve, sleeps: Sleeps, tmp_p
         del records[4]
         report = await run_flow(flow, source, target, store)
     assert report.deleted == 1 and target.deletes == 1 and len(target.data["location"]) == 19
+
+
+def test_the_command_line_withholds_plans_and_allows_a_mass_deletion(tmp_path: Path) -> None:
+    """``prophub sync`` says why it withheld deletions, ``--dry-run`` lists them, and
+    ``--allow-mass-delete`` makes them."""
+    from typer.testing import CliRunner
+
+    from hub import registry
+    from hub.cli import app
+    from hub.models import Address, Home
+    from hub.testing import fake_plugin
+
+    source, target = FakeConnector(name="s"), FakeConnector(name="t")
+    for i in range(20):
+        address = Address(line1=f"{i} Oak St", city="Austin", state="TX", postal_code="78701")
+        source.put("home", Home(key=f"home-{i}", address=address))
+    registry.register(fake_plugin({"s": source, "t": target}))
+    path = tmp_path / "prophub.toml"
+    path.write_text(
+        f'[state]\nurl = "sqlite:///{tmp_path / "state.db"}"\n'
+        '[connectors.s]\ntype = "fake"\n[connectors.t]\ntype = "fake"\n'
+        '[[flows]]\nname = "s-to-t"\nsource = "s"\ntarget = "t"\nentity = "home"\n'
+        'mode = "full"\non_delete = "delete"\n'
+    )
+    runner = CliRunner()
+    try:
+        assert runner.invoke(app, ["sync", "--config", str(path)]).exit_code == 0
+        for i in range(5):
+            del source.data["home"][f"home-{i}"]
+        withheld = runner.invoke(app, ["sync", "--config", str(path)])
+        assert (
+            "5 deletion(s) withheld" in withheld.output and "--allow-mass-delete" in withheld.output
+        )
+        planned = runner.invoke(
+            app, ["sync", "--config", str(path), "--dry-run", "--allow-mass-delete"]
+        )
+        assert planned.output.count("would delete home-") == 5 and target.deletes == 0
+        done = runner.invoke(app, ["sync", "--config", str(path), "--allow-mass-delete", "--json"])
+        assert done.exit_code == 0 and target.deletes == 5
+        assert '"deleted": 5' in done.output
+    finally:
+        registry.unregister("fake")
