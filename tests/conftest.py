@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
@@ -57,3 +60,35 @@ def _forget_secrets() -> Iterator[None]:
     log.clear_secrets()
     yield
     log.clear_secrets()
+
+
+@contextlib.contextmanager
+def served_in_thread(*apps: web.Application) -> Iterator[list[str]]:
+    """Serve aiohttp apps on loopback from a thread of their own (for command-line tests,
+    which run their own event loop); yields each one's base URL."""
+    loop = asyncio.new_event_loop()
+    runners: list[web.AppRunner] = []
+    urls: list[str] = []
+
+    async def start() -> None:
+        for app in apps:
+            runner = web.AppRunner(app)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            runners.append(runner)
+            urls.append(f"http://127.0.0.1:{runner.addresses[0][1]}")
+
+    async def stop() -> None:
+        for runner in runners:
+            await runner.cleanup()
+
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+        yield urls
+    finally:
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -283,3 +283,29 @@ async def test_malformed_answer_is_typed_error_or_read_failure(
         else:
             model = ENTITIES[entity]
             assert model.model_validate(item.record.model_dump()) == item.record
+
+
+def test_read_that_skipped_records_exits_1_and_names_the_field(tmp_path: Any) -> None:
+    """``prophub read`` prints what it could read, names each malformed record, and exits 1."""
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+    from tests.conftest import served_in_thread
+
+    good = {
+        "Id": 1,
+        "Name": "Oak",
+        "Address": {"AddressLine1": "1 Oak St", "Country": "UnitedStates"},
+    }
+    body = json.dumps([good, {"Id": 2, "Name": "Bad", "Address": "nowhere"}])
+    with served_in_thread(app_serving(200, JSON, body.encode())) as (url,):
+        path = tmp_path / "prophub.toml"
+        path.write_text(
+            f'[state]\nurl = "sqlite:///{tmp_path / "s.db"}"\n[connectors.hoa]\n'
+            f'type = "buildium"\nbase_url = "{url}"\nclient_id = "i"\nclient_secret = "s"\n'
+        )
+        result = CliRunner().invoke(app, ["read", "hoa", "location", "--config", str(path)])
+    assert result.exit_code == 1
+    assert len(result.stdout.splitlines()) == 1  # the good record
+    assert "association 2: Address: expected an object" in result.output
+    assert "skipped 1 malformed record(s) of 2 read" in result.output

@@ -8,8 +8,6 @@ loop) answers every write with a 422 and every check with a 401 that repeat the 
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from aiohttp import web
 from typer.testing import CliRunner
 
 from hub.cli import app
+from tests.conftest import served_in_thread
 
 SECRET = "s3cr3t-client-secret-value"
 ASSOCIATION = {
@@ -62,36 +61,15 @@ def echoing_buildium(*, refuse_reads: bool, holds: bool) -> web.Application:
 
 @pytest.fixture
 def vendors() -> Iterator[dict[str, str]]:
-    """Three fake Buildiums in a thread: a source, a target that refuses every write with
-    the secret in its answer, and one that refuses the credentials the same way."""
-    loop = asyncio.new_event_loop()
-    runners: list[web.AppRunner] = []
-    urls: dict[str, str] = {}
-
-    async def start() -> None:
-        for name, refuse in (("source", False), ("target", False), ("bad", True)):
-            application = echoing_buildium(refuse_reads=refuse, holds=name == "source")
-            runner = web.AppRunner(application)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            runners.append(runner)
-            port = runner.addresses[0][1]
-            urls[name] = f"http://127.0.0.1:{port}"
-
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    yield urls
-
-    async def stop() -> None:
-        for runner in runners:
-            await runner.cleanup()
-
-    asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    loop.close()
+    """Three fake Buildiums: a source, a target that refuses every write with the secret in
+    its answer, and one that refuses the credentials the same way."""
+    apps = [
+        echoing_buildium(refuse_reads=False, holds=True),
+        echoing_buildium(refuse_reads=False, holds=False),
+        echoing_buildium(refuse_reads=True, holds=False),
+    ]
+    with served_in_thread(*apps) as urls:
+        yield dict(zip(("source", "target", "bad"), urls, strict=True))
 
 
 def config(tmp_path: Path, urls: dict[str, str]) -> Path:
