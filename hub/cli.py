@@ -339,6 +339,12 @@ def sync(
             if dry_run:
                 for action, key in report.planned:
                     typer.echo(f"{report.flow}: would {action} {key}")
+                typer.echo(
+                    f"{report.flow}: would create {report.created}, match "
+                    f"{report.matched} already at the target and update them, update "
+                    f"{report.updated - report.matched} more, leave {report.ambiguous} "
+                    f"ambiguous, delete {report.deleted}"
+                )
             for note in report.notes:
                 typer.echo(f"{report.flow}: {note}")
     for flow_name, error in errors:

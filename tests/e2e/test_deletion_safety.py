@@ -174,6 +174,8 @@ def test_the_command_line_withholds_plans_and_allows_a_mass_deletion(tmp_path: P
             app, ["sync", "--config", str(path), "--dry-run", "--allow-mass-delete"]
         )
         assert planned.output.count("would delete home-") == 5 and target.deletes == 0
+        assert "would create 0, match 0 already at the target" in planned.output
+        assert "delete 5" in planned.output
         done = runner.invoke(app, ["sync", "--config", str(path), "--allow-mass-delete", "--json"])
         assert done.exit_code == 0 and target.deletes == 5
         assert '"deleted": 5' in done.output
