@@ -348,8 +348,8 @@ async def read_and_map(units: int) -> int:
         table = {**box.connector_table(), "rate_limit": 100_000}
         count = 0
         async with BuildiumConnector(BuildiumSettings.model_validate(table), name="hoa") as hoa:
-            async for _ in hoa.read("home", collections=["association-units"]):
-                count += 1
+            async for item in hoa.read("home", collections=["association-units"]):
+                count += isinstance(item, SourceRecord | ReadFailure)
     return count
 
 

@@ -279,7 +279,8 @@ class FlowRun:
         self.settling: asyncio.Task[None] | None = None  # the last batch's final state writes
         # What the read proves about its own completeness (deletions need it proven)
         self.read_ends: list[ReadEnd] = []
-        self.read_keys: set[str] = set()
+        self.read_keys: set[str] = set()  # only where deletions may follow the read
+        self.keeps_keys = flow.on_delete != "ignore"
         self.read_rejected = 0
         self.match_on = _match_keys(flow, target)
 
@@ -404,7 +405,7 @@ class FlowRun:
                     if isinstance(item, ReadEnd):
                         self.read_ends.append(item)
                         continue
-                    if isinstance(item, SourceRecord):
+                    if isinstance(item, SourceRecord) and self.keeps_keys:
                         self.read_keys.add(item.record.key)
                     batch.append(item)
                     if len(batch) >= BATCH:

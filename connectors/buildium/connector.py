@@ -169,22 +169,25 @@ class BuildiumConnector(HTTPConnector):
             params["lastupdatedfrom"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         for name in pick_collections(self.vendor, entity, collections, DEFAULT_READS, entities):
             _, path, to_canonical = COLLECTIONS[name]
-            # When records vanish mid-read a page slides back and repeats ids: each id is
-            # yielded once, whatever order the pages come in (an order is not a promise).
-            seen: set[Any] = set()
+            # When records vanish mid-read the next page slides back over the end of the one
+            # before: an id already yielded from that page or this one is a repeat, whatever
+            # order the ids come in (memory: two pages of ids, for any size).
+            previous: set[Any] = set()
             yielded = 0
             tally = ReadTally()
             paginator = OffsetLimit(limit=self.settings.page_size or 1000)
             pages = self.client.paginate(path, paginator, params=params, items=_list, tally=tally)
             async for page in pages:
+                current: set[Any] = set()
                 for payload in page:
                     record_id = payload.get("Id") if isinstance(payload, dict) else None
                     if isinstance(record_id, int | str) and not isinstance(record_id, bool):
-                        if record_id in seen:
+                        if record_id in previous or record_id in current:
                             continue
-                        seen.add(record_id)
+                        current.add(record_id)
                     yielded += 1
                     yield safe_record(partial(to_canonical, payload), str(record_id), None, payload)
+                previous = current
             yield ReadEnd(name, tally.stated_total, yielded)
 
     # -- writing -------------------------------------------------------------------------
