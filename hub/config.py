@@ -217,6 +217,8 @@ class FlowOptions(_Strict):
     region_by_state: dict[Name, Name] = Field(default_factory=dict)
     #: ``homeDetails`` keys renamed on the way to the target
     details_rename: dict[Name, Name] = Field(default_factory=dict)
+    #: the home details this flow may send (before renaming; None: all the source has)
+    details_keys: list[Name] | None = None
     #: attempts at a write that meets transient faults, before it is dead-lettered
     write_attempts: int = Field(default=8, ge=1, le=100)
     #: the natural keys a target matches existing records on before a create, among those

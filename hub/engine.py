@@ -84,7 +84,7 @@ RETRY_PARKED = frozenset(
 #: the dead-letter kind of an edited copy in a two-way pair that the target refused
 EDITED_COPY = "EditedCopy"
 #: flow options that change records as they are read
-SHAPING_OPTIONS = ("defaults", "details_rename", "region_by_state")
+SHAPING_OPTIONS = ("defaults", "details_rename", "details_keys", "region_by_state")
 #: reference field -> the entity it points at
 REFERENCES = {
     "parent_key": "location",
@@ -251,7 +251,9 @@ class FlowRun:
         self.sleep = sleep
         self.report = FlowReport(flow.name, dry_run=dry_run)
         self.options = flow.options
-        self.shaping = any(self.options.get(k) for k in SHAPING_OPTIONS)
+        self.shaping = any(self.options.get(k) for k in SHAPING_OPTIONS) or (
+            self.options.get("details_keys") is not None  # [] too: no details at all
+        )
         self.write_attempts = int(self.options.get("write_attempts", 8))
         self.run_id = 0
         self.max_updated: datetime | None = None
@@ -728,9 +730,14 @@ class FlowRun:
         defaults = self.options.get("defaults") or {}
         updates = {k: v for k, v in defaults.items() if getattr(record, k, None) in (None, "")}
         renames = self.options.get("details_rename") or {}
+        allowed = self.options.get("details_keys")
         details = getattr(record, "details", None)
-        if renames and isinstance(details, dict):
-            updates["details"] = {renames.get(k, k): v for k, v in details.items()}
+        if (renames or allowed is not None) and isinstance(details, dict):
+            # Only the details the flow lists leave it (a floor plan's price, say, never
+            # reaches an account that was not meant to hold it), renamed as configured.
+            updates["details"] = {
+                renames.get(k, k): v for k, v in details.items() if allowed is None or k in allowed
+            }
         by_state = self.options.get("region_by_state") or {}
         if isinstance(record, Location) and by_state and not record.parent_name:
             state = record.address.state if record.address else None

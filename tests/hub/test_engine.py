@@ -211,6 +211,23 @@ async def test_defaults_and_detail_renames_apply(store: StateStore) -> None:
     assert written.neighborhood_key == "hood-x" and written.details == {"LotNo": "7"}
 
 
+@pytest.mark.parametrize(
+    ("keys", "sent"),
+    [(None, {"LotNo": "7", "Price": "450000"}), (["Lot"], {"LotNo": "7"}), ([], {})],
+)
+async def test_only_the_flows_listed_details_leave_it(
+    store: StateStore, keys: list[str] | None, sent: dict[str, str]
+) -> None:
+    """``details_keys`` is the flow's allowlist of home details (before renaming)."""
+    source, target = pair()
+    source.put("home", home(1, details={"Lot": "7", "Price": "450000"}))  # type: ignore[arg-type]
+    options: dict[str, Any] = {"details_rename": {"Lot": "LotNo"}}
+    if keys is not None:
+        options["details_keys"] = keys
+    await run_flow(flow(options=options), source, target, store)
+    assert target.data["home"]["home-1"].record.details == sent  # type: ignore[attr-defined]
+
+
 async def test_echo_is_suppressed_between_opposite_flows(store: StateStore) -> None:
     """Two opposite flows do not ping-pong the hub's own writes."""
     a, b = FakeConnector(name="a"), FakeConnector(name="b")
