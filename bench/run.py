@@ -29,7 +29,7 @@ from hub.config import parse_config
 from hub.connector import ReadFailure, SourceRecord
 from hub.daemon import freeze_startup_heap
 from hub.log import configure_logging
-from hub.sandbox import SandboxOptions
+from hub.sandbox.options import SandboxOptions
 
 HERE = Path(__file__).resolve().parent
 SIZES = {

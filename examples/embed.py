@@ -11,8 +11,8 @@ import json
 import tempfile
 from pathlib import Path
 
+from connectors.demo import demo_config, first_region, running_sandboxes
 from hub import Hub
-from hub.demo import demo_config, first_region, running_sandboxes
 
 
 async def main() -> None:

@@ -13,11 +13,11 @@ from typing import Any, Self
 import structlog
 
 from hub import registry
+from hub.client.observer import RequestObserver
 from hub.config import FlowSettings, HubConfig, load_config, secret_values
 from hub.connector import Connector
 from hub.engine import FlowReport, FlowRun, run_flow
 from hub.errors import ConfigError, HubError
-from hub.http import RequestObserver
 from hub.log import configure_logging, register_secret
 from hub.models import entity_of
 from hub.store import StateStore

@@ -238,7 +238,7 @@ def sandbox(
     defaults: each plugin's own (shown in that line).
     """
     from hub import registry
-    from hub.sandbox import FaultSettings, SandboxOptions
+    from hub.sandbox.options import FaultSettings, SandboxOptions
 
     try:
         plugin = registry.get(vendor)
@@ -556,7 +556,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the sandboxes' data.")] = 42,
 ) -> None:
     """Run the demo: three sandboxes, Buildium -> Builder Backed -> Propertybase GO, twice."""
-    from hub.demo import run_demo
+    from connectors.demo import run_demo
 
     def show(number: int, report: FlowReport) -> None:
         if as_json:

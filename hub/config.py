@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
@@ -26,18 +25,14 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from yarl import URL
 
+from hub import registry
+from hub.client.settings import MAX_CONCURRENCY, MAX_WAIT, ConnectorSettings, Strict, shown
+from hub.connector import Capabilities, ConnectorPlugin
 from hub.errors import ConfigError
-from hub.limits import Limits
 from hub.models import ENTITIES, Location
-from hub.retry import RetryPolicy
-
-if TYPE_CHECKING:
-    from hub.connector import Capabilities, ConnectorPlugin
 
 __all__ = [
-    "ConnectorSettings",
     "DaemonSettings",
     "FlowOptions",
     "FlowSettings",
@@ -56,71 +51,12 @@ _UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 #: past a year the event loop's timers overflow long before
 MIN_EVERY = 1.0
 MAX_EVERY = 366 * 86400.0
-#: the longest any configured wait (a timeout, a backoff, a drain) may be: one day
-MAX_WAIT = 86400.0
-#: the most writes or requests in flight a setting may ask for
-MAX_CONCURRENCY = 1000
-
 PG_ASYNC = "postgresql+asyncpg"
 
 Name = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 
 
-class _Strict(BaseModel):
-    # inf and nan are valid TOML floats, and neither is a rate, a timeout or a share.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-class ConnectorSettings(_Strict):
-    """Settings every connector shares; a vendor subclass adds its credentials."""
-
-    type: str
-    base_url: str
-    rate_limit: float = Field(default=10.0, ge=0)  # 0: no rate limit
-    max_concurrency: int = Field(default=4, ge=1, le=MAX_CONCURRENCY)
-    timeout: float = Field(default=30.0, gt=0, le=MAX_WAIT)
-    max_retries: int = Field(default=5, ge=0, le=100)
-    retry_base: float = Field(default=0.5, gt=0, le=MAX_WAIT)
-    retry_cap: float = Field(default=30.0, gt=0, le=MAX_WAIT)
-    retry_max_time: float = Field(default=120.0, gt=0, le=MAX_WAIT)
-    page_size: int | None = Field(default=None, ge=1)
-    #: the largest answer body kept; past it a call fails with ResponseTooLarge
-    max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
-
-    def retry_policy(self) -> RetryPolicy:
-        """The retry policy these settings describe."""
-        return RetryPolicy(
-            max_attempts=self.max_retries + 1,
-            base=self.retry_base,
-            cap=self.retry_cap,
-            max_total=self.retry_max_time,
-        )
-
-    def limits(self, sleep: Callable[[float], Awaitable[None]] | None = None) -> Limits:
-        """The rate limit and concurrency cap these settings describe."""
-        return Limits(self.rate_limit, max_concurrency=self.max_concurrency, sleep=sleep)
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http:// or https:// URL")
-        # What aiohttp would refuse on the first request (a bad port, an unclosed IPv6
-        # bracket, a host no resolver can encode), refused here instead.
-        try:
-            host = URL(value).raw_host or ""
-        except ValueError as exc:
-            raise ValueError(f"is not a valid URL: {exc}") from None
-        try:
-            if not host or any(c.isspace() for c in host):
-                raise UnicodeError
-            host.encode("idna")
-        except UnicodeError:
-            raise ValueError(f"has no valid host name ({_shown(host)})") from None
-        return value.rstrip("/")
-
-
-class StateSettings(_Strict):
+class StateSettings(Strict):
     """Where the state store lives: a SQLite file or a PostgreSQL database."""
 
     url: str = "sqlite:///prophub-state.db"
@@ -156,7 +92,7 @@ class StateSettings(_Strict):
         return Path(url.database)
 
 
-class DaemonSettings(_Strict):
+class DaemonSettings(Strict):
     """The daemon's HTTP endpoint, log format and shutdown budget."""
 
     listen: str = "127.0.0.1:9464"
@@ -180,11 +116,6 @@ class DaemonSettings(_Strict):
         return host.removeprefix("[").removesuffix("]"), int(port)
 
 
-def _shown(text: str) -> str:
-    """A value for an error message, cut short: a config line may be any length."""
-    return repr(text if len(text) <= 40 else text[:37] + "...")
-
-
 def parse_duration(text: str) -> float:
     """Seconds in a duration such as ``30s``, ``15m``, ``1h30m`` or a bare number of seconds."""
     text = text.strip()
@@ -193,14 +124,14 @@ def parse_duration(text: str) -> float:
     else:
         parts = _DURATION.findall(text)
         if not parts or "".join(n + u for n, u in parts) != text:
-            raise ValueError(f"{_shown(text)} is not a duration like 30s, 15m or 1h30m")
+            raise ValueError(f"{shown(text)} is not a duration like 30s, 15m or 1h30m")
         seconds = sum(float(n) * _UNIT[u] for n, u in parts)
     if seconds == float("inf"):  # digits enough to overflow a float
-        raise ValueError(f"{_shown(text)} is too long a duration")
+        raise ValueError(f"{shown(text)} is too long a duration")
     return seconds
 
 
-class FlowOptions(_Strict):
+class FlowOptions(Strict):
     """A flow's options: canonical-level mapping overrides and engine settings.
 
     Attributes are typed (``options.locations`` is a list of :class:`~hub.models.Location`).
@@ -255,7 +186,7 @@ class FlowOptions(_Strict):
         return self.model_dump(mode="json", exclude_unset=True)
 
 
-class FlowSettings(_Strict):
+class FlowSettings(Strict):
     """One flow: read an entity from a source connector, write it to a target."""
 
     name: str = Field(min_length=1)
@@ -281,9 +212,9 @@ class FlowSettings(_Strict):
     def _every(cls, value: str) -> str:
         seconds = parse_duration(value)
         if seconds < MIN_EVERY:
-            raise ValueError(f"{_shown(value)} is shorter than the shortest interval, 1s")
+            raise ValueError(f"{shown(value)} is shorter than the shortest interval, 1s")
         if seconds > MAX_EVERY:
-            raise ValueError(f"{_shown(value)} is longer than the longest interval, 366d")
+            raise ValueError(f"{shown(value)} is longer than the longest interval, 366d")
         return value
 
     @property
@@ -292,7 +223,7 @@ class FlowSettings(_Strict):
         return parse_duration(self.every)
 
 
-class HubConfig(_Strict):
+class HubConfig(Strict):
     """The whole configuration."""
 
     state: StateSettings = Field(default_factory=StateSettings)
@@ -581,8 +512,6 @@ def parse_config(
     plugins: Mapping[str, ConnectorPlugin] | None = None,
 ) -> HubConfig:
     """Validate a config mapping (as parsed from TOML)."""
-    from hub import registry
-
     try:
         if plugins is None:
             plugins = registry.plugins()

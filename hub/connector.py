@@ -15,13 +15,16 @@ from enum import StrEnum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
+from hub.client.settings import ConnectorSettings
 from hub.errors import MappingError, UnsupportedValue
 from hub.models import CanonicalRecord
+from hub.sandbox.options import SandboxOptions
 from hub.secrets import mask
 
 if TYPE_CHECKING:
-    from hub.config import ConnectorSettings
-    from hub.sandbox import SandboxOptions, SandboxServer
+    # Named for the type only: the server module loads aiohttp's web framework, which no
+    # connector needs to read or write.
+    from hub.sandbox.server import SandboxServer
 
 __all__ = [
     "Capabilities",

@@ -18,7 +18,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel
 
-from hub.config import ConnectorSettings
+from hub.client.settings import ConnectorSettings
 from hub.connector import (
     Capabilities,
     ConnectorPlugin,

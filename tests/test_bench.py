@@ -15,7 +15,7 @@ from pydantic_core import to_json
 
 from connectors.buildium import BuildiumConnector, BuildiumSandbox, BuildiumSettings
 from hub.app import Hub
-from hub.sandbox import SandboxOptions
+from hub.sandbox.options import SandboxOptions
 from mappings.builder_backed import from_home
 from mappings.buildium import to_association_unit
 

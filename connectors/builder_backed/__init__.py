@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from connectors.builder_backed.connector import BuilderBackedConnector, BuilderBackedSettings
 from connectors.builder_backed.sandbox import BuilderBackedSandbox
 from hub.connector import ConnectorPlugin
-from hub.sandbox import SandboxOptions
+from hub.sandbox.options import SandboxOptions
 
 __all__ = ["BuilderBackedConnector", "BuilderBackedSandbox", "BuilderBackedSettings", "plugin"]
 

@@ -28,8 +28,14 @@ from urllib.parse import quote
 
 from pydantic import Field, SecretStr, field_validator
 
-from hub.auth import OAuth2ClientCredentials
-from hub.config import ConnectorSettings
+from hub.client.auth import OAuth2ClientCredentials
+from hub.client.http_connector import HTTPConnector
+from hub.client.observer import RequestObserver
+from hub.client.paging import PageNumber, ReadTally
+from hub.client.response import Response
+from hub.client.retry import RetryPolicy, Sleep
+from hub.client.settings import ConnectorSettings
+from hub.client.vendor import TRANSPORT_ERRORS
 from hub.connector import (
     Capabilities,
     ReadEnd,
@@ -50,7 +56,6 @@ from hub.errors import (
     TokenUnavailable,
     UnsupportedValue,
 )
-from hub.http import TRANSPORT_ERRORS, HTTPConnector, RequestObserver, Response
 from hub.models import (
     CanonicalRecord,
     Document,
@@ -60,8 +65,6 @@ from hub.models import (
     Person,
     RoleKind,
 )
-from hub.paging import PageNumber, ReadTally
-from hub.retry import RetryPolicy, Sleep
 from mappings import builder_backed as m
 
 __all__ = ["BuilderBackedConnector", "BuilderBackedSettings"]

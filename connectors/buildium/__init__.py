@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from connectors.buildium.connector import BuildiumConnector, BuildiumSettings
 from connectors.buildium.sandbox import BuildiumSandbox
 from hub.connector import ConnectorPlugin
-from hub.sandbox import SandboxOptions
+from hub.sandbox.options import SandboxOptions
 
 __all__ = ["BuildiumConnector", "BuildiumSandbox", "BuildiumSettings", "plugin"]
 

@@ -22,8 +22,13 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
-from hub.auth import HeaderAuth
-from hub.config import ConnectorSettings
+from hub.client.auth import HeaderAuth
+from hub.client.http_connector import HTTPConnector
+from hub.client.observer import RequestObserver
+from hub.client.paging import OffsetLimit, ReadTally
+from hub.client.response import Response
+from hub.client.retry import RetryPolicy, Sleep
+from hub.client.settings import ConnectorSettings
 from hub.connector import (
     Capabilities,
     ReadEnd,
@@ -35,10 +40,7 @@ from hub.connector import (
     safe_record,
 )
 from hub.errors import AmbiguousMatch, MissingParent, NotFound, ProtocolError, UnsupportedValue
-from hub.http import HTTPConnector, RequestObserver, Response
 from hub.models import CanonicalRecord, Home, Location, Person, RoleKind
-from hub.paging import OffsetLimit, ReadTally
-from hub.retry import RetryPolicy, Sleep
 from mappings import buildium as m
 
 __all__ = ["COLLECTIONS", "BuildiumConnector", "BuildiumSettings"]

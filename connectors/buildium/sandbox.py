@@ -21,14 +21,10 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.sandbox import (
-    Collection,
-    SandboxOptions,
-    SandboxServer,
-    fake_address,
-    fake_person,
-    fake_words,
-)
+from hub.sandbox.collection import Collection
+from hub.sandbox.fake_data import fake_address, fake_person, fake_words
+from hub.sandbox.options import SandboxOptions
+from hub.sandbox.server import SandboxServer
 
 __all__ = ["BuildiumSandbox"]
 

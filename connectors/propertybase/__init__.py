@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from connectors.propertybase.connector import PropertybaseConnector, PropertybaseSettings
 from connectors.propertybase.sandbox import PropertybaseSandbox
 from hub.connector import ConnectorPlugin
-from hub.sandbox import SandboxOptions
+from hub.sandbox.options import SandboxOptions
 
 __all__ = ["PropertybaseConnector", "PropertybaseSandbox", "PropertybaseSettings", "plugin"]
 

@@ -29,8 +29,13 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
-from hub.auth import HeaderAuth
-from hub.config import ConnectorSettings
+from hub.client.auth import HeaderAuth
+from hub.client.http_connector import HTTPConnector
+from hub.client.observer import RequestObserver
+from hub.client.paging import PageNumber
+from hub.client.response import Response
+from hub.client.retry import RetryPolicy, Sleep
+from hub.client.settings import ConnectorSettings
 from hub.connector import (
     MALFORMED,
     Capabilities,
@@ -52,10 +57,7 @@ from hub.errors import (
     UnsupportedValue,
     VendorError,
 )
-from hub.http import HTTPConnector, RequestObserver, Response
 from hub.models import Address, CanonicalRecord, Location, Person
-from hub.paging import PageNumber
-from hub.retry import RetryPolicy, Sleep
 from mappings import propertybase as m
 
 __all__ = ["PropertybaseConnector", "PropertybaseSettings", "decode_envelope", "error_messages"]

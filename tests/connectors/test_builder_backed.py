@@ -15,6 +15,7 @@ from connectors.builder_backed import (
     BuilderBackedSettings,
 )
 from hub import errors
+from hub.client.retry import RetryPolicy
 from hub.connector import ReadEnd, SourceRecord, WriteAction
 from hub.models import (
     Address,
@@ -27,8 +28,7 @@ from hub.models import (
     Person,
     PersonRole,
 )
-from hub.retry import RetryPolicy
-from hub.sandbox import SandboxOptions
+from hub.sandbox.options import SandboxOptions
 from tests.conftest import Sleeps
 
 HOME = {

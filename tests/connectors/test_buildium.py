@@ -11,10 +11,10 @@ import pytest
 
 from connectors.buildium import BuildiumConnector, BuildiumSandbox, BuildiumSettings
 from hub import errors
+from hub.client.retry import RetryPolicy
 from hub.connector import ReadEnd, ReadFailure, SourceRecord, WriteAction
 from hub.models import Address, Home, HomeType, Location, LocationKind, Person, PersonRole
-from hub.retry import RetryPolicy
-from hub.sandbox import SandboxOptions
+from hub.sandbox.options import SandboxOptions
 from tests.conftest import Sleeps
 from tests.connectors.buildium_openapi import SHARED_SPEC, SPEC_PATH, validate_all
 from tests.connectors.conftest import RecordingBuildium

@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 from connectors.buildium import BuildiumConnector, BuildiumSettings
 from connectors.buildium.sandbox import MANAGERS, MESSAGES, REPLACED_BY_PUT
 from hub import errors
+from hub.client.paging import OffsetLimit
+from hub.client.retry import RetryPolicy
 from hub.config import FlowSettings
 from hub.connector import WriteAction
 from hub.engine import run_flow
 from hub.models import Address, Home, Location, LocationKind, Person, PersonRole, RoleKind
-from hub.paging import OffsetLimit
-from hub.retry import RetryPolicy
-from hub.sandbox import SandboxOptions
+from hub.sandbox.options import SandboxOptions
 from hub.store import StateStore
 from hub.testing import FakeConnector
 from mappings import buildium as m

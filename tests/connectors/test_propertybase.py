@@ -16,11 +16,11 @@ from connectors.propertybase import (
 )
 from connectors.propertybase.connector import decode_envelope
 from hub import errors
+from hub.client.response import Response
+from hub.client.retry import RetryPolicy
 from hub.connector import ReadFailure, SourceRecord, WriteAction
-from hub.http import Response
 from hub.models import Location, Organization, Person
-from hub.retry import RetryPolicy
-from hub.sandbox import SandboxOptions
+from hub.sandbox.options import SandboxOptions
 from tests.conftest import Sleeps
 
 ADDRESS = {"line1": "1 Main St", "city": "Austin", "state": "TX", "postal_code": "78701"}

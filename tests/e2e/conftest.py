@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from connectors.demo import demo_config, first_region, running_sandboxes
 from hub.config import HubConfig
-from hub.demo import demo_config, first_region, running_sandboxes
-from hub.sandbox import SandboxServer
+from hub.sandbox.server import SandboxServer
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from aiohttp import web
 from connectors.builder_backed import BuilderBackedConnector, BuilderBackedSettings
 from connectors.buildium import BuildiumConnector, BuildiumSettings
 from connectors.propertybase import PropertybaseConnector, PropertybaseSettings
+from hub.client.retry import RetryPolicy
 from hub.connector import ReadEnd, ReadFailure, SourceRecord
 from hub.errors import HubError
 from hub.models import ENTITIES
-from hub.retry import RetryPolicy
 from tests.conftest import Serve, Sleeps
 
 JSON = "application/json"

@@ -15,7 +15,7 @@ import pytest
 
 from hub.app import Hub
 from hub.config import HubConfig
-from hub.sandbox import SandboxServer
+from hub.sandbox.server import SandboxServer
 from tests.e2e.test_daemon import free_port, write_toml
 
 

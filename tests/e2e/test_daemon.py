@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from hub.config import FlowSettings, HubConfig
 from hub.daemon import STOP_SIGNALS, YOUNG_GENERATION, Daemon, freeze_startup_heap, stop_signals
-from hub.sandbox import SandboxServer
+from hub.sandbox.server import SandboxServer
 from hub.store import StateStore
 
 

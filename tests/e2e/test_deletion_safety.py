@@ -16,9 +16,9 @@ import pytest
 from aiohttp import web
 
 from connectors.buildium import BuildiumConnector, BuildiumSettings
+from hub.client.retry import RetryPolicy
 from hub.config import FlowSettings
 from hub.engine import run_flow
-from hub.retry import RetryPolicy
 from hub.store import StateStore
 from hub.testing import FakeConnector
 from tests.conftest import Serve, Sleeps

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from connectors.demo import demo_config, first_region, running_sandboxes
 from hub.app import Hub
 from hub.config import HubConfig
-from hub.demo import demo_config, first_region, running_sandboxes
-from hub.sandbox import FaultSettings, SandboxServer
+from hub.sandbox.options import FaultSettings
+from hub.sandbox.server import SandboxServer
 
 UNITS = 2000
 

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from hub.app import Hub
 from hub.config import HubConfig
-from hub.sandbox import SandboxServer
+from hub.sandbox.server import SandboxServer
 
 
 def stored(box: SandboxServer, collection: str) -> list[dict[str, Any]]:

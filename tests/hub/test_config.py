@@ -8,14 +8,8 @@ from typing import Literal
 import pytest
 from pydantic import SecretStr
 
-from hub.config import (
-    ConnectorSettings,
-    FlowOptions,
-    FlowSettings,
-    load_config,
-    parse_duration,
-    secret_values,
-)
+from hub.client.settings import ConnectorSettings
+from hub.config import FlowOptions, FlowSettings, load_config, parse_duration, secret_values
 from hub.connector import ConnectorPlugin
 from hub.errors import ConfigError
 

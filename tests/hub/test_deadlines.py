@@ -8,9 +8,9 @@ import pytest
 from aiohttp import web
 
 from hub import errors
-from hub.deadlines import Deadlines
-from hub.http import VendorClient
-from hub.retry import RetryPolicy
+from hub.client.deadlines import Deadlines
+from hub.client.retry import RetryPolicy
+from hub.client.vendor import VendorClient
 from tests.conftest import Serve, Sleeps
 
 

@@ -13,11 +13,12 @@ from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from hub import errors
-from hub.auth import HeaderAuth, OAuth2ClientCredentials
-from hub.http import VendorClient, is_html
-from hub.limits import Limits
-from hub.paging import OffsetLimit
-from hub.retry import RetryPolicy
+from hub.client.auth import HeaderAuth, OAuth2ClientCredentials
+from hub.client.limits import Limits
+from hub.client.paging import OffsetLimit
+from hub.client.response import is_html
+from hub.client.retry import RetryPolicy
+from hub.client.vendor import VendorClient
 from tests.conftest import Serve, Sleeps
 
 SECRET = "s3cr3t-value-never-shown"

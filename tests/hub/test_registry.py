@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub import registry
-from hub.config import ConnectorSettings
+from hub.client.settings import ConnectorSettings
 from hub.connector import ConnectorPlugin
 from hub.errors import ConfigError
 

@@ -7,7 +7,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from hub.retry import RetryPolicy, parse_retry_after, retry_delay
+from hub.client.retry import RetryPolicy, parse_retry_after, retry_delay
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 

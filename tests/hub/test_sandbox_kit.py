@@ -11,16 +11,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from hub.sandbox import (
-    EPOCH,
-    Collection,
-    FaultSettings,
-    SandboxOptions,
-    SandboxServer,
-    TokenBucket,
-    fake_address,
-    fake_person,
-)
+from hub.sandbox.collection import EPOCH, Collection
+from hub.sandbox.fake_data import fake_address, fake_person
+from hub.sandbox.options import FaultSettings, SandboxOptions
+from hub.sandbox.server import SandboxServer, TokenBucket
 
 
 def make(i: int) -> dict[str, Any]:

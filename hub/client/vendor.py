@@ -11,23 +11,41 @@ record up before creating it again.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
 from enum import Enum
-from http import HTTPStatus
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import Any, Self
 
 import aiohttp
 import structlog
 from aiohttp.payload import BytesPayload
-from pydantic_core import from_json, to_json
+from pydantic_core import to_json
 
-from hub.auth import OAuth2ClientCredentials
-from hub.deadlines import Deadlines
+from hub.client.auth import OAuth2ClientCredentials
+from hub.client.deadlines import Deadlines
+from hub.client.limits import Limits
+from hub.client.observer import RequestObserver
+from hub.client.paging import Page, Paginator, ReadTally
+from hub.client.response import (
+    JSON_TYPE,
+    ErrorMessages,
+    Response,
+    default_error_messages,
+    is_html,
+    list_body,
+    reason,
+    request_id,
+)
+from hub.client.retry import (
+    Budget,
+    RetryPolicy,
+    Sleep,
+    default_sleep,
+    parse_retry_after,
+    retry_delay,
+)
 from hub.errors import (
     ConnectionFailed,
     PaginationError,
@@ -40,20 +58,12 @@ from hub.errors import (
     VendorError,
     error_for_status,
 )
-from hub.limits import Limits
-from hub.paging import Page, Paginator, ReadTally
-from hub.retry import Budget, RetryPolicy, Sleep, default_sleep, parse_retry_after, retry_delay
 
-if TYPE_CHECKING:
-    from hub.config import ConnectorSettings
+__all__ = ["DEFAULT_MAX_BODY", "TRANSPORT_ERRORS", "Middleware", "VendorClient"]
 
-__all__ = ["HTTPConnector", "RequestObserver", "Response", "VendorClient"]
+log = structlog.get_logger("hub.client")
 
-log = structlog.get_logger("hub.http")
-
-ErrorMessages = Callable[[int, Mapping[str, str], bytes], list[str]]
 Middleware = Callable[..., Any]
-JSON_TYPE = "application/json"
 TRANSPORT_ERRORS = (
     aiohttp.ClientConnectorError,  # refused: nothing was sent
     aiohttp.ClientPayloadError,
@@ -64,83 +74,6 @@ TRANSPORT_ERRORS = (
 #: the largest answer body kept by default: a 1,000-record page of any vendor is well under
 #: it, and a body that never ends is cut off here instead of growing without bound
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
-_REQUEST_ID_HEADERS = ("X-Request-Id", "X-Amzn-RequestId", "Request-Id", "X-Correlation-Id")
-
-
-class RequestObserver(Protocol):
-    """Hooks for metrics: called off the request path's decisions, never altering them."""
-
-    def on_request(
-        self,
-        vendor: str,
-        method: str,
-        path: str,
-        status: int | None,
-        elapsed: float,
-        attempt: int,
-    ) -> None:
-        """One attempt finished (status None: no answer)."""
-
-    def on_throttled(self, vendor: str, retry_after: float | None) -> None:
-        """The vendor answered 429."""
-
-    def on_retry(self, vendor: str, method: str, path: str, attempt: int, reason: str) -> None:
-        """An attempt will be retried."""
-
-
-@dataclass(slots=True)  # not frozen: one is made per request, and frozen init costs 4x
-class Response:
-    """A complete answer: status, headers and the whole body."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    method: str
-    path: str
-    vendor: str = ""
-    _decoded: list[Any] = field(default_factory=list, repr=False, compare=False)
-
-    def json(self) -> Any:
-        """The body as JSON; ``ProtocolError`` for HTML pages, truncated or invalid JSON."""
-        if not self._decoded:  # decoded once: the client checks it, then the caller uses it
-            self._decoded.append(
-                decode_json(
-                    self.vendor, self.method, self.path, self.status, self.headers, self.body
-                )
-            )
-        return self._decoded[0]
-
-
-def decode_json(
-    vendor: str, method: str, path: str, status: int, headers: Mapping[str, str], body: bytes
-) -> Any:
-    """Decode a JSON body or raise a ``ProtocolError`` saying what came instead."""
-    context = {"vendor": vendor, "method": method, "path": path, "status": status}
-    if is_html(headers, body):
-        raise ProtocolError("HTML page instead of JSON", **context)  # type: ignore[arg-type]
-    try:
-        # pydantic-core's parser: twice as fast as json.loads on a page of records, and a
-        # body nested past its depth limit is a ValueError here, not a RecursionError.
-        return from_json(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ProtocolError("body is not valid UTF-8", **context) from None  # type: ignore[arg-type]
-    except ValueError as exc:
-        if "recursion limit" in str(exc):
-            raise ProtocolError(
-                "JSON nested too deeply to read",
-                worth_retrying=False,
-                **context,
-            ) from None
-        problem = "empty body" if not body.strip() else "truncated or invalid JSON"
-        raise ProtocolError(problem, **context) from None  # type: ignore[arg-type]
-
-
-def is_html(headers: Mapping[str, str], body: bytes) -> bool:
-    """Whether an answer is a web page (a proxy's, a login's, an outage's), not API data."""
-    if "html" in headers.get("Content-Type", "").lower():
-        return True
-    first = body[:1]
-    return first == b"<" or (first.isspace() and body[:256].lstrip()[:1] == b"<")
 
 
 class _State(Enum):
@@ -402,7 +335,7 @@ class VendorClient:
             "path": response.path,
             "status": status,
             "messages": self.error_messages(status, response.headers, response.body),
-            "request_id": _request_id(response.headers),
+            "request_id": request_id(response.headers),
             "outcome_unknown": create and status >= 500,
         }
         if cls is RateLimited:
@@ -410,7 +343,7 @@ class VendorClient:
             if self.observer is not None:
                 self.observer.on_throttled(self.vendor, retry_after)
             raise RateLimited("rate limited", retry_after=retry_after, **kw)
-        raise cls(_reason(status), **kw)
+        raise cls(reason(status), **kw)
 
     # -- paging ------------------------------------------------------------------------------
 
@@ -429,7 +362,7 @@ class VendorClient:
         reads off each page (its ``total(page)``, where it has one).
         """
         stated = getattr(paginator, "total", None)
-        extract = items or _list_body
+        extract = items or list_body
         seen: set[tuple[tuple[str, str], ...]] = set()
         page_params: dict[str, Any] | None = paginator.first()
         while page_params is not None:
@@ -447,19 +380,6 @@ class VendorClient:
             page_params = paginator.next(page)
 
 
-def _list_body(response: Response) -> list[Any]:
-    data = response.json()
-    if not isinstance(data, list):
-        raise ProtocolError(
-            "expected a JSON list",
-            vendor=response.vendor,
-            method=response.method,
-            path=response.path,
-            status=response.status,
-        )
-    return data
-
-
 def _params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
     if params is None:
         return None
@@ -473,79 +393,3 @@ def _params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
             value = ",".join(str(v) for v in value)
         out[key] = str(value)
     return out
-
-
-def _request_id(headers: Mapping[str, str]) -> str | None:
-    for name in _REQUEST_ID_HEADERS:
-        if name in headers:
-            return headers[name]
-    return None
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return f"HTTP {status}"
-
-
-def default_error_messages(status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
-    """A vendor-neutral guess at an error body's messages: JSON message fields, else text."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        text = body.decode("utf-8", "replace").strip()
-        return [text[:500]] if text and "html" not in headers.get("Content-Type", "") else []
-    if isinstance(data, dict):
-        found = [str(data[k]) for k in ("message", "error", "UserMessage", "detail") if data.get(k)]
-        errors = data.get("errors")
-        if isinstance(errors, list):
-            found += [str(e)[:500] for e in errors]
-        return found
-    return []
-
-
-class HTTPConnector:
-    """What every HTTP connector shares: one VendorClient, opened by ``async with``.
-
-    A vendor connector subclasses it, passing its auth and its error-message hook.
-    """
-
-    vendor = ""
-
-    def __init__(
-        self,
-        settings: ConnectorSettings,
-        *,
-        name: str,
-        auth: Middleware | None,
-        error_messages: ErrorMessages | None = None,
-        observer: RequestObserver | None = None,
-        sleep: Sleep | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        self.name = name
-        self.client = VendorClient(
-            vendor=self.vendor,
-            base_url=settings.base_url,
-            auth=auth,
-            limits=settings.limits(sleep),
-            retry=retry or settings.retry_policy(),
-            timeout=settings.timeout,
-            max_body=settings.max_response_bytes,
-            error_messages=error_messages,
-            observer=observer,
-            sleep=sleep,
-        )
-
-    async def __aenter__(self) -> Self:
-        await self.client.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.client.__aexit__(exc_type, exc, tb)

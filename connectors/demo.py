@@ -2,7 +2,9 @@
 
 Starts the Buildium, Builder Backed and Propertybase GO sandboxes in-process on free loopback
 ports, writes a config and a SQLite state store into a temporary directory, runs the demo flows
-twice and reports what each pass did: the second pass writes nothing.
+twice and reports what each pass did: the second pass writes nothing. It lives with the
+connectors, not in ``hub``, because it names the three vendors; ``prophub demo`` imports it
+when run.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from hub.app import Hub
 from hub.config import HubConfig, parse_config
 from hub.connector import SourceRecord
 from hub.engine import FlowReport
-from hub.sandbox import SandboxOptions, SandboxServer
+from hub.sandbox.options import SandboxOptions
+from hub.sandbox.server import SandboxServer
 
 __all__ = [
     "DEMO_DIVISION",

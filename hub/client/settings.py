@@ -1,0 +1,85 @@
+"""The settings every connector plugin shares: where the vendor is and how hard to call it.
+
+A vendor's plugin subclasses :class:`ConnectorSettings` with its credentials; the connector
+contract (:mod:`hub.connector`) names the subclass, and :mod:`hub.config` validates each
+``[connectors.<name>]`` table against it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from yarl import URL
+
+from hub.client.limits import Limits
+from hub.client.retry import RetryPolicy
+
+__all__ = ["MAX_CONCURRENCY", "MAX_WAIT", "ConnectorSettings", "Strict", "shown"]
+
+#: the longest any configured wait (a timeout, a backoff, a drain) may be: one day
+MAX_WAIT = 86400.0
+#: the most writes or requests in flight a setting may ask for
+MAX_CONCURRENCY = 1000
+
+
+class Strict(BaseModel):
+    """A settings table: unknown keys are errors, and so are inf and nan."""
+
+    # inf and nan are valid TOML floats, and neither is a rate, a timeout or a share.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def shown(text: str) -> str:
+    """A value for an error message, cut short: a config line may be any length."""
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+class ConnectorSettings(Strict):
+    """Settings every connector shares; a vendor subclass adds its credentials."""
+
+    type: str
+    base_url: str
+    rate_limit: float = Field(default=10.0, ge=0)  # 0: no rate limit
+    max_concurrency: int = Field(default=4, ge=1, le=MAX_CONCURRENCY)
+    timeout: float = Field(default=30.0, gt=0, le=MAX_WAIT)
+    max_retries: int = Field(default=5, ge=0, le=100)
+    retry_base: float = Field(default=0.5, gt=0, le=MAX_WAIT)
+    retry_cap: float = Field(default=30.0, gt=0, le=MAX_WAIT)
+    retry_max_time: float = Field(default=120.0, gt=0, le=MAX_WAIT)
+    page_size: int | None = Field(default=None, ge=1)
+    #: the largest answer body kept; past it a call fails with ResponseTooLarge
+    max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy these settings describe."""
+        return RetryPolicy(
+            max_attempts=self.max_retries + 1,
+            base=self.retry_base,
+            cap=self.retry_cap,
+            max_total=self.retry_max_time,
+        )
+
+    def limits(self, sleep: Callable[[float], Awaitable[None]] | None = None) -> Limits:
+        """The rate limit and concurrency cap these settings describe."""
+        return Limits(self.rate_limit, max_concurrency=self.max_concurrency, sleep=sleep)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        # What aiohttp would refuse on the first request (a bad port, an unclosed IPv6
+        # bracket, a host no resolver can encode), refused here instead.
+        try:
+            host = URL(value).raw_host or ""
+        except ValueError as exc:
+            raise ValueError(f"is not a valid URL: {exc}") from None
+        try:
+            if not host or any(c.isspace() for c in host):
+                raise UnicodeError
+            host.encode("idna")
+        except UnicodeError:
+            raise ValueError(f"has no valid host name ({shown(host)})") from None
+        return value.rstrip("/")

@@ -1,0 +1,61 @@
+"""The layers stay apart: what importing a module costs, and which way imports point."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+HUB = Path(__file__).resolve().parents[2] / "hub"
+
+
+def _imported(path: Path) -> set[str]:
+    """Every module a file imports, at any depth (function-level and TYPE_CHECKING too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_the_model_imports_alone() -> None:
+    """A mapping importing ``hub.models`` loads neither SQLAlchemy nor aiohttp."""
+    code = "import hub.models, sys; print('sqlalchemy' in sys.modules, 'aiohttp' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["False", "False"]
+
+
+def test_the_connector_contract_loads_no_http_stack() -> None:
+    """The connector contract and its settings cost no aiohttp, SQLAlchemy or engine."""
+    code = (
+        "import hub.connector, hub.registry, sys; "
+        "print(*(m in sys.modules for m in ('aiohttp', 'sqlalchemy', 'hub.sync')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["False", "False", "False"]
+
+
+def test_nothing_the_config_reads_imports_it_back() -> None:
+    """The config imports the connector contract, the registry and the client settings,
+    and none of them imports the config: no cycle, hidden or not."""
+    below = [HUB / "connector.py", HUB / "registry.py", *sorted((HUB / "client").glob("*.py"))]
+    for path in below:
+        assert not {"hub.config", "hub.app"} & _imported(path), path.name
+
+
+def test_the_core_names_no_vendor() -> None:
+    """``hub`` imports no connector or mapping, but for the CLI's lazy ``prophub demo``."""
+    for path in sorted(HUB.rglob("*.py")):
+        vendor = {m for m in _imported(path) if m.split(".")[0] in ("connectors", "mappings")}
+        allowed = {"connectors.demo", "connectors.demo.run_demo"}
+        if path.name != "cli.py":
+            allowed = set()
+        assert vendor <= allowed, f"{path.relative_to(HUB)} imports {sorted(vendor)}"
