@@ -19,21 +19,18 @@ the cross-reference) is never POSTed again.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 from urllib.parse import quote
 
 from pydantic import Field, SecretStr, field_validator
 
 from hub.client.auth import OAuth2ClientCredentials
-from hub.client.http_connector import HTTPConnector
-from hub.client.observer import RequestObserver
+from hub.client.http_connector import ClientOptions, HTTPConnector
 from hub.client.paging import PageNumber, ReadTally
-from hub.client.response import Response
-from hub.client.retry import RetryPolicy, Sleep
+from hub.client.response import Response, json_object
 from hub.client.settings import ConnectorSettings
 from hub.client.vendor import TRANSPORT_ERRORS
 from hub.connector import (
@@ -170,13 +167,8 @@ class BuilderBackedSettings(ConnectorSettings):
 
 def _error_messages(status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
     """Builder Backed's error text: the ``message`` of its error body."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return []
-    if isinstance(data, dict) and data.get("message"):
-        return [str(data["message"])]
-    return []
+    data = json_object(body)
+    return [str(data["message"])] if data and data.get("message") else []
 
 
 class BuilderBackedConnector(HTTPConnector):
@@ -190,15 +182,7 @@ class BuilderBackedConnector(HTTPConnector):
         incremental=frozenset({"location", "home", "person"}),
     )
 
-    def __init__(
-        self,
-        settings: BuilderBackedSettings,
-        *,
-        name: str = "builder_backed",
-        observer: RequestObserver | None = None,
-        sleep: Sleep | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
+    def __init__(self, settings: BuilderBackedSettings, **options: Unpack[ClientOptions]) -> None:
         self.settings = settings
         self._configured_scopes = tuple(settings.scopes)
         token_url = settings.token_url or settings.base_url + "/oauth2/token"
@@ -212,12 +196,9 @@ class BuilderBackedConnector(HTTPConnector):
         )
         super().__init__(
             settings,
-            name=name,
             auth=self.auth,
             error_messages=_error_messages,
-            observer=observer,
-            sleep=sleep,
-            retry=retry,
+            **options,
         )
 
     def _scopes_for(self, path: str) -> tuple[str, ...]:
@@ -416,7 +397,7 @@ class BuilderBackedConnector(HTTPConnector):
                     return WriteResult(ext, WriteAction.CREATED)
                 except Conflict:
                     pass  # it exists already: compare and update only when it differs
-            current = await self._get(f"{path}/{ext}")
+            current = await self.get_object(f"{path}/{ext}")
             if current is not None and _same(body, current):
                 return WriteResult(ext, WriteAction.UNCHANGED)
             if level == "homes" and current is not None:
@@ -438,13 +419,6 @@ class BuilderBackedConnector(HTTPConnector):
             )
         except NotFound as exc:
             raise _missing_parent(exc) from None
-
-    async def _get(self, path: str) -> dict[str, Any] | None:
-        try:
-            data = (await self.client.request("GET", path)).json()
-        except NotFound:
-            return None
-        return data if isinstance(data, dict) else None
 
     async def _write_homeowner(self, person: Person, known_ref: str | None) -> WriteResult:
         homes = [r.home_key for r in person.roles if r.kind is RoleKind.HOMEOWNER and r.home_key]
@@ -509,7 +483,7 @@ class BuilderBackedConnector(HTTPConnector):
         return True
 
     async def _home(self, home: str) -> dict[str, Any]:
-        current = await self._get(f"/api/v2/homes/{quote(home, safe='')}")
+        current = await self.get_object(f"/api/v2/homes/{quote(home, safe='')}")
         if current is None:
             raise MissingParent("home not found", vendor=self.vendor, messages=[f"home {home}"])
         return current
@@ -557,10 +531,10 @@ class BuilderBackedConnector(HTTPConnector):
             )
         if isinstance(record, Location) and record.kind in m.LEVELS:
             level, _ = m.LEVELS[record.kind]
-            found = await self._get(f"/api/v2/locations/{level}/{record.key}")
+            found = await self.get_object(f"/api/v2/locations/{level}/{record.key}")
             return record.key if found else None
         if isinstance(record, Home):
-            return record.key if await self._get(f"/api/v2/homes/{record.key}") else None
+            return record.key if await self.get_object(f"/api/v2/homes/{record.key}") else None
         if isinstance(record, Person):
             return await self._lookup_homeowner(record)
         if isinstance(record, Document):
@@ -572,7 +546,7 @@ class BuilderBackedConnector(HTTPConnector):
         email = (person.emails[0] if person.emails else "").lower()
         for role in person.roles:
             if role.kind is RoleKind.HOMEOWNER and role.home_key:
-                home = await self._get(f"/api/v2/homes/{quote(role.home_key, safe='')}")
+                home = await self.get_object(f"/api/v2/homes/{quote(role.home_key, safe='')}")
                 if home is not None and _owner(home, email, role.home_key, self.vendor):
                     return f"{role.home_key}/{email}"
         return None

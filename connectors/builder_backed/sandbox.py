@@ -50,6 +50,7 @@ from aiohttp import web
 from hub.sandbox.collection import Collection
 from hub.sandbox.fake_data import fake_address, fake_person, fake_words
 from hub.sandbox.options import SandboxOptions
+from hub.sandbox.query import BadParameter, int_param, time_param
 from hub.sandbox.server import SandboxServer
 
 __all__ = ["BuilderBackedSandbox"]
@@ -364,6 +365,8 @@ class BuilderBackedSandbox(SandboxServer):
                 return response
             except Problem as problem:
                 return self.error_response(problem.status, problem.message)
+            except BadParameter as bad:
+                return self.error_response(400, f"Parameter '{bad.name}' must be {bad.expected}")
 
         return guarded
 
@@ -395,9 +398,9 @@ class BuilderBackedSandbox(SandboxServer):
         )
 
     async def _list(self, request: web.Request, level: str) -> web.Response:
-        page = _int_param(request, "page", 1, 1, None)
-        size = _int_param(request, "pageSize", 50, 1, 500)
-        since = _time_param(request, "updatedSince")
+        page = int_param(request.query, "page", 1, 1)
+        size = int_param(request.query, "pageSize", 50, 1, 500)
+        since = time_param(request.query, "updatedSince")
         collection = self.collections[level]
         pairs, total = collection.page_items((page - 1) * size, size, since=since)
         content = [self._present(level, i, r) for i, r in pairs]
@@ -617,22 +620,3 @@ def _full_name(owner: Mapping[str, Any]) -> str:
     return " ".join(str(owner[p]) for p in parts if owner.get(p))
 
 
-def _int_param(request: web.Request, name: str, default: int, low: int, high: int | None) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
-        limit = f"between {low} and {high}" if high else f"at least {low}"
-        raise Problem(400, f"Parameter '{name}' must be an integer {limit}")
-    return int(raw)
-
-
-def _time_param(request: web.Request, name: str) -> datetime | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise Problem(400, f"Parameter '{name}' must be an ISO 8601 date-time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -14,20 +14,17 @@ association and unit number.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 from pydantic import Field, SecretStr
 
 from hub.client.auth import HeaderAuth
-from hub.client.http_connector import HTTPConnector
-from hub.client.observer import RequestObserver
+from hub.client.http_connector import ClientOptions, HTTPConnector
 from hub.client.paging import OffsetLimit, ReadTally
-from hub.client.response import Response
-from hub.client.retry import RetryPolicy, Sleep
+from hub.client.response import json_object
 from hub.client.settings import ConnectorSettings
 from hub.connector import (
     Capabilities,
@@ -75,11 +72,8 @@ class BuildiumSettings(ConnectorSettings):
 
 def error_messages(status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
     """The UserMessage and each ``Key: Value`` of an ApiErrorResponse."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return []
-    if not isinstance(data, dict):
+    data = json_object(body)
+    if data is None:
         return []
     found = [str(data["UserMessage"])] if data.get("UserMessage") else []
     for item in data.get("Errors") or []:
@@ -87,18 +81,6 @@ def error_messages(status: int, headers: Mapping[str, str], body: bytes) -> list
             found.append(f"{item.get('Key')}: {item.get('Value')}")
     return found
 
-
-def _list(response: Response) -> list[Any]:
-    data = response.json()
-    if not isinstance(data, list):
-        raise ProtocolError(
-            "expected a JSON list",
-            vendor="buildium",
-            method="GET",
-            path=response.path,
-            status=response.status,
-        )
-    return data
 
 
 def _id_of(ref: str | None, collection: str) -> int | None:
@@ -124,15 +106,7 @@ class BuildiumConnector(HTTPConnector):
         },
     )
 
-    def __init__(
-        self,
-        settings: BuildiumSettings,
-        *,
-        name: str = "buildium",
-        observer: RequestObserver | None = None,
-        sleep: Sleep | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
+    def __init__(self, settings: BuildiumSettings, **options: Unpack[ClientOptions]) -> None:
         self.settings = settings
         auth = HeaderAuth(
             {
@@ -142,12 +116,9 @@ class BuildiumConnector(HTTPConnector):
         )
         super().__init__(
             settings,
-            name=name,
             auth=auth,
             error_messages=error_messages,
-            observer=observer,
-            sleep=sleep,
-            retry=retry,
+            **options,
         )
 
     async def check(self) -> None:
@@ -178,7 +149,7 @@ class BuildiumConnector(HTTPConnector):
             yielded = 0
             tally = ReadTally()
             paginator = OffsetLimit(limit=self.settings.page_size or 1000)
-            pages = self.client.paginate(path, paginator, params=params, items=_list, tally=tally)
+            pages = self.client.paginate(path, paginator, params=params, tally=tally)
             async for page in pages:
                 current: set[Any] = set()
                 for payload in page:
@@ -206,17 +177,6 @@ class BuildiumConnector(HTTPConnector):
             return await self._write_owner(record, known_ref)
         raise UnsupportedValue(f"Buildium connector cannot write {entity!r}", vendor=self.vendor)
 
-    async def _get(self, path: str) -> dict[str, Any] | None:
-        try:
-            data = (await self.client.request("GET", path)).json()
-        except NotFound:
-            return None
-        if not isinstance(data, dict):
-            raise ProtocolError(
-                "expected a JSON object", vendor=self.vendor, method="GET", path=path, status=200
-            )
-        return data
-
     async def _create(self, path: str, body: dict[str, Any]) -> WriteResult:
         response = await self.client.request("POST", path, json=body, create=True, expect_json=True)
         created = response.json()
@@ -237,7 +197,7 @@ class BuildiumConnector(HTTPConnector):
     ) -> WriteResult:
         """Read the record, change only the hub's fields, and PUT it all back: Buildium's PUT
         nulls every field it is not sent."""
-        current = await self._get(f"{path}/{ref}")
+        current = await self.get_object(f"{path}/{ref}")
         if current is None:
             raise NotFound("record vanished", vendor=self.vendor, path=f"{path}/{ref}", status=404)
         body = change(current)
@@ -305,7 +265,7 @@ class BuildiumConnector(HTTPConnector):
                 vendor=self.vendor,
                 messages=[person.key],
             )
-        unit = await self._get(f"/v1/associations/units/{units[0]}")
+        unit = await self.get_object(f"/v1/associations/units/{units[0]}")
         if unit is None:
             raise MissingParent(
                 "the owner's unit is not at Buildium", vendor=self.vendor, messages=[person.key]
@@ -321,7 +281,7 @@ class BuildiumConnector(HTTPConnector):
         paginator = OffsetLimit(limit=self.settings.page_size or 1000)
         found = [
             account["Id"]
-            async for page in self.client.paginate(path, paginator, params=params, items=_list)
+            async for page in self.client.paginate(path, paginator, params=params)
             for account in page
             if isinstance(account, dict)
             and account.get("UnitId") == unit.get("Id")
@@ -416,7 +376,7 @@ class BuildiumConnector(HTTPConnector):
         """The id of the one candidate that matches exactly, None for none."""
         paginator = OffsetLimit(limit=self.settings.page_size or 1000)
         found: list[str] = []
-        async for page in self.client.paginate(path, paginator, params=params, items=_list):
+        async for page in self.client.paginate(path, paginator, params=params):
             for candidate in page:
                 if not isinstance(candidate, dict) or not match(candidate):
                     continue

@@ -24,6 +24,7 @@ from aiohttp import web
 from hub.sandbox.collection import Collection
 from hub.sandbox.fake_data import fake_address, fake_person, fake_words
 from hub.sandbox.options import SandboxOptions
+from hub.sandbox.query import BadParameter, int_param, time_param
 from hub.sandbox.server import SandboxServer
 
 __all__ = ["BuildiumSandbox"]
@@ -431,6 +432,15 @@ class BuildiumSandbox(SandboxServer):
                 return response
             except ApiProblem as problem:
                 return self._problem(problem)
+            except BadParameter as bad:
+                return self._problem(
+                    ApiProblem(
+                        400,
+                        f"The {bad.name} parameter must be {bad.expected}.",
+                        "InvalidParameter",
+                        [(bad.name, f"The value '{bad.raw}' is not valid.")],
+                    )
+                )
 
         return guarded
 
@@ -463,9 +473,10 @@ class BuildiumSandbox(SandboxServer):
     def _lister(self, name: str) -> Callable[[web.Request], Any]:
         async def handler(request: web.Request) -> web.Response:
             query = request.query
-            offset = _int(query, "offset", 0, 0, None)
-            limit = _int(query, "limit", 50, 1, 1000)
-            since, until = _time(query, "lastupdatedfrom"), _time(query, "lastupdatedto")
+            offset = int_param(query, "offset", 0, 0)
+            limit = int_param(query, "limit", 50, 1, 1000)
+            since = time_param(query, "lastupdatedfrom")
+            until = time_param(query, "lastupdatedto")
             ids = self._filtered_ids(name, query, since, until)
             pairs, total = self.collections[name].page_items(offset, limit, since, until, ids)
             body = [record for _, record in pairs]
@@ -862,35 +873,6 @@ def _phones(value: Any) -> list[dict[str, str]] | None:
     return [{"Number": str(value[k]), "Type": t} for k, t in kinds.items() if value.get(k)]
 
 
-def _int(query: Mapping[str, str], name: str, default: int, low: int, high: int | None) -> int:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    if not raw.lstrip("-").isdigit() or int(raw) < low or (high is not None and int(raw) > high):
-        bounds = f"between {low} and {high}" if high else f"at least {low}"
-        raise ApiProblem(
-            400,
-            f"The {name} parameter must be {bounds}.",
-            "InvalidParameter",
-            [(name, f"The value '{raw}' is not valid.")],
-        )
-    return int(raw)
-
-
-def _time(query: Mapping[str, str], name: str) -> datetime | None:
-    raw = query.get(name)
-    if raw is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiProblem(
-            400,
-            f"The {name} parameter is not a valid date.",
-            "InvalidParameter",
-            [(name, f"The value '{raw}' is not valid.")],
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _ids(query: Mapping[str, str], name: str) -> set[int]:

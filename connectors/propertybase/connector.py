@@ -21,20 +21,17 @@ not public) and are settings.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 from pydantic import Field, SecretStr
 
 from hub.client.auth import HeaderAuth
-from hub.client.http_connector import HTTPConnector
-from hub.client.observer import RequestObserver
+from hub.client.http_connector import ClientOptions, HTTPConnector
 from hub.client.paging import PageNumber
-from hub.client.response import Response
-from hub.client.retry import RetryPolicy, Sleep
+from hub.client.response import Response, json_object
 from hub.client.settings import ConnectorSettings
 from hub.connector import (
     MALFORMED,
@@ -107,11 +104,8 @@ class PropertybaseSettings(ConnectorSettings):
 
 def error_messages(status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
     """The envelope's ``errors`` (and ``message``) of a failed answer."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return []
-    if not isinstance(data, dict):
+    data = json_object(body)
+    if data is None:
         return []
     errors = data.get("errors")
     found = [str(e) for e in errors] if isinstance(errors, list) else []
@@ -158,27 +152,16 @@ class PropertybaseConnector(HTTPConnector):
         natural_keys={"person": ("email",), "location": ("name",)},
     )
 
-    def __init__(
-        self,
-        settings: PropertybaseSettings,
-        *,
-        name: str = "propertybase",
-        observer: RequestObserver | None = None,
-        sleep: Sleep | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
+    def __init__(self, settings: PropertybaseSettings, **options: Unpack[ClientOptions]) -> None:
         self.settings = settings
         self.prefix = settings.api_prefix.rstrip("/")
         #: (entity, key) -> what the last look-up of that record found, for the create after it
         self._matched: dict[tuple[str, str], str | None] = {}
         super().__init__(
             settings,
-            name=name,
             auth=HeaderAuth({"X-BL-API-Key": settings.api_key, "Content-Type": "application/json"}),
             error_messages=error_messages,
-            observer=observer,
-            sleep=sleep,
-            retry=retry,
+            **options,
         )
 
     async def _call(self, method: str, path: str, **kw: Any) -> Any:

@@ -41,6 +41,7 @@ from aiohttp import web
 from hub.sandbox.collection import Collection
 from hub.sandbox.fake_data import fake_address, fake_person, fake_words
 from hub.sandbox.options import SandboxOptions
+from hub.sandbox.query import BadParameter, int_param, time_param
 from hub.sandbox.server import SandboxServer
 
 __all__ = ["RESOURCES", "PropertybaseSandbox"]
@@ -309,7 +310,12 @@ class PropertybaseSandbox(SandboxServer):
                 self._authorize(request, permission or resource, action)
                 _json_only(request, resource)
                 status, message, data = await handler(request, resource)
-            except Failure as failure:
+            except (Failure, BadParameter) as caught:
+                failure = (
+                    caught
+                    if isinstance(caught, Failure)
+                    else Failure(400, "Invalid parameters", [str(caught)])
+                )
                 return self._envelope(
                     failure.status,
                     {"status": failure.kind, "message": failure.message, "errors": failure.errors},
@@ -357,9 +363,9 @@ class PropertybaseSandbox(SandboxServer):
 
     async def _index(self, request: web.Request, resource: str) -> tuple[int, str, Any]:
         query = request.query
-        page = _int(query, "page", 1, 1, None)
-        per_page = _int(query, "per_page", 25, 1, 100)
-        since = _time(query, "updated_since")
+        page = int_param(query, "page", 1, 1)
+        per_page = int_param(query, "per_page", 25, 1, 100)
+        since = time_param(query, "updated_since")
         collection = self.collections[resource]
         tests = self._filters(query)
         ids = None
@@ -373,8 +379,8 @@ class PropertybaseSandbox(SandboxServer):
 
     async def _nested_index(self, request: web.Request, resource: str) -> tuple[int, str, Any]:
         records = self.nested_records(resource, self._development_of(request))
-        page = _int(request.query, "page", 1, 1, None)
-        per_page = _int(request.query, "per_page", 25, 1, 100)
+        page = int_param(request.query, "page", 1, 1)
+        per_page = int_param(request.query, "per_page", 25, 1, 100)
         data = records[(page - 1) * per_page : page * per_page]
         return 200, f"{len(data)} of {len(records)} {resource}", data
 
@@ -534,23 +540,3 @@ def _json_only(request: web.Request, resource: str) -> None:
         )
 
 
-def _int(query: Mapping[str, str], name: str, default: int, low: int, high: int | None) -> int:
-    raw = query.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
-        raise Failure(
-            400, "Invalid parameters", [f"{name} must be between {low} and {high or 'any'}"]
-        )
-    return int(raw)
-
-
-def _time(query: Mapping[str, str], name: str) -> datetime | None:
-    raw = query.get(name)
-    if raw is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise Failure(400, "Invalid parameters", [f"{name} must be an ISO 8601 time"]) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

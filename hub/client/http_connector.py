@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, TypedDict, Unpack
 
 from hub.client.observer import RequestObserver
 from hub.client.response import ErrorMessages
 from hub.client.retry import RetryPolicy, Sleep
 from hub.client.settings import ConnectorSettings
 from hub.client.vendor import Middleware, VendorClient
+from hub.errors import NotFound, ProtocolError
 
-__all__ = ["HTTPConnector"]
+__all__ = ["ClientOptions", "HTTPConnector"]
+
+
+class ClientOptions(TypedDict, total=False):
+    """What a connector's maker may pass beside the settings (the plugin factory's keywords)."""
+
+    #: the connector's name in the config (default: the vendor's)
+    name: str
+    observer: RequestObserver | None
+    sleep: Sleep | None
+    #: replaces the policy the settings describe (tests, benchmarks)
+    retry: RetryPolicy | None
 
 
 class HTTPConnector:
     """What every HTTP connector shares: one VendorClient, opened by ``async with``.
 
-    A vendor connector subclasses it, passing its auth and its error-message hook.
+    A vendor connector subclasses it, passing its auth and its error-message hook, and hands
+    its callers' :class:`ClientOptions` through unchanged.
     """
 
     vendor = ""
@@ -26,24 +39,22 @@ class HTTPConnector:
         self,
         settings: ConnectorSettings,
         *,
-        name: str,
         auth: Middleware | None,
         error_messages: ErrorMessages | None = None,
-        observer: RequestObserver | None = None,
-        sleep: Sleep | None = None,
-        retry: RetryPolicy | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        self.name = name
+        self.name = options.get("name") or self.vendor
+        sleep = options.get("sleep")
         self.client = VendorClient(
             vendor=self.vendor,
             base_url=settings.base_url,
             auth=auth,
             limits=settings.limits(sleep),
-            retry=retry or settings.retry_policy(),
+            retry=options.get("retry") or settings.retry_policy(),
             timeout=settings.timeout,
             max_body=settings.max_response_bytes,
             error_messages=error_messages,
-            observer=observer,
+            observer=options.get("observer"),
             sleep=sleep,
         )
 
@@ -58,3 +69,19 @@ class HTTPConnector:
         tb: TracebackType | None,
     ) -> None:
         await self.client.__aexit__(exc_type, exc, tb)
+
+    async def get_object(self, path: str) -> dict[str, Any] | None:
+        """The JSON object at ``path``, or None when the vendor answers 404.
+
+        An answer that is not an object is a ``ProtocolError``: taking it for "not there"
+        would lead a caller to create the record again.
+        """
+        try:
+            data = (await self.client.request("GET", path)).json()
+        except NotFound:
+            return None
+        if not isinstance(data, dict):
+            raise ProtocolError(
+                "expected a JSON object", vendor=self.vendor, method="GET", path=path, status=200
+            )
+        return data

@@ -23,6 +23,7 @@ __all__ = [
     "decode_json",
     "default_error_messages",
     "is_html",
+    "json_object",
     "list_body",
     "reason",
     "request_id",
@@ -116,6 +117,18 @@ def reason(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return f"HTTP {status}"
+
+
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """An error body's JSON object, or None when the body is not JSON or not an object.
+
+    Lenient on purpose: an error body is read for its messages, never trusted for data.
+    """
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def default_error_messages(status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
