@@ -20,7 +20,7 @@ from hub.engine import FlowReport, FlowRun, run_flow
 from hub.errors import ConfigError, HubError
 from hub.log import configure_logging, register_secret
 from hub.models import entity_of
-from hub.store import StateStore
+from hub.state import StateStore
 
 __all__ = ["ENTITY_ORDER", "Hub", "RequestCounter", "dependency_order"]
 

@@ -24,7 +24,7 @@ from hub.errors import ConfigError, HubError
 if TYPE_CHECKING:
     from hub.config import HubConfig
     from hub.engine import FlowReport
-    from hub.store import Stale
+    from hub.state import Stale
 
 T = TypeVar("T")
 
@@ -452,7 +452,7 @@ def _cleared_line(stale: Stale) -> str:
 
 
 async def _status(cfg: HubConfig) -> tuple[list[dict[str, Any]], list[Stale]]:
-    from hub.store import StateStore
+    from hub.state import StateStore
 
     rows = []
     async with StateStore.open(cfg.state.url) as store:
@@ -500,7 +500,7 @@ def dlq_list(
 
 
 async def _dead_letters(cfg: HubConfig, flow: str | None) -> list[dict[str, Any]]:
-    from hub.store import StateStore
+    from hub.state import StateStore
 
     async with StateStore.open(cfg.state.url) as store:
         return [dict(letter) for letter in await store.dead_letters(flow=flow)]
@@ -541,7 +541,7 @@ def dlq_drop(
 
 
 async def _dlq_drop(cfg: HubConfig, ids: list[int]) -> int:
-    from hub.store import StateStore
+    from hub.state import StateStore
 
     async with StateStore.open(cfg.state.url) as store:
         return sum([await store.drop_dead_letter(i) for i in ids])

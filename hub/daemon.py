@@ -30,7 +30,7 @@ from hub.engine import FlowReport
 from hub.errors import ConfigError, HubError
 from hub.log import configure_logging
 from hub.metrics import CONTENT_TYPE, Metrics
-from hub.store import StateStore, process_owner
+from hub.state import StateStore, process_owner
 
 __all__ = ["Daemon"]
 

@@ -28,7 +28,7 @@ from hub.connector import WriteAction
 from hub.engine import run_flow
 from hub.models import Address, Home, Location, LocationKind, Person, PersonRole, RoleKind
 from hub.sandbox.options import SandboxOptions
-from hub.store import StateStore
+from hub.state import StateStore
 from hub.testing import FakeConnector
 from mappings import buildium as m
 from tests.connectors.buildium_openapi import spec, validate_all

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from hub.config import FlowSettings, HubConfig
 from hub.daemon import STOP_SIGNALS, YOUNG_GENERATION, Daemon, freeze_startup_heap, stop_signals
 from hub.sandbox.server import SandboxServer
-from hub.store import StateStore
+from hub.state import StateStore
 
 
 async def wait_for(condition: Any, limit: float = 20.0) -> None:

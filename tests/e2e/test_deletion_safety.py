@@ -19,7 +19,7 @@ from connectors.buildium import BuildiumConnector, BuildiumSettings
 from hub.client.retry import RetryPolicy
 from hub.config import FlowSettings
 from hub.engine import run_flow
-from hub.store import StateStore
+from hub.state import StateStore
 from hub.testing import FakeConnector
 from tests.conftest import Serve, Sleeps
 

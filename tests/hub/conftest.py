@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hub.store import async_url
+from hub.state import async_url
 
 PG = os.environ.get("PROPHUB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -19,7 +19,7 @@ from hub.connector import ReadEnd, ReadFailure, SourceRecord, WriteResult
 from hub.engine import run_flow
 from hub.errors import AuthFailed, HubError, TokenUnavailable
 from hub.models import Address, CanonicalRecord, Home, Location, LocationKind, Person
-from hub.store import StateStore
+from hub.state import StateStore
 from hub.testing import FakeConnector
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -33,6 +33,16 @@ class Crash(BaseException):
 async def store(tmp_path: Path) -> AsyncIterator[StateStore]:
     async with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as opened:
         yield opened
+
+
+async def open_creates(store: StateStore, entity: str, keys: list[str]) -> set[str]:
+    """Keys with a create at ``t`` sent with no known outcome (what a dry batch finds)."""
+    return (await store.prepare_batch(None, "t", entity, keys, {})).pending
+
+
+async def known_at_target(store: StateStore, keys: list[str]) -> set[str]:
+    """The home keys the store has a cross-reference for at ``t``."""
+    return set((await store.prepare_batch(None, "t", "home", keys, {})).known)
 
 
 def home(i: int, hood: str | None = "hood-1", **kw: Any) -> Home:
@@ -581,8 +591,7 @@ async def test_a_batch_is_settled_while_the_next_is_sent_and_in_order(
         ("home-3", "home-4", "home-5"),
         ("home-6", "home-7", "home-8"),
     ]
-    known = await store.get_xrefs("t", "home", [f"home-{i}" for i in range(9)])
-    assert len(known) == 9
+    assert len(await known_at_target(store, [f"home-{i}" for i in range(9)])) == 9
 
 
 async def test_a_batch_that_cannot_be_settled_fails_the_run(
@@ -643,8 +652,8 @@ async def test_a_run_that_cannot_start_stops_its_first_read(store: StateStore) -
     assert (await store.last_run("s-to-t-home"))["status"] == "failed"
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("read ")]
     # The first batch's lookups may have recorded its intended creates: none is left open.
-    assert await store.pending_keys("t", "home", [f"home-{i}" for i in range(5)]) == set()
-    assert await store.pending_keys("t", "location", ["div-1"]) == set()
+    assert await open_creates(store, "home", [f"home-{i}" for i in range(5)]) == set()
+    assert await open_creates(store, "location", ["div-1"]) == set()
 
 
 async def test_configured_locations_are_prepared_in_one_trip_and_never_duplicated(
@@ -672,7 +681,7 @@ async def test_configured_locations_are_prepared_in_one_trip_and_never_duplicate
         await run_flow(settings, source, target, store)
     order = [log.index(("lookup", ("div-1", "mc-1"))), log.index(("write", "div-1"))]
     assert order == sorted(order) and order[1] < log.index(("write", "mc-1"))
-    first_write = calls.index("StateStore.prepare_batch.<locals>.work") + 1
+    first_write = calls.index("CrossReferences.prepare_batch.<locals>.work") + 1
     assert not [c for c in calls[first_write:] if "ledger" in c or "_xref" in c]
     report = await run_flow(settings, source, target, store)
     assert report.failed == 0 and target.lookups == 1
@@ -726,7 +735,7 @@ async def test_the_next_batch_is_looked_up_while_this_one_is_sent(
         if kind == "write" and key in {"home-0", "home-1", "home-2"}
     ]
     assert lookups[1] < max(first_batch_writes[:3])  # batch 2 looked up mid batch 1
-    assert await store.pending_keys("t", "home", [h.key for h in homes]) == set()
+    assert await open_creates(store, "home", [h.key for h in homes]) == set()
 
 
 async def test_a_parent_written_by_one_batch_is_not_written_again_by_the_next(
@@ -781,7 +790,7 @@ async def test_a_failed_run_leaves_no_intent_of_its_staged_batch_open(
     with pytest.raises(AuthFailed):
         await run_flow(flow(), source, target, store)
     keys = [f"home-{i}" for i in range(6)]
-    assert await store.pending_keys("t", "home", keys) == set()
+    assert await open_creates(store, "home", keys) == set()
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("read ")]
 
 
@@ -798,8 +807,8 @@ async def test_overlapping_batches_leave_exact_state_on_both_backends(
         first = await run_flow(flow(), source, target, pg_or_sqlite)
         again = await run_flow(flow(mode="full"), source, target, pg_or_sqlite)
         keys = [f"home-{i}" for i in range(10)]
-        assert await pg_or_sqlite.pending_keys("t", "home", keys) == set()
-        assert len(await pg_or_sqlite.get_xrefs("t", "home", keys)) == 10
+        assert await open_creates(pg_or_sqlite, "home", keys) == set()
+        assert len(await known_at_target(pg_or_sqlite, keys)) == 10
     assert first.created == 10 and target.creates == 10
     assert again.created == again.updated == 0 and again.unchanged == 10
 

@@ -10,27 +10,66 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 
-from hub.store import (
-    CHECKPOINT_ROWS,
-    MULTI_ROW,
-    SCHEMA_VERSION,
-    WAL_PAGES,
-    Stale,
-    StateStore,
-    owner_alive,
-    process_owner,
-)
+from hub.state import Stale, StateStore, owner_alive, process_owner
+from hub.state.backends import WAL_PAGES
+from hub.state.bulk import MULTI_ROW
+from hub.state.migrate import SCRIPT_LOCATION
+from hub.state.runs import CHECKPOINT_ROWS
+from hub.state.schema import HEAD, metadata
+
+REVISION = "SELECT version_num FROM alembic_version"
+
+
+def test_head_is_the_newest_alembic_revision() -> None:
+    """The revision a store at the current schema opens at without Alembic is the newest."""
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
 
 
 async def test_migrations_are_versioned_and_idempotent(url: str) -> None:
-    """Opening twice applies the schema once and reports the current version."""
+    """Opening twice applies the schema once, at the newest revision, with every table the
+    queries use."""
     async with StateStore.open(url) as store:
-        assert await store.migrate() == SCHEMA_VERSION
+        assert await store.run(lambda conn: conn.exec_driver_sql(REVISION).all()) == [(HEAD,)]
     async with StateStore.open(url) as store:
-        query = sa.text("SELECT version FROM schema_version")
-        rows = await store.run(lambda conn: conn.execute(query).all())
-    assert [r[0] for r in rows] == list(range(1, SCHEMA_VERSION + 1))
+        rows = await store.run(lambda conn: conn.exec_driver_sql(REVISION).all())
+        tables = await store.run(lambda conn: set(sa.inspect(conn).get_table_names()))
+    assert rows == [(HEAD,)]
+    assert tables == {*metadata.tables, "alembic_version"}
+
+
+LEGACY = sa.Table(
+    "schema_version",
+    sa.MetaData(),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def made_before_alembic(conn: sa.Connection, version: int) -> None:
+    """Turn a store's bookkeeping back to the hand-written migrations' at ``version``."""
+    conn.execute(sa.text("DROP TABLE alembic_version"))
+    LEGACY.create(conn)
+    for number in range(1, version + 1):
+        stamp = datetime(2026, 1, number, tzinfo=UTC)
+        conn.execute(LEGACY.insert().values(version=number, applied_at=stamp))
+
+
+async def test_a_store_made_before_alembic_is_adopted_at_its_version(url: str) -> None:
+    """A store of the hand-written schema 3 keeps its rows, is stamped at that revision
+    without running anything again, and loses the old bookkeeping table."""
+    async with StateStore.open(url) as store:
+        await store.flush_writes("bb", [("home", "k1", "H-1", "h")])
+        await store.run(lambda conn: made_before_alembic(conn, 3), write=True)
+    async with StateStore.open(url) as store:
+        assert (await store.get_xref("bb", "home", "k1")).ref == "H-1"  # type: ignore[union-attr]
+        assert await store.run(lambda conn: conn.exec_driver_sql(REVISION).all()) == [(HEAD,)]
+        tables = await store.run(lambda conn: set(sa.inspect(conn).get_table_names()))
+    assert "schema_version" not in tables
 
 
 async def test_v2_rekeys_source_records_and_keeps_them(url: str) -> None:
@@ -63,7 +102,7 @@ async def test_v2_rekeys_source_records_and_keeps_them(url: str) -> None:
         conn.execute(sa.text("DROP TABLE records"))
         old_records.create(conn)
         conn.execute(old_records.insert().values(row))
-        conn.execute(sa.text("DELETE FROM schema_version WHERE version > 1"))
+        made_before_alembic(conn, 1)
 
     async with StateStore.open(url) as store:
         await store.run(back_to_v1, write=True)
@@ -83,11 +122,16 @@ async def test_v2_rekeys_source_records_and_keeps_them(url: str) -> None:
         assert await store.get_record("home", row["key"]) == {}
 
 
+async def pending(store: StateStore, keys: list[str]) -> set[str]:
+    """Which of these keys at ``bb`` have a create sent with no known outcome (a dry batch)."""
+    return (await store.prepare_batch(None, "bb", "home", keys, {})).pending
+
+
 async def test_cross_reference(url: str) -> None:
     """Keys map to refs per connector, both ways, with the last written hash."""
     async with StateStore.open(url) as store:
-        await store.put_xref("bb", "home", "k1", "H-1", "a" * 64)
-        await store.put_xref("bb", "home", "k1", "H-1", "b" * 64)
+        await store.flush_writes("bb", [("home", "k1", "H-1", "a" * 64)])
+        await store.flush_writes("bb", [("home", "k1", "H-1", "b" * 64)])
         found = await store.get_xref("bb", "home", "k1")
         assert found is not None and found.hash == "b" * 64
         assert (await store.find_ref("bb", "home", "H-1")).key == "k1"  # type: ignore[union-attr]
@@ -99,12 +143,13 @@ async def test_cross_reference(url: str) -> None:
 async def test_ledger_cursor_runs_and_records(url: str) -> None:
     """Intended creates, cursors, runs and source records keep their contracts."""
     async with StateStore.open(url) as store:
-        entry = await store.ledger_begin("f", "bb", "home", "k1", "h")
+        await store.ledger_begin("f", "bb", "home", "k1", "h")
         assert await store.ledger_pending("bb", "home", "k1")
-        await store.ledger_finish(entry)
+        await store.ledger_resolve("bb", "home", "k1")
         assert not await store.ledger_pending("bb", "home", "k1")
         moment = datetime(2025, 5, 1, 12, tzinfo=UTC)
-        await store.set_cursor("f", moment)
+        first = await store.start_run("f")
+        await store.finish_run(first, "ok", {}, cursor=("f", moment))
         assert await store.get_cursor("f") == moment
         run = await store.start_run("f")
         later = datetime(2025, 6, 1, 8, tzinfo=UTC)
@@ -127,18 +172,15 @@ async def test_intents_settle_by_cross_reference(url: str) -> None:
     """A create whose cross-reference was written is no longer open, even after the record
     is forgotten at the target; one given up is closed; one never answered stays open."""
     async with StateStore.open(url) as store:
-        await store.ledger_begin_many("f", "bb", "home", ["sent", "lost", "gave-up"])
-        assert await store.pending_keys("bb", "home", ["sent", "lost", "gave-up"]) == {
-            "sent",
-            "lost",
-            "gave-up",
-        }
+        keys = ["sent", "lost", "gave-up"]
+        assert (await store.prepare_batch("f", "bb", "home", keys, {})).intended == keys
+        assert await pending(store, keys) == {"sent", "lost", "gave-up"}
         await store.flush_writes("bb", [("home", "sent", "H-1", "h")], [("home", "gave-up")])
-        assert await store.pending_keys("bb", "home", ["sent", "lost", "gave-up"]) == {"lost"}
+        assert await pending(store, keys) == {"lost"}
         assert not await store.ledger_pending("bb", "home", "sent")
         assert await store.ledger_pending("bb", "home", "lost")
         await store.drop_xref("bb", "home", "sent")  # deleted at the target later
-        assert await store.pending_keys("bb", "home", ["sent", "lost"]) == {"lost"}
+        assert await pending(store, ["sent", "lost"]) == {"lost"}
         # Another target's cross-reference settles nothing here.
         await store.flush_writes("crm", [("home", "lost", "C-1", "h")])
         assert await store.ledger_pending("bb", "home", "lost")
@@ -151,18 +193,18 @@ async def test_a_batch_is_prepared_in_one_call(url: str) -> None:
         await store.flush_writes(
             "bb", [("home", "known", "H-1", "h"), ("location", "n1", "N", "h")]
         )
-        await store.ledger_begin_many("f", "bb", "home", ["lost"])
+        await store.ledger_begin("f", "bb", "home", "lost", "h")
         keys = ["known", "lost", "new-1", "new-2"]
         parents = {"location": ["n1", "n2"]}
         dry = await store.prepare_batch(None, "bb", "home", keys, parents)
         assert dry.intended == [] and dry.pending == {"lost"}
-        assert await store.pending_keys("bb", "home", keys) == {"lost"}
+        assert await pending(store, keys) == {"lost"}
         batch = await store.prepare_batch("f", "bb", "home", keys, parents)
         assert set(batch.known) == {"known"} and batch.known["known"].ref == "H-1"
         assert batch.pending == {"lost"}
         assert batch.intended == ["new-1", "new-2"]
         assert set(batch.parents["location"]) == {"n1"}
-        assert await store.pending_keys("bb", "home", keys) == {"lost", "new-1", "new-2"}
+        assert await pending(store, keys) == {"lost", "new-1", "new-2"}
 
 
 async def test_dead_letters(url: str) -> None:
@@ -219,7 +261,7 @@ async def test_v3_gives_runs_owners_and_clears_old_running_ones_by_lease(url: st
         old_runs.create(conn)
         for flow in ("held", "orphan"):
             conn.execute(old_runs.insert().values(flow=flow, started_at=started, status="running"))
-        conn.execute(sa.text("DELETE FROM schema_version WHERE version > 2"))
+        made_before_alembic(conn, 2)
 
     async with StateStore.open(url) as store:
         await store.run(back_to_v2, write=True)
@@ -322,8 +364,8 @@ async def test_bulk_writes_store_every_row_across_statements(url: str) -> None:
     count = 2 * MULTI_ROW + 7
     keys = [f"buildium:association-unit:{i}" for i in range(count)]
     async with StateStore.open(url) as store:
-        await store.ledger_begin_many("f", "bb", "home", keys)
-        assert await store.pending_keys("bb", "home", keys) == set(keys)
+        assert (await store.prepare_batch("f", "bb", "home", keys, {})).intended == keys
+        assert await pending(store, keys) == set(keys)
         rows = [(key, str(i), f"h{i}", f'{{"key": "{key}"}}') for i, key in enumerate(keys)]
         rows.insert(4, (keys[3], "3", "again", '{"key": "again"}'))  # in the same statement
         await store.put_records("hoa", "home", 1, rows)
@@ -332,9 +374,9 @@ async def test_bulk_writes_store_every_row_across_statements(url: str) -> None:
         assert await store.get_record("home", keys[3]) == {"key": "again"}
         written = [("home", key, f"R-{i}", f"h{i}") for i, key in enumerate(keys)]
         await store.flush_writes("bb", written)
-        known = await store.get_xrefs("bb", "home", keys)
+        known = (await store.prepare_batch(None, "bb", "home", keys, {})).known
         assert {k: x.ref for k, x in known.items()} == {k: f"R-{i}" for i, k in enumerate(keys)}
-        assert await store.pending_keys("bb", "home", keys) == set()
+        assert await pending(store, keys) == set()
 
 
 async def test_sqlite_log_is_checkpointed_after_a_run_not_during_it(tmp_path: Path) -> None:
@@ -368,12 +410,9 @@ async def test_stores_opening_together_on_a_fresh_database_migrate_once(url: str
     """Replicas starting together on a fresh database all open it: the first migrates, the
     others wait for its lock and find the schema made (none dies creating a table twice)."""
 
-    async def open_one() -> int:
+    async def open_one() -> list[tuple[str]]:
         async with StateStore.open(url) as store:
-            return await store.migrate()
+            await store.flush_writes("bb", [("home", "k1", "H-1", "h")])
+            return await store.run(lambda conn: conn.exec_driver_sql(REVISION).all())
 
-    assert await asyncio.gather(*(open_one() for _ in range(4))) == [SCHEMA_VERSION] * 4
-    async with StateStore.open(url) as store:
-        query = sa.text("SELECT version FROM schema_version ORDER BY version")
-        rows = await store.run(lambda conn: conn.execute(query).all())
-    assert [r[0] for r in rows] == list(range(1, SCHEMA_VERSION + 1))
+    assert await asyncio.gather(*(open_one() for _ in range(4))) == [[(HEAD,)]] * 4

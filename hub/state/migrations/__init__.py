@@ -1,0 +1,1 @@
+"""Alembic's environment and the state store's schema revisions (run by ``hub.state.migrate``)."""
