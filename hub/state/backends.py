@@ -10,6 +10,7 @@ call), and one thread is also the single writer SQLite wants.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import sqlite3
 import time
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from typing import Any, Protocol, TypeVar
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from hub.errors import ConfigError
 
 __all__ = [
     "WAL_PAGES",
@@ -66,6 +69,9 @@ def open_database(url: str) -> Database:
     """The backend for a ``state.url``: SQLite (any driver named: the stdlib's) or PostgreSQL."""
     if url.startswith("sqlite"):
         return ThreadedSQLite("sqlite://" + url.split("://", 1)[1])
+    if importlib.util.find_spec("asyncpg") is None:
+        message = "a PostgreSQL state store needs asyncpg: pip install 'property-hub[postgres]'"
+        raise ConfigError(message, key="state.url")
     return AsyncEngine(async_url(url))
 
 

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from hub.errors import ConfigError
 from hub.state import Stale, StateStore, owner_alive, process_owner
-from hub.state.backends import WAL_PAGES
+from hub.state.backends import WAL_PAGES, open_database
 from hub.state.bulk import MULTI_ROW
 from hub.state.migrate import SCRIPT_LOCATION
 from hub.state.runs import CHECKPOINT_ROWS
@@ -416,3 +419,16 @@ async def test_stores_opening_together_on_a_fresh_database_migrate_once(url: str
             return await store.run(lambda conn: conn.exec_driver_sql(REVISION).all())
 
     assert await asyncio.gather(*(open_one() for _ in range(4))) == [[(HEAD,)]] * 4
+
+
+def test_a_postgresql_store_without_its_driver_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without asyncpg (the ``postgres`` extra), a PostgreSQL URL is a config error naming it."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "asyncpg" else real(name, *a)
+    )
+    with pytest.raises(ConfigError, match=r"property-hub\[postgres\]") as raised:
+        open_database("postgresql://prophub@db.example/state")
+    assert raised.value.key == "state.url"
