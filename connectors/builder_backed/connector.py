@@ -336,13 +336,7 @@ class BuilderBackedConnector(HTTPConnector):
             valid = isinstance(total, int) and not isinstance(total, bool) and total >= 0
             tally.stated_total = total if valid else None
         if not isinstance(content, list):
-            raise ProtocolError(
-                "expected a page with a content list",
-                vendor=self.vendor,
-                method="GET",
-                path=response.path,
-                status=response.status,
-            )
+            raise response.unexpected("expected a page with a content list")
         return content
 
     async def _documents(self, home: str) -> list[dict[str, Any]]:

@@ -182,14 +182,7 @@ class BuildiumConnector(HTTPConnector):
         created = response.json()
         if not isinstance(created, dict) or not isinstance(created.get("Id"), int):
             # The create happened; only its id is unreadable: settled by a look-up.
-            raise ProtocolError(
-                "the created record carries no Id",
-                vendor=self.vendor,
-                method="POST",
-                path=path,
-                status=response.status,
-                outcome_unknown=True,
-            )
+            raise response.unexpected("the created record carries no Id", outcome_unknown=True)
         return WriteResult(str(created["Id"]), WriteAction.CREATED)
 
     async def _update(

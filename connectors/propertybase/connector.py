@@ -237,13 +237,7 @@ class PropertybaseConnector(HTTPConnector):
     def _items(self, response: Response) -> list[Any]:
         data = decode_envelope(response)
         if not isinstance(data, list):
-            raise ProtocolError(
-                "expected a list in data",
-                vendor=self.vendor,
-                method="GET",
-                path=response.path,
-                status=response.status,
-            )
+            raise response.unexpected("expected a list in data")
         return data
 
     # -- writing -------------------------------------------------------------------------

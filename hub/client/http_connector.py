@@ -10,7 +10,7 @@ from hub.client.response import ErrorMessages
 from hub.client.retry import RetryPolicy, Sleep
 from hub.client.settings import ConnectorSettings
 from hub.client.vendor import Middleware, VendorClient
-from hub.errors import NotFound, ProtocolError
+from hub.errors import NotFound
 
 __all__ = ["ClientOptions", "HTTPConnector"]
 
@@ -77,11 +77,10 @@ class HTTPConnector:
         would lead a caller to create the record again.
         """
         try:
-            data = (await self.client.request("GET", path)).json()
+            response = await self.client.request("GET", path)
         except NotFound:
             return None
+        data = response.json()
         if not isinstance(data, dict):
-            raise ProtocolError(
-                "expected a JSON object", vendor=self.vendor, method="GET", path=path, status=200
-            )
+            raise response.unexpected("expected a JSON object")
         return data

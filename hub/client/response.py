@@ -14,7 +14,8 @@ from typing import Any
 
 from pydantic_core import from_json
 
-from hub.errors import ProtocolError
+from hub.client.retry import parse_retry_after
+from hub.errors import ProtocolError, RateLimited, VendorError, error_for_status
 
 __all__ = [
     "JSON_TYPE",
@@ -22,6 +23,7 @@ __all__ = [
     "Response",
     "decode_json",
     "default_error_messages",
+    "error_for_response",
     "is_html",
     "json_object",
     "list_body",
@@ -55,6 +57,17 @@ class Response:
                 )
             )
         return self._decoded[0]
+
+    def unexpected(self, problem: str, **kw: Any) -> ProtocolError:
+        """The ``ProtocolError`` for this answer: ``problem`` says what came instead of what."""
+        return ProtocolError(
+            problem,
+            vendor=self.vendor,
+            method=self.method,
+            path=self.path,
+            status=self.status,
+            **kw,
+        )
 
 
 def decode_json(
@@ -93,14 +106,30 @@ def list_body(response: Response) -> list[Any]:
     """The body as a JSON list; ``ProtocolError`` for anything else."""
     data = response.json()
     if not isinstance(data, list):
-        raise ProtocolError(
-            "expected a JSON list",
-            vendor=response.vendor,
-            method=response.method,
-            path=response.path,
-            status=response.status,
-        )
+        raise response.unexpected("expected a JSON list")
     return data
+
+
+def error_for_response(response: Response, messages: list[str], create: bool) -> VendorError:
+    """The typed error an error status stands for (``RateLimited`` with its ``Retry-After``).
+
+    ``create``: the call was a create, so a 5xx leaves its outcome unknown.
+    """
+    status = response.status
+    kw: dict[str, Any] = {
+        "vendor": response.vendor,
+        "method": response.method,
+        "path": response.path,
+        "status": status,
+        "messages": messages,
+        "request_id": request_id(response.headers),
+        "outcome_unknown": create and status >= 500,
+    }
+    cls = error_for_status(status)
+    if cls is RateLimited:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return RateLimited("rate limited", retry_after=retry_after, **kw)
+    return cls(reason(status), **kw)
 
 
 def request_id(headers: Mapping[str, str]) -> str | None:

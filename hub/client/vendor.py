@@ -33,17 +33,15 @@ from hub.client.response import (
     ErrorMessages,
     Response,
     default_error_messages,
+    error_for_response,
     is_html,
     list_body,
-    reason,
-    request_id,
 )
 from hub.client.retry import (
     Budget,
     RetryPolicy,
     Sleep,
     default_sleep,
-    parse_retry_after,
     retry_delay,
 )
 from hub.errors import (
@@ -56,10 +54,16 @@ from hub.errors import (
     TokenUnavailable,
     TransientError,
     VendorError,
-    error_for_status,
 )
 
-__all__ = ["DEFAULT_MAX_BODY", "TRANSPORT_ERRORS", "Middleware", "VendorClient"]
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "TRANSPORT_ERRORS",
+    "Middleware",
+    "VendorClient",
+    "bounded_body",
+    "transport_error",
+]
 
 log = structlog.get_logger("hub.client")
 
@@ -193,22 +197,24 @@ class VendorClient:
                         if length is not None and length <= self.max_body:
                             payload = await resp.read()
                         else:
-                            payload = await self._bounded_body(resp, method, path)
+                            payload = await bounded_body(
+                                resp, self.max_body, self.vendor, method, path
+                            )
                         response = Response(
                             status, resp.headers, payload, method, path, self.vendor
                         )
                 except TRANSPORT_ERRORS as exc:
-                    raise self._transport_error(method, path, exc) from None
+                    raise transport_error(self.vendor, method, path, exc) from None
                 except asyncio.CancelledError:
                     if not deadlines.expired(ticket):
                         raise
-                    raise self._transport_error(method, path, TimeoutError()) from None
+                    raise transport_error(self.vendor, method, path, TimeoutError()) from None
                 finally:
                     deadlines.finish(ticket)
                     limits.release()
                     self._observe(method, path, status, self.clock() - sent, attempt)
                 if status >= 400:
-                    self._raise_for_status(response, create)
+                    raise self._status_error(response, create)
                 if parse:
                     response.json()
                 elif is_html(response.headers, payload):
@@ -236,29 +242,7 @@ class VendorClient:
                 await self._maybe_retry(exc, budget, method, path, create)
             attempt = budget.next_attempt()
 
-    async def _bounded_body(
-        self, resp: aiohttp.ClientResponse, method: str, path: str
-    ) -> bytes:
-        """The body, read piece by piece and given up past ``max_body`` bytes (at once when
-        its declared length is already past it)."""
-        declared = resp.content_length or 0
-        chunks: list[bytes] = []
-        size = 0
-        while declared <= self.max_body:
-            chunk = await resp.content.readany()
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > self.max_body:
-                break
-            chunks.append(chunk)
-        raise ResponseTooLarge(
-            f"answer larger than {self.max_body} bytes (max_response_bytes)",
-            vendor=self.vendor,
-            method=method,
-            path=path,
-            status=resp.status,
-        )
+
 
     async def _maybe_retry(
         self, exc: VendorError, budget: Budget, method: str, path: str, create: bool
@@ -292,23 +276,6 @@ class VendorClient:
         else:
             await self.sleep(delay)
 
-    def _transport_error(self, method: str, path: str, exc: BaseException) -> VendorError:
-        """The typed error for a failed exchange: a refused connection provably sent nothing,
-        while a dropped one or a timeout may have been applied (outcome unknown)."""
-        # A read changes nothing at the vendor: its outcome is never in doubt.
-        writes = method not in ("GET", "HEAD")
-        if isinstance(exc, TimeoutError):
-            return RequestTimeout(
-                "timed out", vendor=self.vendor, method=method, path=path, outcome_unknown=writes
-            )
-        return ConnectionFailed(
-            f"connection failed ({type(exc).__name__})",
-            vendor=self.vendor,
-            method=method,
-            path=path,
-            outcome_unknown=writes and not isinstance(exc, aiohttp.ClientConnectorError),
-        )
-
     def _observe(
         self, method: str, path: str, status: int | None, elapsed: float, attempt: int
     ) -> None:
@@ -324,26 +291,12 @@ class VendorClient:
         if self.observer is not None:
             self.observer.on_request(self.vendor, method, path, status, elapsed, attempt)
 
-    def _raise_for_status(self, response: Response, create: bool) -> None:
-        status = response.status
-        if status < 400:
-            return
-        cls = error_for_status(status)
-        kw: dict[str, Any] = {
-            "vendor": self.vendor,
-            "method": response.method,
-            "path": response.path,
-            "status": status,
-            "messages": self.error_messages(status, response.headers, response.body),
-            "request_id": request_id(response.headers),
-            "outcome_unknown": create and status >= 500,
-        }
-        if cls is RateLimited:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if self.observer is not None:
-                self.observer.on_throttled(self.vendor, retry_after)
-            raise RateLimited("rate limited", retry_after=retry_after, **kw)
-        raise cls(reason(status), **kw)
+    def _status_error(self, response: Response, create: bool) -> VendorError:
+        messages = self.error_messages(response.status, response.headers, response.body)
+        error = error_for_response(response, messages, create)
+        if isinstance(error, RateLimited) and self.observer is not None:
+            self.observer.on_throttled(self.vendor, error.retry_after)
+        return error
 
     # -- paging ------------------------------------------------------------------------------
 
@@ -378,6 +331,49 @@ class VendorClient:
                 tally.add(page, stated(page) if stated is not None else None)
             yield found
             page_params = paginator.next(page)
+
+
+async def bounded_body(
+    resp: aiohttp.ClientResponse, limit: int, vendor: str, method: str, path: str
+) -> bytes:
+    """The body, read piece by piece and given up past ``limit`` bytes (at once when
+    its declared length is already past it)."""
+    declared = resp.content_length or 0
+    chunks: list[bytes] = []
+    size = 0
+    while declared <= limit:
+        chunk = await resp.content.readany()
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            break
+        chunks.append(chunk)
+    raise ResponseTooLarge(
+        f"answer larger than {limit} bytes (max_response_bytes)",
+        vendor=vendor,
+        method=method,
+        path=path,
+        status=resp.status,
+    )
+
+
+def transport_error(vendor: str, method: str, path: str, exc: BaseException) -> VendorError:
+    """The typed error for a failed exchange: a refused connection provably sent nothing,
+    while a dropped one or a timeout may have been applied (outcome unknown)."""
+    # A read changes nothing at the vendor: its outcome is never in doubt.
+    writes = method not in ("GET", "HEAD")
+    if isinstance(exc, TimeoutError):
+        return RequestTimeout(
+            "timed out", vendor=vendor, method=method, path=path, outcome_unknown=writes
+        )
+    return ConnectionFailed(
+        f"connection failed ({type(exc).__name__})",
+        vendor=vendor,
+        method=method,
+        path=path,
+        outcome_unknown=writes and not isinstance(exc, aiohttp.ClientConnectorError),
+    )
 
 
 def _params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
