@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from pydantic import Field, SecretStr, field_validator
 
+from connectors.builder_backed.updates import owner_by_email, unchanged, update_body
 from hub.client.auth import OAuth2ClientCredentials
 from hub.client.http_connector import ClientOptions, HTTPConnector
 from hub.client.paging import PageNumber, ReadTally
@@ -44,7 +45,6 @@ from hub.connector import (
     safe_record,
 )
 from hub.errors import (
-    AmbiguousMatch,
     Conflict,
     MissingParent,
     NotFound,
@@ -80,48 +80,6 @@ WRITE_PATHS = {
     "document": "/api/v2/documents",
 }
 LOCATION_COLLECTIONS = ("regions", "divisions", "master-communities", "neighborhoods")
-#: what each level's PUT carries (the guide's create fields): where the hub leaves one out, an
-#: update sends the vendor's current value, in case a PUT replaces the whole record
-WRITABLE = {
-    "divisions": ("externalId", "name", "regionName", "displayName", "abbreviatedName"),
-    "master-communities": (
-        "externalId",
-        "name",
-        "divisionExternalId",
-        "displayName",
-        "abbreviatedName",
-    ),
-    "neighborhoods": (
-        "externalId",
-        "name",
-        "masterCommunityExternalId",
-        "displayName",
-        "abbreviatedName",
-    ),
-    "homes": (
-        *m.REQUIRED_HOME_FIELDS,
-        "addressLine2",
-        "marketHome",
-        "jobId",
-        "productCollection",
-        "model",
-        "closingDate",
-        "scheduledClosingDate",
-        "homeDetails",
-        "homeowners",
-    ),
-}
-#: what a homeowner body may carry (``fullName`` is "response only" in the guide)
-HOMEOWNER_FIELDS = (
-    "email",
-    "firstName",
-    "lastName",
-    "middleName",
-    "prefix",
-    "suffix",
-    "homeownerType",
-    "defaultHome",
-)
 NO_REGIONS = "No regions found! Contact Builder Backed to activate regions."
 KIND_OF = {
     "divisions": LocationKind.DIVISION,
@@ -392,13 +350,13 @@ class BuilderBackedConnector(HTTPConnector):
                 except Conflict:
                     pass  # it exists already: compare and update only when it differs
             current = await self.get_object(f"{path}/{ext}")
-            if current is not None and _same(body, current):
+            if current is not None and unchanged(body, current):
                 return WriteResult(ext, WriteAction.UNCHANGED)
             if level == "homes" and current is not None:
                 # Homeowners are sent on a home's create only; after it they are the
                 # homeowner flow's, and the vendor's own list is what the PUT carries.
                 body = {k: v for k, v in body.items() if k != "homeowners"}
-            await request("PUT", path, json=_merged(level, body, current), expect_json=False)
+            await request("PUT", path, json=update_body(level, body, current), expect_json=False)
             return WriteResult(ext, WriteAction.UPDATED)
         except NotFound as exc:
             raise _missing_parent(exc) from None
@@ -436,7 +394,7 @@ class BuilderBackedConnector(HTTPConnector):
         body = m.from_homeowner(person, home)
         checked = known or self.settings.homeowner_repeat == "unknown"
         current = await self._home(home) if checked else {}
-        mine = _owner(current, body["email"], home, self.vendor) if checked else None
+        mine = owner_by_email(current, body["email"], home, self.vendor) if checked else None
         if mine is None and known:
             raise PermanentError(
                 f"homeowner {body['email']} is no longer on home {home} at Builder Backed;"
@@ -447,8 +405,8 @@ class BuilderBackedConnector(HTTPConnector):
             if await self._post_homeowner(home, body):
                 return WriteAction.CREATED
             current = await self._home(home)  # the POST met 409: the homeowner is there
-            mine = _owner(current, body["email"], home, self.vendor)
-        if mine is not None and _same(body, mine):
+            mine = owner_by_email(current, body["email"], home, self.vendor)
+        if mine is not None and unchanged(body, mine):
             return WriteAction.UNCHANGED
         if self.settings.homeowner_update == "refuse":
             raise UnsupportedValue(
@@ -462,7 +420,7 @@ class BuilderBackedConnector(HTTPConnector):
             if mine is not None
             else [*owners, body]
         )
-        home_body = _merged("homes", {"externalId": home, "homeowners": merged}, current)
+        home_body = update_body("homes", {"externalId": home, "homeowners": merged}, current)
         await self._send("PUT", "/api/v2/homes", home_body, parse=False)
         return WriteAction.UPDATED
 
@@ -486,7 +444,7 @@ class BuilderBackedConnector(HTTPConnector):
         body = m.from_document(document)
         current = await self._find_document(document.home_key, document.key)
         if current is not None:
-            if _same(body, current):
+            if unchanged(body, current):
                 return WriteResult(document.key, WriteAction.UNCHANGED)
             # Documents have no update call: delete and re-add (the guide's advice).
             await self.client.request("DELETE", f"/api/v2/documents/{document.key}")
@@ -541,7 +499,7 @@ class BuilderBackedConnector(HTTPConnector):
         for role in person.roles:
             if role.kind is RoleKind.HOMEOWNER and role.home_key:
                 home = await self.get_object(f"/api/v2/homes/{quote(role.home_key, safe='')}")
-                if home is not None and _owner(home, email, role.home_key, self.vendor):
+                if home is not None and owner_by_email(home, email, role.home_key, self.vendor):
                     return f"{role.home_key}/{email}"
         return None
 
@@ -582,68 +540,6 @@ def _email_of(owner: Any) -> str:
 
 def _document_id(doc: Any) -> str:
     return str(doc.get("externalId") or doc.get("id")) if isinstance(doc, dict) else "?"
-
-
-def _same(sent: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
-    """Whether every field we would send already has that value at the vendor (of
-    ``homeDetails``, the keys we send; homeowners are compared on their own)."""
-    for name, value in sent.items():
-        if name == "homeowners":
-            continue
-        held = current.get(name)
-        if name == "homeDetails":
-            held = held if isinstance(held, dict) else {}
-            if any(not _equal(v, held.get(k)) for k, v in value.items()):
-                return False
-        elif not _equal(value, held):
-            return False
-    return True
-
-
-def _equal(a: Any, b: Any) -> bool:
-    return bool(a == b)
-
-
-def _merged(level: str, body: dict[str, Any], current: Mapping[str, Any] | None) -> dict[str, Any]:
-    """An update body that loses nothing: the vendor's current value of every writable field
-    the body leaves out, its other ``homeDetails`` keys, and (for a home) its homeowners."""
-    if current is None:
-        return body
-    kept = {k: current[k] for k in WRITABLE[level] if current.get(k) is not None}
-    merged = {**kept, **body}
-    if level == "homes":
-        held = current.get("homeDetails")
-        if isinstance(held, dict) and held:
-            merged["homeDetails"] = {**held, **body.get("homeDetails", {})}
-        owners = body["homeowners"] if "homeowners" in body else current.get("homeowners")
-        merged["homeowners"] = [
-            {k: v for k, v in o.items() if k in HOMEOWNER_FIELDS}
-            for o in owners or []
-            if isinstance(o, dict)
-        ]
-        if not merged["homeowners"]:
-            del merged["homeowners"]
-    return merged
-
-
-def _owner(
-    home: Mapping[str, Any], email: str, home_ref: str, vendor: str
-) -> dict[str, Any] | None:
-    """The home's homeowner with this email (case-insensitive, blanks aside), if any; two
-    such homeowners are an ambiguity, never a guess."""
-    wanted = email.strip().casefold()
-    found = [
-        o
-        for o in home.get("homeowners") or []
-        if isinstance(o, dict) and str(o.get("email", "")).strip().casefold() == wanted
-    ]
-    if len(found) > 1:
-        raise AmbiguousMatch(
-            f"ambiguous match: {len(found)} homeowners of home {home_ref} have email {email!r}",
-            candidates=[f"{home_ref}/{o.get('email')}" for o in found],
-            vendor=vendor,
-        )
-    return found[0] if found else None
 
 
 def _missing_parent(exc: NotFound) -> MissingParent:

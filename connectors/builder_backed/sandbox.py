@@ -47,18 +47,21 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.sandbox.collection import Collection
-from hub.sandbox.fake_data import fake_address, fake_person, fake_words
+from connectors.builder_backed.sandbox_data import (
+    BUILDER_ID,
+    HOME_TYPES,
+    HOMEOWNER_TYPES,
+    LEVELS,
+    REGIONS,
+    seeded_collections,
+)
 from hub.sandbox.options import SandboxOptions
 from hub.sandbox.query import BadParameter, int_param, time_param
 from hub.sandbox.server import SandboxServer
 
 __all__ = ["BuilderBackedSandbox"]
 
-REGIONS = ("Central Texas", "Phoenix Metro", "Denver Front Range", "Carolinas")
 DEFAULT_DETAILS = ("AgreementApprovalDate", "SurveyHomeType", "Elevation", "Lot", "Block")
-HOME_TYPES = ("Single Family", "Multi Family")
-HOMEOWNER_TYPES = ("PRIMARY", "SECONDARY", "OTHER")
 HOMEOWNER_FIELDS = (
     "email",
     "firstName",
@@ -71,16 +74,7 @@ HOMEOWNER_FIELDS = (
 )
 DOCUMENT_TYPES = ("EXTERNAL_URL", "AWS", "SAPPHIRE", "BUILDERBACKED")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-BUILDER_ID = 42
-HOMES_PER_HOOD, HOODS_PER_MC, MCS_PER_DIVISION = 25, 4, 3
 
-#: level -> (id prefix, parent field, parent level, scope)
-LEVELS: dict[str, tuple[str, str | None, str | None]] = {
-    "divisions": ("bb-div", None, None),
-    "master-communities": ("bb-mc", "divisionExternalId", "divisions"),
-    "neighborhoods": ("bb-nh", "masterCommunityExternalId", "master-communities"),
-    "homes": ("bb-home", "neighborhoodExternalId", "neighborhoods"),
-}
 SINGULAR = {
     "divisions": "Division",
     "master-communities": "Master community",
@@ -155,99 +149,8 @@ class BuilderBackedSandbox(SandboxServer):
     # -- seeded data -------------------------------------------------------------------------
 
     def _build_collections(self) -> None:
-        homes = self.options.size
-        hoods = math.ceil(homes / HOMES_PER_HOOD)
-        mcs = math.ceil(hoods / HOODS_PER_MC)
-        divisions = math.ceil(mcs / MCS_PER_DIVISION)
-        sizes = {
-            "divisions": divisions,
-            "master-communities": mcs,
-            "neighborhoods": hoods,
-            "homes": homes,
-        }
-        makers = {
-            "divisions": self._division,
-            "master-communities": self._community,
-            "neighborhoods": self._neighborhood,
-            "homes": self._home,
-        }
-        self.collections = {
-            level: Collection(level, sizes[level], makers[level]) for level in LEVELS
-        }
+        self.collections = seeded_collections(self.options.size, self.options.seed, self.regions)
         self.created_ids: dict[str, dict[str, int]] = {level: {} for level in LEVELS}
-
-    def _ext(self, level: str, record_id: int) -> str:
-        return f"{LEVELS[level][0]}-{record_id:06d}"
-
-    def _division(self, i: int) -> dict[str, Any]:
-        name = f"{self.regions[(i - 1) % len(self.regions)]} Division {i}"
-        return {
-            "id": i,
-            "externalId": self._ext("divisions", i),
-            "name": name,
-            "displayName": name,
-            "abbreviatedName": f"D{i}",
-            "builderId": BUILDER_ID,
-            "regionName": self.regions[(i - 1) % len(self.regions)],
-            "active": True,
-        }
-
-    def _community(self, i: int) -> dict[str, Any]:
-        name = fake_words(self.options.seed, i, "master-community")
-        parent = (i - 1) // MCS_PER_DIVISION + 1
-        return {
-            "id": i,
-            "externalId": self._ext("master-communities", i),
-            "name": name,
-            "displayName": name,
-            "abbreviatedName": f"MC{i}",
-            "divisionExternalId": self._ext("divisions", parent),
-            "active": True,
-        }
-
-    def _neighborhood(self, i: int) -> dict[str, Any]:
-        name = f"{fake_words(self.options.seed, i, 'neighborhood')} Phase {i % 3 + 1}"
-        parent = (i - 1) // HOODS_PER_MC + 1
-        return {
-            "id": i,
-            "externalId": self._ext("neighborhoods", i),
-            "name": name,
-            "displayName": name,
-            "abbreviatedName": f"NH{i}",
-            "masterCommunityExternalId": self._ext("master-communities", parent),
-            "active": True,
-        }
-
-    def _home(self, i: int) -> dict[str, Any]:
-        seed = self.options.seed
-        address = fake_address(seed, i)
-        owners = []
-        for n in range(1 + i % 2):
-            person = fake_person(seed, i * 2 + n)
-            owners.append(
-                {
-                    "email": person["email"],
-                    "firstName": person["first"],
-                    "lastName": person["last"],
-                    "homeownerType": HOMEOWNER_TYPES[n],
-                }
-            )
-        return {
-            "id": i,
-            "externalId": self._ext("homes", i),
-            "addressLine1": address["line1"],
-            "city": address["city"],
-            "state": address["state"],
-            "postalCode": address["postal_code"],
-            "type": HOME_TYPES[i % 7 == 0],
-            "marketHome": i % 11 == 0,
-            "model": ("Preston", "Laurel", "Aspen")[i % 3],
-            "productCollection": ("Designer", "Classic")[i % 2],
-            "jobId": f"JOB-{i:07d}",
-            "neighborhoodExternalId": self._ext("neighborhoods", (i - 1) // HOMES_PER_HOOD + 1),
-            "homeDetails": {"Lot": str(i % 97 + 1), "Block": str(i % 13 + 1)},
-            "homeowners": owners,
-        }
 
     def _find(self, level: str, external_id: str) -> tuple[int, dict[str, Any]] | None:
         collection = self.collections[level]

@@ -14,60 +14,27 @@ associations, one owner (and ownership account, same id) per unit, and as many r
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from hub.sandbox.collection import Collection
-from hub.sandbox.fake_data import fake_address, fake_person, fake_words
+from connectors.buildium.sandbox_data import (
+    BATHROOMS,
+    BEDROOMS,
+    MANAGERS,
+    SUBTYPES,
+    seeded_collections,
+)
 from hub.sandbox.options import SandboxOptions
 from hub.sandbox.query import BadParameter, int_param, time_param
 from hub.sandbox.server import SandboxServer
 
 __all__ = ["BuildiumSandbox"]
 
-UNITS_PER_PROPERTY = 20
-RENTAL_ID_BASE = 100_000  # rental properties share Buildium's property id space with associations
-#: ownership accounts have ids of their own: a client that sends a unit's id as an account's
-#: is refused here, as Buildium would refuse it
-ACCOUNT_ID_BASE = 200_000
 BANK_ACCOUNTS = frozenset({1, 2, 3})
-BEDROOMS = (
-    "NotSet",
-    "Studio",
-    "OneBed",
-    "TwoBed",
-    "ThreeBed",
-    "FourBed",
-    "FiveBed",
-    "SixBed",
-    "SevenBed",
-    "EightBed",
-    "NineBedPlus",
-)
-BATHROOMS = (
-    "NotSet",
-    "OneBath",
-    "OnePointFiveBath",
-    "TwoBath",
-    "TwoPointFiveBath",
-    "ThreeBath",
-    "FourBath",
-    "FiveBath",
-    "FivePlusBath",
-    "ThreePointFiveBath",
-    "FourPointFiveBath",
-)
 MAILING = ("PrimaryAddress", "AlternateAddress")
-#: the property managers an association may name (``PropertyManagerId``)
-MANAGERS = {
-    7: {"Id": 7, "FirstName": "Morgan", "LastName": "Lane", "IsCompany": False,
-        "Email": "morgan.lane@example.com",
-        "PhoneNumbers": [{"Number": "512-555-0107", "Type": "Office"}]},
-}  # fmt: skip
 #: per collection, the GET message fields a PUT replaces: each one the request omits is gone
 #: afterwards (the document: "Any field not included in the update request will be set to
 #: either an empty string or null")
@@ -133,7 +100,6 @@ MESSAGES = {
                                "Email", "AlternateEmail", "PhoneNumbers", "Address", "Comment",
                                "PropertyIds"),
 }  # fmt: skip
-SUBTYPES = ("CondoTownhome", "MultiFamily", "SingleFamily")
 
 
 class ApiProblem(Exception):
@@ -183,20 +149,6 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _address(seed: int, index: int, unit: str | None = None) -> dict[str, Any]:
-    fake = fake_address(seed, index)
-    address = {
-        "AddressLine1": fake["line1"],
-        "City": fake["city"],
-        "State": fake["state"],
-        "PostalCode": fake["postal_code"],
-        "Country": "UnitedStates",
-    }
-    if unit:
-        address["AddressLine2"] = unit
-    return address
-
-
 class BuildiumSandbox(SandboxServer):
     """Buildium's associations, rentals, owners and tenants on loopback."""
 
@@ -212,177 +164,7 @@ class BuildiumSandbox(SandboxServer):
         super().__init__(options, credentials)
         #: an API key whose role may read but not write (Buildium answers 403)
         self.read_only = bool(self.options.extra.get("read_only", False))
-        units = self.options.size
-        properties = math.ceil(units / UNITS_PER_PROPERTY)
-        self.collections = {
-            "associations": Collection("associations", properties, self._association),
-            "association-units": Collection("association-units", units, self._association_unit),
-            "association-owners": Collection("association-owners", units, self._owner),
-            "ownership-accounts": Collection(
-                "ownership-accounts", units, self._account, first_id=ACCOUNT_ID_BASE + 1
-            ),
-            "rentals": Collection("rentals", properties, self._rental, first_id=RENTAL_ID_BASE),
-            "rental-units": Collection(
-                "rental-units", units, self._rental_unit, first_id=RENTAL_ID_BASE
-            ),
-            "rental-owners": Collection("rental-owners", properties, self._rental_owner),
-            "tenants": Collection("tenants", units, self._tenant),
-        }
-
-    # -- generated records (derived from the seed and the id) --------------------------------
-
-    def _association(self, i: int) -> dict[str, Any]:
-        name = f"{fake_words(self.options.seed, i, 'association')} HOA"
-        return {
-            "Id": i,
-            "Name": name,
-            "IsActive": True,
-            "Reserve": 25000.0,
-            "Description": f"Homeowners association of {name}",
-            "YearBuilt": 1990 + i % 30,
-            "OperatingBankAccountId": 1,
-            "OperatingBankAccount": "Operating",
-            "Address": _address(self.options.seed, 10_000_000 + i),
-            "AssociationManager": MANAGERS[7],
-            "FiscalYearEndDay": 31,
-            "FiscalYearEndMonth": 12,
-            "TaxInformation": {"TaxPayerIdType": "EIN", "TaxPayerId": f"74-{1000000 + i}"},
-        }
-
-    def _association_unit(self, i: int) -> dict[str, Any]:
-        association = (i - 1) // UNITS_PER_PROPERTY + 1
-        number = str(100 + (i - 1) % UNITS_PER_PROPERTY)
-        return {
-            "Id": i,
-            "AssociationId": association,
-            "AssociationName": self._association(association)["Name"],
-            "UnitNumber": number,
-            "Address": _address(self.options.seed, i),
-            "UnitBedrooms": BEDROOMS[2 + i % 4],
-            "UnitBathrooms": BATHROOMS[1 + i % 4],
-            "UnitSize": 900 + (i % 12) * 150,
-        }
-
-    def _owner(self, i: int) -> dict[str, Any]:
-        person = fake_person(self.options.seed, i)
-        unit = self._association_unit(i)
-        return {
-            "Id": i,
-            "FirstName": person["first"],
-            "LastName": person["last"],
-            "Email": person["email"],
-            "AlternateEmail": f"owner{i}@mail.example.org",
-            "PhoneNumbers": [
-                {"Number": person["phone"], "Type": "Cell"},
-                {"Number": f"512-555-{i % 10000:04d}", "Type": "Home"},
-            ],
-            "PrimaryAddress": unit["Address"],
-            "AlternateAddress": _address(self.options.seed, 50_000_000 + i),
-            "Comment": "Prefers email",
-            "EmergencyContact": {
-                "Name": f"Contact of {person['first']}",
-                "RelationshipDescription": "Sibling",
-                "Phone": f"512-555-{(i + 5000) % 10000:04d}",
-                "Email": f"contact{i}@mail.example.org",
-            },
-            "MailingPreference": "PrimaryAddress",
-            "TaxId": f"900-{i % 100:02d}-{i % 10000:04d}",
-            "Vehicles": [],
-            "BoardMemberTerms": [],
-            "OccupiesUnit": i % 3 != 0,
-            "CreatedDateTime": "2023-06-01T12:00:00Z",
-            "DelinquencyStatus": "NoDelinquency",
-            "OwnershipAccounts": [self._account(ACCOUNT_ID_BASE + i)],
-        }
-
-    def _account(self, account_id: int) -> dict[str, Any]:
-        i = account_id - ACCOUNT_ID_BASE
-        unit = self._association_unit(i)
-        return {
-            "Id": account_id,
-            "AssociationId": unit["AssociationId"],
-            "UnitId": i,
-            "Status": "Active",
-            "DateOfPurchase": "2020-03-01",
-            "AssociationOwnerIds": [i],
-            "DelinquencyStatus": "NoDelinquency",
-        }
-
-    def _rental(self, i: int) -> dict[str, Any]:
-        index = i - RENTAL_ID_BASE
-        return {
-            "Id": i,
-            "Name": f"{fake_words(self.options.seed, index, 'rental')} Apartments",
-            "NumberUnits": UNITS_PER_PROPERTY,
-            "IsActive": True,
-            "OperatingBankAccountId": 2,
-            "Reserve": 10000.0,
-            "Address": _address(self.options.seed, 20_000_000 + index),
-            "YearBuilt": 1980 + index % 40,
-            "RentalType": "Residential",
-            "RentalSubType": SUBTYPES[index % 3],
-        }
-
-    def _rental_unit(self, i: int) -> dict[str, Any]:
-        index = i - RENTAL_ID_BASE
-        prop = RENTAL_ID_BASE + index // UNITS_PER_PROPERTY
-        number = str(1 + index % UNITS_PER_PROPERTY)
-        rental = self._rental(prop)
-        return {
-            "Id": i,
-            "PropertyId": prop,
-            "UnitNumber": number,
-            "Address": {**rental["Address"], "AddressLine2": f"Unit {number}"},
-            "MarketRent": 1200.0 + (index % 10) * 75,
-            "UnitBedrooms": BEDROOMS[1 + index % 4],
-            "UnitBathrooms": BATHROOMS[1 + index % 3],
-            "UnitSize": 600 + (index % 8) * 100,
-            "IsUnitListed": index % 5 == 0,
-            "IsUnitOccupied": index % 5 != 0,
-        }
-
-    def _rental_owner(self, i: int) -> dict[str, Any]:
-        person = fake_person(self.options.seed, 30_000_000 + i)
-        rental = self._rental(RENTAL_ID_BASE + i - 1)
-        return {
-            "Id": i,
-            "IsCompany": False,
-            "IsActive": True,
-            "FirstName": person["first"],
-            "LastName": person["last"],
-            "Email": person["email"],
-            "PhoneNumbers": [{"Number": person["phone"], "Type": "Home"}],
-            "AlternateEmail": f"rental-owner{i}@mail.example.org",
-            "Comment": "Owner since 2019",
-            "Address": rental["Address"],
-            "ManagementAgreementStartDate": "2019-01-01",
-            "ManagementAgreementEndDate": "2029-12-31",
-            "CompanyName": "",
-            "PropertyIds": [rental["Id"]],
-        }
-
-    def _tenant(self, i: int) -> dict[str, Any]:
-        person = fake_person(self.options.seed, 40_000_000 + i)
-        unit = self._rental_unit(RENTAL_ID_BASE + i - 1)
-        return {
-            "Id": i,
-            "FirstName": person["first"],
-            "LastName": person["last"],
-            "Email": person["email"],
-            "PhoneNumbers": [{"Number": person["phone"], "Type": "Cell"}],
-            "CreatedDateTime": "2024-02-01T09:00:00Z",
-            "Address": unit["Address"],
-            "MailingPreference": "PrimaryAddress",
-            "Leases": [
-                {
-                    "Id": i,
-                    "PropertyId": unit["PropertyId"],
-                    "UnitId": unit["Id"],
-                    "UnitNumber": unit["UnitNumber"],
-                    "LeaseStatus": "Active",
-                }
-            ],
-        }
+        self.collections = seeded_collections(self.options.size, self.options.seed)
 
     # -- plumbing ------------------------------------------------------------------------------
 

@@ -30,7 +30,6 @@ configurable), each the reading hardest on a client where the reference is silen
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -38,8 +37,8 @@ from typing import Any
 
 from aiohttp import web
 
+from connectors.propertybase.sandbox_data import seeded_collections, seeded_nested
 from hub.sandbox.collection import Collection
-from hub.sandbox.fake_data import fake_address, fake_person, fake_words
 from hub.sandbox.options import SandboxOptions
 from hub.sandbox.query import BadParameter, int_param, time_param
 from hub.sandbox.server import SandboxServer
@@ -110,7 +109,6 @@ NESTED = ("addresses", "floor_plans")
 #: resource -> the field a repeated create is recognised by (409)
 NATURAL_KEYS = {"leads": "email", "developments": "name"}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PER_OFFICE = 10
 
 
 class Failure(Exception):
@@ -140,20 +138,8 @@ class PropertybaseSandbox(SandboxServer):
             **default,
             **self.options.extra.get("permissions", {}),
         }
-        leads = self.options.size
-        offices = max(1, math.ceil(leads / 100))
-        makers: dict[str, tuple[int, Callable[[int], dict[str, Any]]]] = {
-            "offices": (offices, self._office),
-            "agents": (offices * PER_OFFICE, self._agent),
-            "employees": (offices * 3, self._employee),
-            "teams": (offices * 2, self._team),
-            "leads": (leads, self._lead),
-            "developments": (max(1, math.ceil(leads / 50)), self._development),
-        }
-        self.collections = {
-            name: Collection(name, size, make) for name, (size, make) in makers.items()
-        }
-        self.seeded_developments = makers["developments"][0]
+        self.collections = seeded_collections(self.options.size, self.options.seed)
+        self.seeded_developments = self.collections["developments"].size
         #: (nested resource, development id) -> its records, once a client changed them
         self.nested: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.side_effects = Collection("lead-side-effects", 0, lambda i: {})
@@ -161,107 +147,13 @@ class PropertybaseSandbox(SandboxServer):
         #: a test switch: answer every write with HTTP 200 and a failure envelope
         self.fail_with_200 = False
 
-    # -- seeded records --------------------------------------------------------------------
-
-    def _address(self, index: int) -> dict[str, Any]:
-        fake = fake_address(self.options.seed, index)
-        return {
-            "street": fake["line1"],
-            "city": fake["city"],
-            "state": fake["state"],
-            "zip": fake["postal_code"],
-            "country": "US",
-        }
-
-    def _office(self, i: int) -> dict[str, Any]:
-        city = fake_address(self.options.seed, 50_000_000 + i)["city"]
-        return {
-            "id": i,
-            "name": f"{city} Office {i}",
-            "email": f"office{i}@example.com",
-            "phone": f"512-555-{1000 + i:04d}",
-            "address": self._address(50_000_000 + i),
-            "active": True,
-        }
-
-    def _person(self, i: int, offset: int) -> dict[str, Any]:
-        fake = fake_person(self.options.seed, offset + i)
-        return {
-            "id": i,
-            "first_name": fake["first"],
-            "last_name": fake["last"],
-            "email": fake["email"],
-            "phone": fake["phone"],
-        }
-
-    def _agent(self, i: int) -> dict[str, Any]:
-        return {
-            **self._person(i, 60_000_000),
-            "office_id": (i - 1) // PER_OFFICE + 1,
-            "team_id": (i - 1) // (PER_OFFICE // 2) + 1,
-            "title": "Agent",
-            "active": True,
-        }
-
-    def _employee(self, i: int) -> dict[str, Any]:
-        return {
-            **self._person(i, 70_000_000),
-            "office_id": (i - 1) // 3 + 1,
-            "title": ("Office Manager", "Coordinator", "Marketing")[i % 3],
-            "active": True,
-        }
-
-    def _team(self, i: int) -> dict[str, Any]:
-        return {
-            "id": i,
-            "name": f"{fake_words(self.options.seed, i, 'team')} Team",
-            "email": f"team{i}@example.com",
-            "team_office_id": (i - 1) // 2 + 1,
-            "active": True,
-        }
-
-    def _lead(self, i: int) -> dict[str, Any]:
-        agents = self.collections["agents"].size  # records are made lazily, after __init__
-        return {
-            **self._person(i, 80_000_000),
-            "agent_id": (i - 1) % max(1, agents) + 1,
-            "source": ("Website", "Zillow", "Referral", "Open House")[i % 4],
-            "status": ("new", "active", "nurture")[i % 3],
-        }
-
-    def _development(self, i: int) -> dict[str, Any]:
-        name = fake_words(self.options.seed, i, "development")
-        return {
-            "id": i,
-            "name": f"{name} Estates",
-            "description": f"New homes at {name}",
-            "status": "selling",
-            "active": True,
-        }
-
-    def _seeded_nested(self, resource: str, development: int) -> list[dict[str, Any]]:
-        """A seeded development's addresses (one) or floor plans (three), made on demand."""
-        if development > self.seeded_developments:
-            return []
-        if resource == "addresses":
-            return [{"id": 1, **self._address(90_000_000 + development)}]
-        return [
-            {
-                "id": n,
-                "name": ("The Preston", "The Laurel", "The Aspen")[n - 1],
-                "bedrooms": 2 + n,
-                "bathrooms": 1.5 + n,
-                "square_feet": 1400 + n * 350,
-                "price": 350000 + n * 60000,
-            }
-            for n in (1, 2, 3)
-        ]
-
     def nested_records(self, resource: str, development: int) -> list[dict[str, Any]]:
         """A development's nested records (a copy of the list; the records are shared)."""
         slot = (resource, development)
         if slot not in self.nested:
-            return self._seeded_nested(resource, development)
+            return seeded_nested(
+                self.options.seed, self.seeded_developments, resource, development
+            )
         return list(self.nested[slot])
 
     def _store_nested(self, resource: str, development: int, records: list[dict[str, Any]]) -> None:
