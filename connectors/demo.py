@@ -21,9 +21,9 @@ from hub import registry
 from hub.app import Hub
 from hub.config import HubConfig, parse_config
 from hub.connector import SourceRecord
-from hub.engine import FlowReport
 from hub.sandbox.options import SandboxOptions
 from hub.sandbox.server import SandboxServer
+from hub.sync import FlowReport
 
 __all__ = [
     "DEMO_DIVISION",

@@ -25,9 +25,9 @@ if TYPE_CHECKING:
         WriteAction,
         WriteResult,
     )
-    from hub.engine import FlowReport
     from hub.errors import ConfigError, HubError, PermanentError, TransientError, VendorError
     from hub.models import Address, Document, Home, Location, Organization, Person
+    from hub.sync import FlowReport
 
 #: each public name -> the module that defines it
 _EXPORTS = {
@@ -37,7 +37,7 @@ _EXPORTS = {
     "Connector": "hub.connector",
     "ConnectorPlugin": "hub.connector",
     "Document": "hub.models",
-    "FlowReport": "hub.engine",
+    "FlowReport": "hub.sync",
     "Home": "hub.models",
     "Hub": "hub.app",
     "HubConfig": "hub.config",

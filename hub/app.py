@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
@@ -16,16 +15,13 @@ from hub import registry
 from hub.client.observer import RequestObserver
 from hub.config import FlowSettings, HubConfig, load_config, secret_values
 from hub.connector import Connector
-from hub.engine import FlowReport, FlowRun, run_flow
 from hub.errors import ConfigError, HubError
 from hub.log import configure_logging, register_secret
-from hub.models import entity_of
+from hub.models import ENTITY_ORDER
 from hub.state import StateStore
+from hub.sync import FlowReport, FlowRun, run_flow
 
-__all__ = ["ENTITY_ORDER", "Hub", "RequestCounter", "dependency_order"]
-
-#: flows run in this order so parents exist before children
-ENTITY_ORDER = ("location", "organization", "home", "person", "document")
+__all__ = ["Hub", "RequestCounter", "dependency_order"]
 
 
 def dependency_order(flows: list[FlowSettings]) -> list[FlowSettings]:
@@ -89,11 +85,9 @@ class Hub:
         config: HubConfig,
         *,
         observer: RequestObserver | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.config = config
         self.observer = observer
-        self.sleep = sleep
         self.counters: dict[str, RequestCounter] = {}
         self.connectors: dict[str, Connector] = {}
         self._store: StateStore | None = None
@@ -188,7 +182,9 @@ class Hub:
                 full=full,
                 dry_run=dry_run,
                 allow_mass_delete=allow_mass_delete,
-                sleep=self.sleep,
+                # a create's unknown outcome is settled as often as the target's policy
+                # retries a request: one policy for both layers
+                settles=self.config.connectors[flow.target].max_retries + 1,
             )
             report.requests = sum(self.counters[n].requests - before[n][0] for n in involved)
             report.throttled = sum(self.counters[n].throttled - before[n][1] for n in involved)
@@ -213,34 +209,18 @@ class Hub:
     async def retry_dead_letters(self, flow: str | None = None) -> dict[str, int]:
         """Send dead-lettered records through their flow's write path again."""
         totals = {"retried": 0, "written": 0, "failed": 0}
+        by_flow: dict[str, list[dict[str, Any]]] = {}
         for letter in await self.store.dead_letters(flow):
-            settings = self.flow(letter["flow"])
-            if letter["body"] is None:
-                continue
-            record = entity_of(letter["entity"]).model_validate(letter["body"])
+            by_flow.setdefault(letter["flow"], []).append(letter)
+        for name, letters in by_flow.items():
+            settings = self.flow(name)
             run = FlowRun(
                 settings,
                 self.connectors[settings.source],
                 self.connectors[settings.target],
                 self.store,
                 dry_run=False,
-                sleep=self.sleep,
             )
-            totals["retried"] += 1
-            try:
-                await run.write_one(record)
-            except HubError as exc:
-                totals["failed"] += 1
-                await self.store.add_dead_letter(
-                    letter["flow"],
-                    letter["entity"],
-                    letter["key"],
-                    letter["source_id"],
-                    str(exc),
-                    type(exc).__name__,
-                    letter["body"],
-                )
-                continue
-            totals["written"] += 1
-            await self.store.clear_dead_letter(letter["flow"], letter["entity"], letter["key"])
+            for key, count in (await run.retry_letters(letters)).items():
+                totals[key] += count
         return totals

@@ -23,8 +23,8 @@ from hub.errors import ConfigError, HubError
 
 if TYPE_CHECKING:
     from hub.config import HubConfig
-    from hub.engine import FlowReport
     from hub.state import Stale
+    from hub.sync import FlowReport
 
 T = TypeVar("T")
 
@@ -364,7 +364,7 @@ async def _sync(
 ) -> tuple[list[FlowReport], list[tuple[str, str]]]:
     """Each flow in dependency order; one that fails is reported and the rest still run."""
     from hub.app import Hub
-    from hub.engine import FlowReport
+    from hub.sync import FlowReport
 
     reports: list[FlowReport] = []
     errors: list[tuple[str, str]] = []

@@ -150,8 +150,6 @@ class FlowOptions(Strict):
     details_rename: dict[Name, Name] = Field(default_factory=dict)
     #: the home details this flow may send (before renaming; None: all the source has)
     details_keys: list[Name] | None = None
-    #: attempts at a write that meets transient faults, before it is dead-lettered
-    write_attempts: int = Field(default=8, ge=1, le=100)
     #: the natural keys a target matches existing records on before a create, among those
     #: it offers (None: its default one; ``["none"]`` or ``[]``: no matching)
     match_on: list[Name] | None = None

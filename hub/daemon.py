@@ -24,13 +24,13 @@ import sqlalchemy as sa
 import structlog
 from aiohttp import web
 
-from hub.app import ENTITY_ORDER, Hub
+from hub.app import Hub, dependency_order
 from hub.config import FlowSettings, HubConfig
-from hub.engine import FlowReport
 from hub.errors import ConfigError, HubError
 from hub.log import configure_logging
 from hub.metrics import CONTENT_TYPE, Metrics
 from hub.state import StateStore, process_owner
+from hub.sync import FlowReport
 
 __all__ = ["Daemon"]
 
@@ -203,7 +203,7 @@ class Daemon:
 
     def _flows(self) -> list[FlowSettings]:
         flows = [f for f in self.config.flows if f.enabled]
-        return sorted(flows, key=lambda f: ENTITY_ORDER.index(f.entity))
+        return dependency_order(list(flows))
 
     def next_delay(self, flow: FlowSettings) -> float:
         """The pause before the flow's next run: its interval, jittered by +-10%."""

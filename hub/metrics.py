@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from hub.engine import FlowReport
+from hub.sync import FlowReport
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 

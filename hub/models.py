@@ -394,6 +394,27 @@ ENTITIES: dict[str, type[CanonicalRecord]] = {
 }
 
 
+# -- the entity graph: the one place that says what refers to what ----------------------------
+
+#: the entities, parents first: a record refers only to entities before its own (a location
+#: to its parent location, a home to its neighborhood, a person to homes, a document to a home)
+ENTITY_ORDER = ("location", "organization", "home", "person", "document")
+#: reference field (wherever it appears in a record) -> the entity it points at
+REFERENCES: dict[str, str] = {
+    "parent_key": "location",
+    "neighborhood_key": "location",
+    "home_key": "home",
+    "organization_key": "organization",
+}
+_LOCATION_LEVEL = {kind: level for level, kind in enumerate(LOCATION_PARENT)}
+
+
+def depth(record: CanonicalRecord) -> int:
+    """How far down its entity's own hierarchy a record sits (a region 0, a neighborhood 3;
+    records of other entities 0): records are written shallowest first."""
+    return _LOCATION_LEVEL[record.kind] if isinstance(record, Location) else 0
+
+
 def entity_of(name: str) -> type[CanonicalRecord]:
     """The model class for a canonical entity name; ``KeyError`` names the known ones."""
     try:

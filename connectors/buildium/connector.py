@@ -190,13 +190,16 @@ class BuildiumConnector(HTTPConnector):
     ) -> WriteResult:
         """Read the record, change only the hub's fields, and PUT it all back: Buildium's PUT
         nulls every field it is not sent."""
-        current = await self.get_object(f"{path}/{ref}")
+        record = ref.partition("/")[0]  # an owner's ref also names its ownership account
+        current = await self.get_object(f"{path}/{record}")
         if current is None:
-            raise NotFound("record vanished", vendor=self.vendor, path=f"{path}/{ref}", status=404)
+            raise NotFound(
+                "record vanished", vendor=self.vendor, path=f"{path}/{record}", status=404
+            )
         body = change(current)
         if body == m.put_from_get(resource, current):
             return WriteResult(ref, WriteAction.UNCHANGED)
-        await self.client.request("PUT", f"{path}/{ref}", json=body, expect_json=True)
+        await self.client.request("PUT", f"{path}/{record}", json=body, expect_json=True)
         return WriteResult(ref, WriteAction.UPDATED)
 
     async def _write_association(self, location: Location, ref: str | None) -> WriteResult:
@@ -265,7 +268,9 @@ class BuildiumConnector(HTTPConnector):
             )
         account = await self._ownership_account(unit)
         body = m.from_association_owner(person, account, m.occupies(person, unit))
-        return await self._create("/v1/associations/owners", body)
+        created = await self._create("/v1/associations/owners", body)
+        # The cross-reference keeps the chain: the owner, in the unit's ownership account.
+        return WriteResult(f"{created.ref}/{account}", created.action)
 
     async def _ownership_account(self, unit: dict[str, Any]) -> int:
         """The unit's one active ownership account, which a new owner joins."""
@@ -348,6 +353,7 @@ class BuildiumConnector(HTTPConnector):
                 params,
                 lambda p: m.email_matches(p, email),
                 f"owner with email {email!r}",
+                None if rental else _owner_ref,
             )
         full = person.full_name
         if not full.strip():
@@ -357,6 +363,7 @@ class BuildiumConnector(HTTPConnector):
             {"ownername" if rental else "name": full},
             lambda p: m.name_matches(f"{p.get('FirstName') or ''} {p.get('LastName') or ''}", full),
             f"owner named {full!r}",
+            None if rental else _owner_ref,
         )
 
     async def _one(
@@ -365,10 +372,13 @@ class BuildiumConnector(HTTPConnector):
         params: dict[str, Any],
         match: Callable[[dict[str, Any]], bool],
         what: str,
+        ref_of: Callable[[dict[str, Any]], str] | None = None,
     ) -> str | None:
-        """The id of the one candidate that matches exactly, None for none."""
+        """The ref of the one candidate that matches exactly (its id, or what ``ref_of``
+        makes of it), None for none."""
         paginator = OffsetLimit(limit=self.settings.page_size or 1000)
         found: list[str] = []
+        ids: list[str] = []
         async for page in self.client.paginate(path, paginator, params=params):
             for candidate in page:
                 if not isinstance(candidate, dict) or not match(candidate):
@@ -377,13 +387,14 @@ class BuildiumConnector(HTTPConnector):
                     raise ProtocolError(
                         f"a {what} carries no Id", vendor=self.vendor, method="GET", path=path
                     )
-                found.append(str(candidate["Id"]))
+                found.append(ref_of(candidate) if ref_of else str(candidate["Id"]))
+                ids.append(str(candidate["Id"]))
         if len(found) > 1:
             raise AmbiguousMatch(
                 f"{len(found)} records match the {what} exactly: none is updated",
                 vendor=self.vendor,
                 path=path,
-                candidates=found,
+                candidates=ids,
             )
         return found[0] if found else None
 
@@ -392,6 +403,19 @@ class BuildiumConnector(HTTPConnector):
         raise UnsupportedValue(
             f"Buildium cannot delete a {entity} through its API", vendor=self.vendor
         )
+
+
+def _owner_ref(owner: dict[str, Any]) -> str:
+    """An association owner's ref: its id, and its one active ownership account's where it
+    has exactly one (the unit <-> account <-> owner chain)."""
+    accounts = [
+        a["Id"]
+        for a in owner.get("OwnershipAccounts") or []
+        if isinstance(a, dict)
+        and isinstance(a.get("Id"), int)
+        and a.get("Status") in (None, "Active")
+    ]
+    return f"{owner['Id']}/{accounts[0]}" if len(accounts) == 1 else str(owner["Id"])
 
 
 def _is_rental_owner(person: Person) -> bool:

@@ -517,6 +517,7 @@ class BuildiumSandbox(SandboxServer):
                 _required(new, ["FirstName", "LastName", "PrimaryAddress", "IsOwnerOccupied"])
                 + _address_errors(new, "PrimaryAddress")
             )
+
             def owner(oid: int, new: dict[str, Any] = new) -> dict[str, Any]:
                 return {
                     **_pick(new, MESSAGES[("association-owners", "PUT")]),

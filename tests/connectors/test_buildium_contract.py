@@ -25,10 +25,10 @@ from hub.client.paging import OffsetLimit
 from hub.client.retry import RetryPolicy
 from hub.config import FlowSettings
 from hub.connector import WriteAction
-from hub.engine import run_flow
 from hub.models import Address, Home, Location, LocationKind, Person, PersonRole, RoleKind
 from hub.sandbox.options import SandboxOptions
 from hub.state import StateStore
+from hub.sync import run_flow
 from hub.testing import FakeConnector
 from mappings import buildium as m
 from tests.connectors.buildium_openapi import spec, validate_all
@@ -288,7 +288,7 @@ def owner(email: str) -> Person:
     ("decoys", "wanted", "expected"),
     [
         ({2: "ajo@x.com", 3: "jo@x.com.au"}, "jo@x.com", None),  # contain it: no match
-        ({2: "ajo@x.com", 3: " JO@X.com"}, "jo@x.com", "3"),  # case and space: the match
+        ({2: "ajo@x.com", 3: " JO@X.com"}, "jo@x.com", "3/200003"),  # its id and account
         ({2: "jo@x.com", 3: "Jo@X.com"}, "jo@x.com", "ambiguous"),  # two exact: no guess
     ],
 )
@@ -397,11 +397,14 @@ async def test_owners_join_their_units_real_ownership_account(box: RecordingBuil
         box.collections["ownership-accounts"].delete(200_005)
         with pytest.raises(errors.UnsupportedValue, match="no active ownership account"):
             await hoa.write("person", owner("third@x.com"), None)
-    created = box.collections["association-owners"].get(int(made.ref)) or {}
+    owner_id, _, account_id = made.ref.partition("/")
+    assert account_id == "200005"  # the cross-reference keeps the owner's account
+    created = box.collections["association-owners"].get(int(owner_id)) or {}
     assert created["OwnershipAccounts"][0]["Id"] == 200_005
     assert created["OwnershipAccounts"][0]["UnitId"] == 5
     assert created["OccupiesUnit"] is True
-    assert (box.collections["association-owners"].get(int(other.ref)) or {})[
-        "OccupiesUnit"
-    ] is False
+    away_owner = box.collections["association-owners"].get(int(other.ref.partition("/")[0]))
+    assert (away_owner or {})["OccupiesUnit"] is False
+    async with connector(box) as hoa:  # found again by email: the same chain
+        assert await hoa.lookup("person", lives_there) == made.ref
     validate_all(box.exchanges)

@@ -18,8 +18,8 @@ from aiohttp import web
 from connectors.buildium import BuildiumConnector, BuildiumSettings
 from hub.client.retry import RetryPolicy
 from hub.config import FlowSettings
-from hub.engine import run_flow
 from hub.state import StateStore
+from hub.sync import run_flow
 from hub.testing import FakeConnector
 from tests.conftest import Serve, Sleeps
 

@@ -61,10 +61,7 @@ async def test_faulty_sync_writes_exactly_the_expected_records(
     """Thousands of homes through injected faults: none missing, none doubled, no DLQ."""
     boxes, config = faulty
 
-    async def no_wait(delay: float) -> None:
-        return None
-
-    async with Hub(config, sleep=no_wait) as hub:
+    async with Hub(config) as hub:
         reports = await hub.sync_all()
         letters = await hub.store.dead_letters()
     assert letters == [], letters[:3]

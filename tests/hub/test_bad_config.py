@@ -502,10 +502,10 @@ CASES = [
         "a region has no parent",
     ),
     Case(
-        "write attempts zero",
-        flow("options.write_attempts = 0"),
-        "flows[0].options.write_attempts",
-        "greater than or equal to 1",
+        "details keys not a list",
+        flow('options.details_keys = "Lot"'),
+        "flows[0].options.details_keys",
+        "list",
     ),
     Case(
         "mass delete share over one",

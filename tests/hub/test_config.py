@@ -203,7 +203,7 @@ def test_flow_options_are_typed_and_read_as_plain_data(tmp_path: Path) -> None:
     assert options.get("defaults") == {"neighborhood_key": "hood-1"}
     assert options.get("match_on") == ["address"]
     assert options.get("collections") is None and options.get("collections", ["x"]) == ["x"]
-    assert options.get("write_attempts", 3) == 8  # the option's own default
+    assert options.get("allow_mass_delete_share", 0.5) == 0.1  # the option's own default
     assert options.get("allow_mass_delete_share") == 0.1
     assert options.configured() == {
         "locations": [{"key": "div-1", "kind": "division", "name": "D"}],
@@ -217,9 +217,9 @@ def test_flow_options_are_typed_and_read_as_plain_data(tmp_path: Path) -> None:
 def test_flow_settings_take_options_as_a_mapping() -> None:
     """Code that builds a flow with an options dict gets the validated model."""
     flow = FlowSettings(
-        name="f", source="a", target="b", entity="home", options={"write_attempts": 2}
+        name="f", source="a", target="b", entity="home", options={"details_keys": ["Lot"]}
     )
-    assert isinstance(flow.options, FlowOptions) and flow.options.get("write_attempts") == 2
+    assert isinstance(flow.options, FlowOptions) and flow.options.get("details_keys") == ["Lot"]
     with pytest.raises(ValueError, match="colour"):
         FlowSettings(name="f", source="a", target="b", entity="home", options={"colour": 1})
 

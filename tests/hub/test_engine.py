@@ -13,13 +13,12 @@ from typing import Any
 import pytest
 import structlog
 
-from hub import engine
 from hub.config import FlowSettings
 from hub.connector import ReadEnd, ReadFailure, SourceRecord, WriteResult
-from hub.engine import run_flow
 from hub.errors import AuthFailed, HubError, TokenUnavailable
 from hub.models import Address, CanonicalRecord, Home, Location, LocationKind, Person
 from hub.state import StateStore
+from hub.sync import reading, run_flow
 from hub.testing import FakeConnector
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -60,10 +59,6 @@ def flow(entity: str = "home", **kw: Any) -> FlowSettings:
 
 def pair() -> tuple[FakeConnector, FakeConnector]:
     return FakeConnector(name="s"), FakeConnector(name="t")
-
-
-async def no_sleep(delay: float) -> None:
-    return None
 
 
 @contextlib.contextmanager
@@ -151,7 +146,7 @@ async def test_unknown_outcome_is_looked_up_not_recreated(store: StateStore) -> 
     source, target = pair()
     source.put("home", home(1))
     target.unknown_outcome_keys.add("home-1")
-    report = await run_flow(flow(), source, target, store, sleep=no_sleep)
+    report = await run_flow(flow(), source, target, store)
     assert target.creates == 1 and target.lookups == 1
     assert report.failed == 0 and len(target.records("home")) == 1
     assert (await store.get_xref("t", "home", "home-1")) is not None
@@ -392,17 +387,15 @@ async def test_bounded_write_concurrency(store: StateStore) -> None:
 
 
 async def test_transient_failures_park_then_heal_on_the_next_run(store: StateStore) -> None:
-    """A record that kept meeting 503s is parked, and the next run writes it."""
+    """A write the target's client gave up on (it retried under its policy) is parked, not
+    re-sent by the engine on a policy of its own, and the next run writes it."""
     source, target = pair()
     source.put("home", home(1), updated_at=T0)
-    target.unavailable_keys["home-1"] = 2
-    first = await run_flow(
-        flow(options={"write_attempts": 2}), source, target, store, sleep=no_sleep
-    )
+    target.unavailable_keys["home-1"] = 1
+    first = await run_flow(flow(), source, target, store)
     assert first.failed == 1 and (await store.dead_letters())[0]["error_type"] == "Unavailable"
-    second = await run_flow(
-        flow(options={"write_attempts": 2}), source, target, store, sleep=no_sleep
-    )
+    assert target.creates == 0
+    second = await run_flow(flow(), source, target, store)
     assert second.created == 1 and await store.dead_letters() == []
     assert len(target.records("home")) == 1
 
@@ -506,34 +499,20 @@ async def test_source_snapshot_is_stored_while_the_batch_is_sent(store: StateSto
     assert await store.get_record("home", "home-19") is not None
 
 
-async def test_first_writes_wait_only_for_their_lookups(
+async def test_every_batch_is_written_and_remembered(
     store: StateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The run's first batch is sent before its snapshot is serialised (its first writes wait
-    for the store's lookups alone); later batches are serialised while staged. Every snapshot
-    is stored by the run's end."""
-    monkeypatch.setattr(engine, "BATCH", 10)
+    """Over several batches every record reaches the target once and its source snapshot is
+    stored, so a second run writes nothing."""
+    monkeypatch.setattr(reading, "BATCH", 10)
     source, target = pair()
-    for i in range(20):
+    for i in range(25):
         source.put("home", home(i, hood=None))
-    events: list[str] = []
-    serialise, write = engine.serialised, target.write
-
-    def serialising(record: Any) -> tuple[str, str]:
-        events.append(f"serialise {record.key}")
-        return serialise(record)
-
-    async def writing(entity: str, record: Any, known_ref: str | None) -> Any:
-        events.append(f"write {record.key}")
-        return await write(entity, record, known_ref)
-
-    monkeypatch.setattr(engine, "serialised", serialising)
-    target.write = writing  # type: ignore[method-assign]
     report = await run_flow(flow(), source, target, store)
-    assert report.created == 20
-    assert events.index("write home-0") < events.index("serialise home-0")
-    assert events.index("serialise home-10") < events.index("write home-10")
-    assert all([await store.get_record("home", f"home-{i}") for i in range(20)])
+    assert report.created == 25 and target.creates == 25
+    assert all([await store.get_record("home", f"home-{i}") for i in range(25)])
+    again = await run_flow(flow(), source, target, store, full=True)
+    assert again.unchanged == 25 and target.creates == 25 and target.updates == 0
 
 
 async def test_a_snapshot_that_fails_fails_the_run_and_leaves_no_task(store: StateStore) -> None:
@@ -559,7 +538,7 @@ async def test_a_batch_is_settled_while_the_next_is_sent_and_in_order(
 ) -> None:
     """A batch's cross-references are stored while the next batch is sent, batch by batch in
     order, and all before the run ends."""
-    monkeypatch.setattr(engine, "BATCH", 3)
+    monkeypatch.setattr(reading, "BATCH", 3)
     source, target = pair()
     for i in range(9):
         source.put("home", home(i, hood=None))
@@ -598,7 +577,7 @@ async def test_a_batch_that_cannot_be_settled_fails_the_run(
     store: StateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The store refusing a batch's cross-references in the background is the run's error."""
-    monkeypatch.setattr(engine, "BATCH", 2)
+    monkeypatch.setattr(reading, "BATCH", 2)
     source, target = pair()
     for i in range(6):
         source.put("home", home(i, hood=None), updated_at=T0)
@@ -656,33 +635,17 @@ async def test_a_run_that_cannot_start_stops_its_first_read(store: StateStore) -
     assert await open_creates(store, "location", ["div-1"]) == set()
 
 
-async def test_configured_locations_are_prepared_in_one_trip_and_never_duplicated(
-    store: StateStore,
-) -> None:
-    """A flow's configured locations are looked up, and their creates recorded, in one call
-    to the store before the first is sent; a crash after the vendor stored one makes the
-    next run look it up, not create it again."""
+async def test_configured_locations_are_never_duplicated(store: StateStore) -> None:
+    """A flow's configured locations exist at the target before its records are written; a
+    crash after the vendor stored one makes the next run look it up, not create it again."""
     source, target = pair()
     source.put("location", hood(parent="mc-1"))
     division = {"key": "div-1", "kind": "division", "name": "D", "parent_name": "Central"}
     mc = {"key": "mc-1", "kind": "master_community", "name": "MC", "parent_key": "div-1"}
     settings = flow("location", options={"locations": [division, mc]})
-    log: list[tuple[str, Any]] = []
-    log_calls(store, target, log)
-    calls: list[str] = []
-    run = store.run
-
-    async def counted(work: Any, *, write: bool = False) -> Any:
-        calls.append(getattr(work, "__qualname__", ""))
-        return await run(work, write=write)
-
-    store.run = counted  # type: ignore[method-assign]
     with crash_after(target, "mc-1"), pytest.raises(Crash):
         await run_flow(settings, source, target, store)
-    order = [log.index(("lookup", ("div-1", "mc-1"))), log.index(("write", "div-1"))]
-    assert order == sorted(order) and order[1] < log.index(("write", "mc-1"))
-    first_write = calls.index("CrossReferences.prepare_batch.<locals>.work") + 1
-    assert not [c for c in calls[first_write:] if "ledger" in c or "_xref" in c]
+    assert sorted(r.key for r in target.records("location")) == ["div-1", "mc-1"]
     report = await run_flow(settings, source, target, store)
     assert report.failed == 0 and target.lookups == 1
     assert sorted(r.key for r in target.records("location")) == ["div-1", "hood-1", "mc-1"]
@@ -707,12 +670,12 @@ def log_calls(store: StateStore, target: FakeConnector, log: list[tuple[str, Any
     target.write = write_logged  # type: ignore[method-assign]
 
 
-async def test_the_next_batch_is_looked_up_while_this_one_is_sent(
+async def test_a_record_read_twice_across_batches_is_created_once(
     store: StateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Batches overlap: the next batch's lookups are made before this one's writes end, and a
-    record read again in the next batch sees this batch's write, not the older lookup."""
-    monkeypatch.setattr(engine, "BATCH", 3)
+    """A record read again in the next batch (pages shifted under the reader) sees this
+    batch's write, never an older lookup: it is created once."""
+    monkeypatch.setattr(reading, "BATCH", 3)
     source, target = pair()
     homes = [home(i, hood=None) for i in range(6)]
     again = home(1, hood=None)  # read twice: pages shifted under the reader
@@ -722,19 +685,10 @@ async def test_the_next_batch_is_looked_up_while_this_one_is_sent(
             yield SourceRecord(record, record.key)
 
     source.read = read  # type: ignore[method-assign]
-    log: list[tuple[str, Any]] = []
-    log_calls(store, target, log)
     report = await run_flow(flow(concurrency=1), source, target, store)
     assert report.created == 6 and report.unchanged == 1 and report.failed == 0
     assert sorted(r.key for r in target.records("home")) == [f"home-{i}" for i in range(6)]
     assert target.creates == 6  # home-1 once
-    lookups = [i for i, (kind, _) in enumerate(log) if kind == "lookup"]
-    first_batch_writes = [
-        i
-        for i, (kind, key) in enumerate(log)
-        if kind == "write" and key in {"home-0", "home-1", "home-2"}
-    ]
-    assert lookups[1] < max(first_batch_writes[:3])  # batch 2 looked up mid batch 1
     assert await open_creates(store, "home", [h.key for h in homes]) == set()
 
 
@@ -742,7 +696,7 @@ async def test_a_parent_written_by_one_batch_is_not_written_again_by_the_next(
     store: StateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The next batch's lookups ran before this batch's parent was stored: it still knows it."""
-    monkeypatch.setattr(engine, "BATCH", 2)
+    monkeypatch.setattr(reading, "BATCH", 2)
     source, target = pair()
     divisions = [
         Location(key=f"div-{i}", kind=LocationKind.DIVISION, name=f"D{i}") for i in range(2)
@@ -767,7 +721,7 @@ async def test_a_failed_run_leaves_no_intent_of_its_staged_batch_open(
     store: StateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A batch staged (looked up, creates intended) but never sent has its intents closed."""
-    monkeypatch.setattr(engine, "BATCH", 2)
+    monkeypatch.setattr(reading, "BATCH", 2)
     source, target = pair()
     for i in range(6):
         source.put("home", home(i, hood=None))
@@ -799,7 +753,7 @@ async def test_overlapping_batches_leave_exact_state_on_both_backends(
 ) -> None:
     """On SQLite and PostgreSQL alike, staged and settling batches end in exactly the source's
     records at the target, no open intent, and nothing to write on the next run."""
-    monkeypatch.setattr(engine, "BATCH", 3)
+    monkeypatch.setattr(reading, "BATCH", 3)
     source, target = pair()
     for i in range(10):
         source.put("home", home(i, hood=None))
@@ -818,7 +772,7 @@ async def test_mapping_a_page_lets_the_writes_in_flight_go_on(
 ) -> None:
     """A source that maps a whole page without awaiting still gives the event loop a turn
     every ``READ_SLICE`` records: the writes in flight are answered, the target kept busy."""
-    monkeypatch.setattr(engine, "READ_SLICE", 10)
+    monkeypatch.setattr(reading, "READ_SLICE", 10)
     source, target = pair()
     for i in range(60):
         source.put("home", home(i, hood=None))
@@ -833,12 +787,12 @@ async def test_mapping_a_page_lets_the_writes_in_flight_go_on(
 
     read = source.read
 
-    async def reading(*args: Any, **kw: Any) -> AsyncIterator[SourceRecord]:
+    async def unyielding(*args: Any, **kw: Any) -> AsyncIterator[SourceRecord]:
         async for item in read(*args, **kw):  # never awaits between records
             seen.append(turns)
             yield item
 
-    source.read = reading  # type: ignore[method-assign]
+    source.read = unyielding  # type: ignore[method-assign]
     ticking = asyncio.create_task(ticker())
     try:
         report = await run_flow(flow(), source, target, store)
@@ -920,14 +874,9 @@ async def test_a_failing_token_endpoint_stops_writing_once(store: StateStore) ->
         raise TokenUnavailable("token request failed", vendor="t", status=500)
 
     target.write = failing  # type: ignore[method-assign]
-    slept: list[float] = []
-
-    async def sleep(delay: float) -> None:
-        slept.append(delay)
-
     with pytest.raises(TokenUnavailable):
-        await run_flow(flow(concurrency=4), source, target, store, sleep=sleep)
-    assert len(calls) <= 4 and slept == []
+        await run_flow(flow(concurrency=4), source, target, store)
+    assert len(calls) <= 4
     last = await store.last_run("s-to-t-home")
     assert last is not None and last["status"] == "failed" and "token" in last["error"]
 
