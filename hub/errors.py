@@ -39,6 +39,9 @@ from collections.abc import Sequence
 from hub.secrets import mask
 
 __all__ = [
+    "EDITED_COPY",
+    "PARKED",
+    "REFUSED",
     "AmbiguousMatch",
     "AuthFailed",
     "ConfigError",
@@ -65,8 +68,17 @@ __all__ = [
 ]
 
 
+#: what the hub does next with a record an error stopped (a dead letter's category)
+PARKED = "parked"  # its cause may pass (an outage, a missing parent): each run tries again
+REFUSED = "refused"  # retrying will not help: kept until it changes or `prophub dlq retry`
+EDITED_COPY = "edited-copy"  # an edit to the hub's own copy its origin refuses: reported once
+
+
 class HubError(Exception):
     """Root of every error the hub raises on purpose."""
+
+    #: the category of a dead letter this error makes (see ``PARKED``, ``REFUSED``)
+    category = REFUSED
 
 
 class ConfigError(HubError, ValueError):
@@ -152,6 +164,7 @@ class TransientError(VendorError):
     """A fault that may pass: retry later."""
 
     retryable = True
+    category = PARKED
 
 
 class RateLimited(TransientError):
@@ -203,6 +216,8 @@ class NotFound(PermanentError):
 class MissingParent(NotFound):
     """404 for the parent of the record being written; the engine may create the parent."""
 
+    category = PARKED
+
 
 class Conflict(PermanentError):
     """409: a record with this external id already exists."""
@@ -235,6 +250,8 @@ class ProtocolError(VendorError):
 
     def __init__(self, message: str = "", *, worth_retrying: bool = True, **kw: object) -> None:
         self.worth_retrying = worth_retrying and type(self).worth_retrying
+        # An answer that may read right next time parks its record; one that cannot refuses.
+        self.category = PARKED if self.worth_retrying else REFUSED
         super().__init__(message, **kw)  # type: ignore[arg-type]
 
 

@@ -25,8 +25,10 @@ class DeadLetters(StoreBase):
         reason: str,
         error_type: str,
         body: dict[str, Any] | None,
+        category: str = "refused",
     ) -> None:
-        """Park a record that cannot be written, with the reason; repeats bump ``attempts``."""
+        """Park a record that cannot be written, with the reason and what to do with it next
+        (its ``category``); repeats bump ``attempts``."""
         where = [
             dead_letters.c.flow == flow,
             dead_letters.c.entity == entity,
@@ -41,6 +43,7 @@ class DeadLetters(StoreBase):
                 .values(
                     reason=reason,
                     error_type=error_type,
+                    category=category,
                     attempts=dead_letters.c.attempts + 1,
                     body=text,
                 )
@@ -54,6 +57,7 @@ class DeadLetters(StoreBase):
                         source_id=source_id,
                         reason=reason,
                         error_type=error_type,
+                        category=category,
                         attempts=1,
                         created_at=now(),
                         body=text,

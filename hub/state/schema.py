@@ -22,7 +22,7 @@ __all__ = [
 
 #: the Alembic revision these tables match (a test holds it to the newest revision): a store
 #: already there opens without loading Alembic at all
-HEAD = "0003"
+HEAD = "0004"
 
 metadata = sa.MetaData()
 
@@ -92,6 +92,9 @@ dead_letters = sa.Table(
     sa.Column("source_id", sa.String(255), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("error_type", sa.String(100), nullable=False),
+    # what the hub does next: "parked" (its cause may pass: each run tries it again),
+    # "refused" (until it changes or `prophub dlq retry`), "edited-copy" (reported once)
+    sa.Column("category", sa.String(20), nullable=False, server_default="refused"),
     sa.Column("body", sa.Text),
     sa.Column("attempts", sa.Integer, nullable=False, default=1),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

@@ -11,6 +11,8 @@ from hub.connector import (
     SourceRecord,
 )
 from hub.errors import (
+    EDITED_COPY,
+    REFUSED,
     HubError,
     PermanentError,
 )
@@ -21,23 +23,9 @@ from hub.sync.state import aware
 log = structlog.get_logger("hub.sync")
 
 
-__all__ = ["ECHO_TOLERANCE", "EDITED_COPY", "RETRY_PARKED", "DeadLetters"]
+__all__ = ["ECHO_TOLERANCE", "DeadLetters"]
 
 ECHO_TOLERANCE = timedelta(seconds=2)
-#: dead letters whose cause may have passed: each run gives them another go
-RETRY_PARKED = frozenset(
-    {
-        "MissingParent",
-        "RateLimited",
-        "Unavailable",
-        "ConnectionFailed",
-        "RequestTimeout",
-        "TransientError",
-        "ProtocolError",
-    }
-)
-#: the dead-letter kind of an edited copy in a two-way pair that the target refused
-EDITED_COPY = "EditedCopy"
 
 
 class DeadLetters(Settling):
@@ -45,26 +33,32 @@ class DeadLetters(Settling):
     hub's own writes that are not written back."""
 
     async def _dead_letter(
-        self, key: str, source_id: str, reason: str, kind: str, body: dict[str, Any] | None
+        self,
+        key: str,
+        source_id: str,
+        reason: str,
+        kind: str,
+        body: dict[str, Any] | None,
+        category: str = REFUSED,
     ) -> None:
         self.report.failed += 1
         reason = mask(reason)  # whatever built it, a stored reason never holds a secret
         log.warning("dead letter", flow=self.flow.name, key=key, reason=reason)
         if not self.dry_run:
             await self.store.add_dead_letter(
-                self.flow.name, self.flow.entity, key, source_id, reason, kind, body
+                self.flow.name, self.flow.entity, key, source_id, reason, kind, body, category
             )
 
     async def _copy_edited(self, item: SourceRecord, exc: HubError) -> tuple[str, str]:
-        """The dead letter's reason and kind, saying so when the refused record is the hub's
-        own copy of a target record edited at the source since (a two-way pair): that edit
-        cannot be carried back, and is reported once."""
-        reason, kind = str(exc), type(exc).__name__
+        """The dead letter's reason and category, saying so when the refused record is the
+        hub's own copy of a target record edited at the source since (a two-way pair): that
+        edit cannot be carried back, and is reported once."""
+        reason = str(exc)
         if not self.echo_possible or not isinstance(exc, PermanentError):
-            return reason, kind
+            return reason, exc.category
         mine = await self.store.find_ref(self.source.name, self.flow.entity, item.source_id)
         if mine is None:
-            return reason, kind
+            return reason, exc.category
         return (
             f"edited in {self.source.name} after the hub copied it there from "
             f"{self.target.name} ({mine.key}); the edit cannot be carried back: {reason}"

@@ -17,6 +17,7 @@ from hub.connector import (
     SourceRecord,
 )
 from hub.errors import (
+    EDITED_COPY,
     HubError,
     MappingError,
     PermanentError,
@@ -28,7 +29,6 @@ from hub.models import (
     depth,
 )
 from hub.state import StateStore
-from hub.sync.dead_letters import EDITED_COPY
 from hub.sync.deletions import Deletions
 from hub.sync.report import FlowReport
 from hub.sync.settling import quietly, settle
@@ -124,7 +124,7 @@ class FlowRun(Deletions):
         self.refused = {
             letter["key"]: letter["body"]
             for letter in letters
-            if letter["error_type"] == EDITED_COPY and letter["body"] is not None
+            if letter["category"] == EDITED_COPY and letter["body"] is not None
         }
         await self._write_configured_locations(configured.result())
         if not self.dry_run:
@@ -216,9 +216,10 @@ class FlowRun(Deletions):
                     # Its credentials or token endpoint: every other record would fail the
                     # same way, so the run stops writing and says why, once.
                     raise Abort(str(exc)) from exc
-                reason, kind = await self._copy_edited(item, exc)
+                reason, category = await self._copy_edited(item, exc)
                 body = record.model_dump(mode="json")
-                await self._dead_letter(record.key, item.source_id, reason, kind, body)
+                kind = type(exc).__name__
+                await self._dead_letter(record.key, item.source_id, reason, kind, body, category)
                 continue
             self._count(action)
             if parked and not self.dry_run and record.key in parked:

@@ -14,6 +14,7 @@ from hub.connector import (
     WriteResult,
 )
 from hub.errors import (
+    PARKED,
     AmbiguousMatch,
     MappingError,
     MissingParent,
@@ -30,7 +31,7 @@ from hub.models import (
     record_hash,
 )
 from hub.secrets import mask
-from hub.sync.dead_letters import RETRY_PARKED, DeadLetters
+from hub.sync.dead_letters import DeadLetters
 from hub.sync.references import references, substitute
 from hub.sync.state import Abort
 
@@ -286,9 +287,7 @@ class Writing(DeadLetters):
 
     async def _retry_parked(self, letters: Sequence[dict[str, Any]]) -> None:
         """Records parked for a cause that may have passed (a missing parent, an outage)."""
-        await self.retry_letters(
-            [letter for letter in letters if letter["error_type"] in RETRY_PARKED]
-        )
+        await self.retry_letters([letter for letter in letters if letter["category"] == PARKED])
 
     async def retry_letters(self, letters: Sequence[dict[str, Any]]) -> dict[str, int]:
         """Send dead-lettered records of this flow through its write path again: a written
@@ -312,6 +311,7 @@ class Writing(DeadLetters):
                     mask(str(exc)),
                     type(exc).__name__,
                     letter["body"],
+                    exc.category,
                 )
                 continue
             totals["written"] += 1

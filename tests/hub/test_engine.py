@@ -393,7 +393,9 @@ async def test_transient_failures_park_then_heal_on_the_next_run(store: StateSto
     source.put("home", home(1), updated_at=T0)
     target.unavailable_keys["home-1"] = 1
     first = await run_flow(flow(), source, target, store)
-    assert first.failed == 1 and (await store.dead_letters())[0]["error_type"] == "Unavailable"
+    letter = (await store.dead_letters())[0]
+    assert first.failed == 1 and letter["error_type"] == "Unavailable"
+    assert letter["category"] == "parked"
     assert target.creates == 0
     second = await run_flow(flow(), source, target, store)
     assert second.created == 1 and await store.dead_letters() == []
@@ -897,6 +899,7 @@ async def test_an_edited_copy_the_origin_refuses_is_reported_once(store: StateSt
     letters = await store.dead_letters("b-to-a")
     assert first.failed == 1 and len(letters) == 1
     assert letters[0]["reason"].startswith("edited in b after the hub copied it there from a")
+    assert letters[0]["category"] == "edited-copy"
     again = await run_flow(ba, b, a, store)
     assert again.failed == 0 and again.skipped == 1
     assert len(await store.dead_letters("b-to-a")) == 1

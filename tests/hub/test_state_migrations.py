@@ -157,6 +157,52 @@ async def test_v3_gives_runs_owners_and_clears_old_running_ones_by_lease(url: st
         assert owner == process_owner()
 
 
+async def test_v4_gives_dead_letters_the_category_their_error_class_had(url: str) -> None:
+    """Dead letters of a store at revision 0003 are categorised on open: those each run used
+    to retry by class name are parked, an edited copy is one, the rest are refused."""
+    old = sa.MetaData()
+    old_letters = sa.Table(
+        "dead_letters",
+        old,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("flow", sa.String(200), nullable=False, index=True),
+        sa.Column("entity", sa.String(40), nullable=False),
+        sa.Column("key", sa.String(255), nullable=False),
+        sa.Column("source_id", sa.String(255), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("error_type", sa.String(100), nullable=False),
+        sa.Column("body", sa.Text),
+        sa.Column("attempts", sa.Integer, nullable=False, default=1),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    kinds = {"a": "Unavailable", "b": "InvalidRecord", "c": "EditedCopy", "d": "MissingParent"}
+
+    def back_to_v3(conn: sa.Connection) -> None:
+        conn.execute(sa.text("DROP TABLE dead_letters"))
+        old_letters.create(conn)
+        for key, kind in kinds.items():
+            conn.execute(
+                old_letters.insert().values(
+                    flow="f",
+                    entity="home",
+                    key=key,
+                    source_id=key,
+                    reason="r",
+                    error_type=kind,
+                    attempts=1,
+                    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                )
+            )
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0003'"))
+
+    async with StateStore.open(url) as store:
+        await store.run(back_to_v3, write=True)
+    async with StateStore.open(url) as store:
+        letters = {letter["key"]: letter["category"] for letter in await store.dead_letters("f")}
+        assert await store.run(lambda conn: conn.exec_driver_sql(REVISION).all()) == [(HEAD,)]
+    assert letters == {"a": "parked", "b": "refused", "c": "edited-copy", "d": "parked"}
+
+
 async def test_stores_opening_together_on_a_fresh_database_migrate_once(url: str) -> None:
     """Replicas starting together on a fresh database all open it: the first migrates, the
     others wait for its lock and find the schema made (none dies creating a table twice)."""
