@@ -56,14 +56,10 @@ def freeze_startup_heap() -> None:
     and collect the young generation less often.
 
     The startup objects live as long as the process, and a full collection would otherwise
-    walk all of them again and again while a sync allocates (about 4% of a sync's
-    instructions, measured). A batch's records live for the batch: collected every 700
-    allocations they are walked and promoted over and over (about 90 collections for 3,000
-    homes). Refcounting frees them; what the young generation still holds when it is
+    walk all of them again and again while a sync allocates. A batch's records live for the
+    batch and refcounting frees them: what the young generation still holds when it is
     collected is bounded by the batches in flight, not by the threshold, so a rarer
-    collection walks about as much as a frequent one: at 200,000 a 5,000- or a 20,000-home
-    sync collects no time, at 50,000 once (5 to 15 ms on the event loop), at 10,000 up to
-    21 times.
+    collection walks about as much as a frequent one, far less often (``bench/NOTES.md``).
     """
     gc.collect()
     gc.freeze()

@@ -2,8 +2,8 @@
 
 aiohttp's ``ClientTimeout(total=...)`` schedules a timer for every request and cancels it
 when the answer is in: a ``TimerHandle`` pushed onto (and later swept out of) the event
-loop's heap, whose ordering is a Python ``__lt__``. At thousands of requests a second that
-was about 4% of a sync's work on the event loop (callgrind, 2026-11-26). Here each request in
+loop's heap, whose ordering is a Python ``__lt__``, a visible share of the event loop's work
+at thousands of requests a second (``bench/NOTES.md``). Here each request in
 flight is one dict entry; a single timer, armed only while requests are in flight, sweeps
 them every ``timeout / 8`` seconds, and cancels the task of any request past its deadline.
 The request turns that cancellation into ``TimeoutError`` (as aiohttp's own timeout does,

@@ -154,7 +154,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     # The log is copied into the database after a run that wrote enough (see
     # StateStore.finish_run), not by whichever commit crosses 1,000 pages (often a run's
-    # last, which then waits ~10 ms); this is the cap within one long run (40 MB of 4 KiB
-    # pages).
+    # last, which would then wait for it); this is the cap within one long run.
     cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
     cursor.close()
