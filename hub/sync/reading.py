@@ -14,12 +14,10 @@ from hub.connector import (
     ReadFailure,
     SourceRecord,
 )
-from hub.models import (
-    CanonicalRecord,
-    Location,
-)
+from hub.errors import PermanentError, ProtocolError, TransientError
+from hub.models import CanonicalRecord, Location
 from hub.sync.references import references
-from hub.sync.state import Staged
+from hub.sync.state import Abort, Staged
 from hub.sync.writing import Writing
 
 log = structlog.get_logger("hub.sync")
@@ -194,3 +192,22 @@ class Reading(Writing):
         if not updates:
             return record
         return type(record).model_validate({**record.model_dump(), **updates})
+
+    async def _prepare_configured_locations(self) -> list[Location]:
+        """The flow's configured locations, their state looked up and their intended creates
+        recorded in one trip to the store (not two each)."""
+        locations = [Location.model_validate(body) for body in self.options.get("locations") or []]
+        if not locations:
+            return []
+        keys = list(dict.fromkeys(location.key for location in locations))
+        flow = None if self.dry_run else self.flow.name
+        batch = await self.store.prepare_batch(flow, self.target.name, "location", keys, {})
+        self._take_in("location", keys, batch)
+        return locations
+
+    async def _write_configured_locations(self, locations: Sequence[Location]) -> None:
+        for location in locations:
+            try:
+                await self._write("location", location)
+            except (PermanentError, TransientError, ProtocolError) as exc:
+                raise Abort(f"configured location {location.key}: {exc}") from exc

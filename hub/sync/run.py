@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -18,6 +19,7 @@ from hub.connector import (
 )
 from hub.errors import (
     EDITED_COPY,
+    PARKED,
     HubError,
     MappingError,
     PermanentError,
@@ -25,9 +27,8 @@ from hub.errors import (
     TransientError,
     VendorError,
 )
-from hub.models import (
-    depth,
-)
+from hub.models import depth, entity_of
+from hub.secrets import mask
 from hub.state import StateStore
 from hub.sync.deletions import Deletions
 from hub.sync.report import FlowReport
@@ -225,6 +226,41 @@ class FlowRun(Deletions):
             if parked and not self.dry_run and record.key in parked:
                 parked.discard(record.key)
                 await self.store.clear_dead_letter(self.flow.name, entity, record.key)
+
+    async def _retry_parked(self, letters: Sequence[dict[str, Any]]) -> None:
+        """Records parked for a cause that may have passed (a missing parent, an outage)."""
+        await self.retry_letters([letter for letter in letters if letter["category"] == PARKED])
+
+    async def retry_letters(self, letters: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """Send dead-lettered records of this flow through its write path again: a written
+        one leaves the queue, the others stay with their new reason (``prophub dlq retry``
+        and each run's parked records alike)."""
+        totals = {"retried": 0, "written": 0, "failed": 0}
+        for letter in letters:
+            if letter["body"] is None:
+                continue
+            totals["retried"] += 1
+            record = entity_of(letter["entity"]).model_validate(letter["body"])
+            try:
+                action = await self._write(self.flow.entity, record)
+            except (PermanentError, TransientError, ProtocolError, MappingError) as exc:
+                totals["failed"] += 1
+                await self.store.add_dead_letter(
+                    self.flow.name,
+                    letter["entity"],
+                    letter["key"],
+                    letter["source_id"],
+                    mask(str(exc)),
+                    type(exc).__name__,
+                    letter["body"],
+                    exc.category,
+                )
+                continue
+            totals["written"] += 1
+            self._count(action)
+            await self.store.clear_dead_letter(self.flow.name, letter["entity"], letter["key"])
+        await self._flush()
+        return totals
 
 
 async def run_flow(

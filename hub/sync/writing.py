@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -14,26 +14,18 @@ from hub.connector import (
     WriteResult,
 )
 from hub.errors import (
-    PARKED,
     AmbiguousMatch,
-    MappingError,
     MissingParent,
-    PermanentError,
-    ProtocolError,
-    TransientError,
     VendorError,
 )
 from hub.models import (
     REFERENCES,
     CanonicalRecord,
-    Location,
     entity_of,
     record_hash,
 )
-from hub.secrets import mask
 from hub.sync.dead_letters import DeadLetters
 from hub.sync.references import references, substitute
-from hub.sync.state import Abort
 
 log = structlog.get_logger("hub.sync")
 
@@ -265,57 +257,3 @@ class Writing(DeadLetters):
                 self.cache[(entity, key)] = None
                 self.written.add((entity, key))
                 await self.store.drop_xref(self.target.name, entity, key)
-
-    async def _prepare_configured_locations(self) -> list[Location]:
-        """The flow's configured locations, their state looked up and their intended creates
-        recorded in one trip to the store (not two each)."""
-        locations = [Location.model_validate(body) for body in self.options.get("locations") or []]
-        if not locations:
-            return []
-        keys = list(dict.fromkeys(location.key for location in locations))
-        flow = None if self.dry_run else self.flow.name
-        batch = await self.store.prepare_batch(flow, self.target.name, "location", keys, {})
-        self._take_in("location", keys, batch)
-        return locations
-
-    async def _write_configured_locations(self, locations: Sequence[Location]) -> None:
-        for location in locations:
-            try:
-                await self._write("location", location)
-            except (PermanentError, TransientError, ProtocolError) as exc:
-                raise Abort(f"configured location {location.key}: {exc}") from exc
-
-    async def _retry_parked(self, letters: Sequence[dict[str, Any]]) -> None:
-        """Records parked for a cause that may have passed (a missing parent, an outage)."""
-        await self.retry_letters([letter for letter in letters if letter["category"] == PARKED])
-
-    async def retry_letters(self, letters: Sequence[dict[str, Any]]) -> dict[str, int]:
-        """Send dead-lettered records of this flow through its write path again: a written
-        one leaves the queue, the others stay with their new reason (``prophub dlq retry``
-        and each run's parked records alike)."""
-        totals = {"retried": 0, "written": 0, "failed": 0}
-        for letter in letters:
-            if letter["body"] is None:
-                continue
-            totals["retried"] += 1
-            record = entity_of(letter["entity"]).model_validate(letter["body"])
-            try:
-                action = await self._write(self.flow.entity, record)
-            except (PermanentError, TransientError, ProtocolError, MappingError) as exc:
-                totals["failed"] += 1
-                await self.store.add_dead_letter(
-                    self.flow.name,
-                    letter["entity"],
-                    letter["key"],
-                    letter["source_id"],
-                    mask(str(exc)),
-                    type(exc).__name__,
-                    letter["body"],
-                    exc.category,
-                )
-                continue
-            totals["written"] += 1
-            self._count(action)
-            await self.store.clear_dead_letter(self.flow.name, letter["entity"], letter["key"])
-        await self._flush()
-        return totals
