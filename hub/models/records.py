@@ -1,4 +1,5 @@
-"""The canonical model every vendor is translated to and from.
+"""The canonical records (locations, homes, people, documents, organizations) and the enums
+their fields take.
 
 A record carries a stable ``key`` from its source. The ids the same thing has in other systems
 live in the state store's cross-reference, never in the record.
@@ -6,15 +7,11 @@ live in the state store's cross-reference, never in the record.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     EmailStr,
     Field,
     StringConstraints,
@@ -23,10 +20,10 @@ from pydantic import (
     model_validator,
 )
 
+from hub.models.address import Address
+from hub.models.base import CanonicalRecord, Detail, Key, StrictModel, Text
+
 __all__ = [
-    "ENTITIES",
-    "Address",
-    "CanonicalRecord",
     "Document",
     "DocumentStorage",
     "Home",
@@ -40,122 +37,8 @@ __all__ = [
     "PersonRole",
     "Phone",
     "RoleKind",
-    "digest_of",
-    "entity_of",
-    "json_schema",
-    "record_hash",
-    "serialised",
     "split_full_name",
 ]
-
-US_STATES = frozenset(
-    [
-        "AL",
-        "AK",
-        "AZ",
-        "AR",
-        "CA",
-        "CO",
-        "CT",
-        "DE",
-        "DC",
-        "FL",
-        "GA",
-        "HI",
-        "ID",
-        "IL",
-        "IN",
-        "IA",
-        "KS",
-        "KY",
-        "LA",
-        "ME",
-        "MD",
-        "MA",
-        "MI",
-        "MN",
-        "MS",
-        "MO",
-        "MT",
-        "NE",
-        "NV",
-        "NH",
-        "NJ",
-        "NM",
-        "NY",
-        "NC",
-        "ND",
-        "OH",
-        "OK",
-        "OR",
-        "PA",
-        "RI",
-        "SC",
-        "SD",
-        "TN",
-        "TX",
-        "UT",
-        "VT",
-        "VA",
-        "WA",
-        "WV",
-        "WI",
-        "WY",
-        "AS",
-        "GU",
-        "MP",
-        "PR",
-        "VI",
-        "UM",
-        "AA",
-        "AE",
-        "AP",
-    ]
-)
-_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
-
-Key = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True)]
-Detail = str | int | float | bool | None
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
-
-
-class Address(_Model):
-    """A postal address; US state codes and ZIP / ZIP+4 are validated when the country is US."""
-
-    line1: Text = ""
-    line2: Text | None = None
-    line3: Text | None = None
-    city: Text = ""
-    state: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)] | None = None
-    postal_code: Text | None = None
-    country: Annotated[str, StringConstraints(min_length=2, max_length=2, to_upper=True)] = "US"
-    #: a vendor's country value the hub has no code for (``country`` is then "ZZ"), kept so
-    #: it goes back to that vendor as it came, never turned into another country
-    country_raw: Text | None = None
-
-    @model_validator(mode="after")
-    def _check_us(self) -> Address:
-        # One Python validator per address (each costs a call out of pydantic-core): the
-        # state is upper-cased by its constraints, and a blank one is no state, here.
-        if self.state == "":
-            self.__dict__["state"] = None
-        if self.country == "US":
-            if self.state is not None and self.state not in US_STATES:
-                raise ValueError(f"state {self.state!r} is not a US state code")
-            if self.postal_code is not None and not _ZIP.match(self.postal_code):
-                raise ValueError(f"postal_code {self.postal_code!r} is not a ZIP or ZIP+4")
-        return self
-
-
-class CanonicalRecord(_Model):
-    """Base of every canonical record: a stable key from its source."""
-
-    entity: str = Field(default="", exclude=True, repr=False)
-    key: Key
 
 
 class LocationKind(StrEnum):
@@ -165,14 +48,6 @@ class LocationKind(StrEnum):
     DIVISION = "division"
     MASTER_COMMUNITY = "master_community"
     NEIGHBORHOOD = "neighborhood"
-
-
-LOCATION_PARENT: dict[LocationKind, LocationKind | None] = {
-    LocationKind.REGION: None,
-    LocationKind.DIVISION: LocationKind.REGION,
-    LocationKind.MASTER_COMMUNITY: LocationKind.DIVISION,
-    LocationKind.NEIGHBORHOOD: LocationKind.MASTER_COMMUNITY,
-}
 
 
 class Location(CanonicalRecord):
@@ -226,14 +101,14 @@ class RoleKind(StrEnum):
     OTHER = "other"
 
 
-class Phone(_Model):
+class Phone(StrictModel):
     """A phone number with its kind (mobile, home, work, fax, other)."""
 
     number: Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
     kind: Text = "other"
 
 
-class PersonRole(_Model):
+class PersonRole(StrictModel):
     """One role of a person, linked to a home or organization where it applies."""
 
     kind: RoleKind
@@ -383,65 +258,6 @@ class Organization(CanonicalRecord):
     address: Address | None = None
     parent_key: Key | None = None
     active: bool = True
-
-
-ENTITIES: dict[str, type[CanonicalRecord]] = {
-    "location": Location,
-    "home": Home,
-    "person": Person,
-    "document": Document,
-    "organization": Organization,
-}
-
-
-# -- the entity graph: the one place that says what refers to what ----------------------------
-
-#: the entities, parents first: a record refers only to entities before its own (a location
-#: to its parent location, a home to its neighborhood, a person to homes, a document to a home)
-ENTITY_ORDER = ("location", "organization", "home", "person", "document")
-#: reference field (wherever it appears in a record) -> the entity it points at
-REFERENCES: dict[str, str] = {
-    "parent_key": "location",
-    "neighborhood_key": "location",
-    "home_key": "home",
-    "organization_key": "organization",
-}
-_LOCATION_LEVEL = {kind: level for level, kind in enumerate(LOCATION_PARENT)}
-
-
-def depth(record: CanonicalRecord) -> int:
-    """How far down its entity's own hierarchy a record sits (a region 0, a neighborhood 3;
-    records of other entities 0): records are written shallowest first."""
-    return _LOCATION_LEVEL[record.kind] if isinstance(record, Location) else 0
-
-
-def entity_of(name: str) -> type[CanonicalRecord]:
-    """The model class for a canonical entity name; ``KeyError`` names the known ones."""
-    try:
-        return ENTITIES[name]
-    except KeyError:
-        raise KeyError(f"unknown entity {name!r}; known: {', '.join(ENTITIES)}") from None
-
-
-def json_schema(name: str) -> dict[str, Any]:
-    """The JSON Schema of a canonical entity, as records are serialised."""
-    return entity_of(name).model_json_schema(mode="serialization")
-
-
-def record_hash(record: CanonicalRecord) -> str:
-    """A stable SHA-256 of a record's content, for change detection."""
-    return digest_of(record.model_dump_json())
-
-
-def serialised(record: CanonicalRecord) -> tuple[str, str]:
-    """A record's canonical JSON and its hash, from one serialisation (as ``record_hash``)."""
-    raw = record.__pydantic_serializer__.to_json(record)  # model_dump_json, minus its wrapper
-    return raw.decode(), hashlib.sha256(raw).hexdigest()
-
-
-def digest_of(canonical_json: str) -> str:
-    """The hash of a record already serialised by ``model_dump_json`` (fields in model order)."""
-    return hashlib.sha256(canonical_json.encode()).hexdigest()
 
 
 _SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
