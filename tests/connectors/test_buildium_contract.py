@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors.buildium import BuildiumConnector, BuildiumSettings
-from connectors.buildium.sandbox import MANAGERS, MESSAGES, REPLACED_BY_PUT
+from connectors.buildium.sandbox_data import MANAGERS
+from connectors.buildium.sandbox_messages import MESSAGES, REPLACED_BY_PUT
 from hub import errors
 from hub.client.paging import OffsetLimit
 from hub.client.retry import RetryPolicy
