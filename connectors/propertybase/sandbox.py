@@ -30,97 +30,32 @@ configurable), each the reading hardest on a client where the reference is silen
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from connectors.propertybase.sandbox_data import seeded_collections, seeded_nested
+from connectors.propertybase.sandbox_messages import (
+    FIELDS,
+    LEAD_FLAGS,
+    NESTED,
+    RESOURCES,
+    SINGULAR,
+    Failure,
+    field_errors,
+    filters,
+    json_only,
+    office_name_taken,
+    refuse_repeat,
+    stamp,
+)
 from hub.sandbox.collection import Collection
 from hub.sandbox.options import SandboxOptions
 from hub.sandbox.query import BadParameter, int_param, time_param
 from hub.sandbox.server import SandboxServer
 
 __all__ = ["RESOURCES", "PropertybaseSandbox"]
-
-RESOURCES = ("offices", "agents", "employees", "teams", "leads", "developments")
-SINGULAR = {
-    "offices": "Office",
-    "agents": "Agent",
-    "employees": "Employee",
-    "teams": "Team",
-    "leads": "Lead",
-    "developments": "Development",
-    "addresses": "Development address",
-    "floor_plans": "Development floor plan",
-}
-REQUIRED = {
-    "offices": ("name",),
-    "agents": ("first_name", "last_name", "email"),
-    "employees": ("first_name", "last_name", "email"),
-    "teams": ("name",),
-    "leads": ("first_name", "last_name", "email"),
-    "developments": ("name",),
-    "addresses": ("street",),
-    "floor_plans": ("name",),
-}
-FIELDS = {
-    "offices": ("name", "email", "phone", "address", "active"),
-    "agents": (
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "office_id",
-        "team_id",
-        "title",
-        "active",
-    ),
-    "employees": ("first_name", "last_name", "email", "phone", "office_id", "title", "active"),
-    "teams": ("name", "email", "phone", "team_office_id", "active"),
-    "leads": (
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "agent_id",
-        "agent_email",
-        "team_id",
-        "source",
-        "status",
-        "notes",
-        "address",
-        "bold_leads_id",
-    ),
-    "developments": ("name", "description", "status", "active"),
-    "addresses": ("street", "city", "state", "zip", "country"),
-    "floor_plans": ("name", "bedrooms", "bathrooms", "square_feet", "price"),
-}
-LEAD_FLAGS = ("dont_send_email", "no_assignment_emails", "no_followup_task")
-#: fields a create accepts beyond the record's own (documented POST parameters)
-CREATE_ONLY = {
-    "leads": (*LEAD_FLAGS, "search_attributes", "home_valuation_attributes"),
-    "agents": ("no_assignment_emails",),
-}
-#: resources nested under a development (the change log's DevelopmentAddress, ...FloorPlans)
-NESTED = ("addresses", "floor_plans")
-#: resource -> the field a repeated create is recognised by (409)
-NATURAL_KEYS = {"leads": "email", "developments": "name"}
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-class Failure(Exception):
-    """An answer in the failure or unauthorized envelope."""
-
-    def __init__(self, status: int, message: str, errors: list[str], kind: str = "failure") -> None:
-        super().__init__(message)
-        self.status, self.message, self.errors, self.kind = status, message, errors, kind
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class PropertybaseSandbox(SandboxServer):
@@ -151,9 +86,7 @@ class PropertybaseSandbox(SandboxServer):
         """A development's nested records (a copy of the list; the records are shared)."""
         slot = (resource, development)
         if slot not in self.nested:
-            return seeded_nested(
-                self.options.seed, self.seeded_developments, resource, development
-            )
+            return seeded_nested(self.options.seed, self.seeded_developments, resource, development)
         return list(self.nested[slot])
 
     def _store_nested(self, resource: str, development: int, records: list[dict[str, Any]]) -> None:
@@ -200,7 +133,7 @@ class PropertybaseSandbox(SandboxServer):
         async def routed(request: web.Request) -> web.StreamResponse:
             try:
                 self._authorize(request, permission or resource, action)
-                _json_only(request, resource)
+                json_only(request, resource)
                 status, message, data = await handler(request, resource)
             except (Failure, BadParameter) as caught:
                 failure = (
@@ -251,7 +184,7 @@ class PropertybaseSandbox(SandboxServer):
         if resource in NESTED:
             return dict(record)
         updated = self.collections[resource].updated_at(record_id)
-        return {**record, "updated_at": _stamp(updated)}
+        return {**record, "updated_at": stamp(updated)}
 
     async def _index(self, request: web.Request, resource: str) -> tuple[int, str, Any]:
         query = request.query
@@ -259,7 +192,7 @@ class PropertybaseSandbox(SandboxServer):
         per_page = int_param(query, "per_page", 25, 1, 100)
         since = time_param(query, "updated_since")
         collection = self.collections[resource]
-        tests = self._filters(query)
+        tests = filters(query)
         ids = None
         if tests:
             ids = [
@@ -275,21 +208,6 @@ class PropertybaseSandbox(SandboxServer):
         per_page = int_param(request.query, "per_page", 25, 1, 100)
         data = records[(page - 1) * per_page : page * per_page]
         return 200, f"{len(data)} of {len(records)} {resource}", data
-
-    def _filters(self, query: Mapping[str, str]) -> list[Callable[[dict[str, Any]], bool]]:
-        """The documented filters; any other query parameter is ignored, as a server that does
-        not know it would."""
-        tests: list[Callable[[dict[str, Any]], bool]] = []
-        status = query.get("active_status")
-        if status in ("active", "inactive"):
-            tests.append(lambda r: bool(r.get("active", True)) == (status == "active"))
-        elif status not in (None, "all"):
-            raise Failure(400, "Invalid parameters", [f"active_status '{status}' is not valid"])
-        if "email" in query:
-            # How the email filter matches is not documented: loosely (a search box would).
-            wanted = query["email"].lower()
-            tests.append(lambda r: wanted in str(r.get("email", "")).lower())
-        return tests
 
     def _development_of(self, request: web.Request) -> int:
         raw = request.match_info["development"]
@@ -331,46 +249,16 @@ class PropertybaseSandbox(SandboxServer):
     def _validate(
         self, resource: str, body: dict[str, Any], verb: str, record_id: int | None, creating: bool
     ) -> dict[str, Any]:
-        known = (*FIELDS[resource], *(CREATE_ONLY.get(resource, ()) if creating else ()))
-        errors = [f"unknown attribute '{name}'" for name in body if name not in known]
-        errors += [
-            f"{name} can't be blank"
-            for name in REQUIRED[resource]
-            if creating and not body.get(name)
-        ]
-        if body.get("email") and not EMAIL.match(str(body["email"])):
-            errors.append("email is invalid")
+        errors = field_errors(resource, body, creating)
         if (
             resource == "offices"
             and body.get("name")
-            and self._office_name_taken(str(body["name"]), record_id)
+            and office_name_taken(self.collections["offices"], str(body["name"]), record_id)
         ):
             errors.append("Office name must be unique")
         if errors:
             raise Failure(422, f"{SINGULAR[resource]} not {verb}", errors)
         return {k: body[k] for k in FIELDS[resource] if k in body}
-
-    def _office_name_taken(self, name: str, record_id: int | None) -> bool:
-        offices = self.collections["offices"]
-        return any(
-            (offices.get(i) or {}).get("name") == name and i != record_id for i in offices.ids()
-        )
-
-    def _repeat(self, resource: str, fields: dict[str, Any]) -> None:
-        """409 for a create that repeats an existing record's natural key."""
-        field = NATURAL_KEYS.get(resource)
-        if field is None:
-            return
-        wanted = str(fields[field])
-        fold = str.lower if field == "email" else str
-        collection = self.collections[resource]
-        for i in collection.ids():
-            if fold(str((collection.get(i) or {}).get(field, ""))) == fold(wanted):
-                raise Failure(
-                    409,
-                    f"{SINGULAR[resource]} not created",
-                    [f"{field} has already been taken by {SINGULAR[resource].lower()} {i}"],
-                )
 
     async def _create(self, request: web.Request, resource: str) -> tuple[int, str, Any]:
         body = await self._body(request, resource, "created")
@@ -381,7 +269,7 @@ class PropertybaseSandbox(SandboxServer):
             made = {"id": max((r["id"] for r in records), default=0) + 1, **fields}
             self._store_nested(resource, development, [*records, made])
             return 201, f"{SINGULAR[resource]} created", made
-        self._repeat(resource, fields)
+        refuse_repeat(self.collections[resource], resource, fields)
         record = self.collections[resource].create(lambda i: {"id": i, "active": True, **fields})
         if resource == "leads":
             flags = {flag: bool(body.get(flag, False)) for flag in LEAD_FLAGS}
@@ -420,15 +308,3 @@ class PropertybaseSandbox(SandboxServer):
         else:
             self.collections[resource].delete(record_id)
         return 200, f"{SINGULAR[resource]} deleted", {"id": record_id}
-
-
-def _json_only(request: web.Request, resource: str) -> None:
-    """The overview: every call, reads included, says ``Content-Type: application/json``."""
-    if request.content_type != "application/json":
-        raise Failure(
-            415,
-            f"{SINGULAR[resource]} request refused",
-            ["Requests must be JSON (Content-Type: application/json)"],
-        )
-
-
