@@ -22,17 +22,23 @@ import functools
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from functools import partial
-from typing import Any, Literal, Unpack
-from urllib.parse import quote
+from typing import Any, Unpack
 
-from pydantic import Field, SecretStr, field_validator
-
-from connectors.builder_backed.updates import owner_by_email, unchanged, update_body
+from connectors.builder_backed.documents import Documents
+from connectors.builder_backed.homeowners import Homeowners
+from connectors.builder_backed.records import (
+    document_records,
+    home_records,
+    page_content,
+    payload_field,
+)
+from connectors.builder_backed.settings import BuilderBackedSettings
+from connectors.builder_backed.updates import unchanged, update_body
+from connectors.builder_backed.writes import missing_parent
 from hub.client.auth import OAuth2ClientCredentials
 from hub.client.http_connector import ClientOptions, HTTPConnector
 from hub.client.paging import PageNumber, ReadTally
-from hub.client.response import Response, json_object
-from hub.client.settings import ConnectorSettings
+from hub.client.response import json_object
 from hub.client.vendor import TRANSPORT_ERRORS
 from hub.connector import (
     Capabilities,
@@ -60,7 +66,6 @@ from hub.models import (
     Location,
     LocationKind,
     Person,
-    RoleKind,
 )
 from mappings import builder_backed as m
 
@@ -86,41 +91,6 @@ KIND_OF = {
     "master-communities": LocationKind.MASTER_COMMUNITY,
     "neighborhoods": LocationKind.NEIGHBORHOOD,
 }
-
-
-class BuilderBackedSettings(ConnectorSettings):
-    """``[connectors.NAME]`` for ``type = "builder_backed"``."""
-
-    type: Literal["builder_backed"] = "builder_backed"
-    token_url: str | None = None
-    client_id: str
-    client_secret: SecretStr
-    scopes: list[str] = Field(
-        default_factory=lambda: ["location.write", "home.write", "document.write"]
-    )
-    page_size: int | None = Field(default=100, ge=1, le=500)
-    page_param: str = "page"
-    page_size_param: str = "pageSize"
-    updated_since_param: str = "updatedSince"
-    home_type_fallback: Literal["Single Family", "Multi Family"] | None = None
-    #: the homeDetails keys configured for this builder's account: canonical name (a home
-    #: detail, or bedrooms / bathrooms / square_feet) -> Builder Backed key; a list keeps names
-    details_keys: dict[str, str] = Field(default_factory=dict)
-    #: not in the guide beyond its path: where, in what shape, and how a homeowner changes
-    homeowners_path: str = "/api/v2/homes/{externalHomeId}/users"
-    homeowners_body: Literal["array", "object"] = "array"
-    #: "unknown": what a repeated POST answers is not in the guide, so the home is read first
-    #: and a homeowner already on it is never POSTed; "conflict": a repeat answers 409 (as
-    #: for locations), so a new homeowner costs one request and a 409 resolves to them
-    homeowner_repeat: Literal["unknown", "conflict"] = "unknown"
-    #: "home": a changed homeowner is sent by PUTting the home with its homeowners;
-    #: "refuse": the change is a dead letter (the guide documents no homeowner update)
-    homeowner_update: Literal["home", "refuse"] = "home"
-
-    @field_validator("details_keys", mode="before")
-    @classmethod
-    def _keys_as_names(cls, value: Any) -> Any:
-        return {name: name for name in value} if isinstance(value, list) else value
 
 
 def _error_messages(status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
@@ -158,6 +128,8 @@ class BuilderBackedConnector(HTTPConnector):
             error_messages=_error_messages,
             **options,
         )
+        self.homeowners = Homeowners(self.client, settings, self.get_object, self.vendor)
+        self.documents = Documents(self.client, self.vendor)
 
     def _scopes_for(self, path: str) -> tuple[str, ...]:
         """The one scope a call needs (per the guide), if configured; else all configured."""
@@ -221,34 +193,10 @@ class BuilderBackedConnector(HTTPConnector):
 
     async def _from_home(self, entity: str, payload: Any) -> list[SourceRecord | ReadFailure]:
         """The records one home payload yields for an entity."""
-        if not isinstance(payload, dict):
-            return [
-                ReadFailure("?", f"malformed payload: a home is not an object: {payload!r:.80}")
-            ]
+        if entity != "document" or not isinstance(payload, dict):
+            return home_records(entity, payload)
         home = str(payload.get("externalId"))
-        stamp = parse_timestamp(payload.get("updatedAt"))
-        if entity == "home":
-            return [safe_record(lambda: m.to_home(payload), home, stamp, payload)]
-        if entity == "person":
-            owners = payload.get("homeowners")
-            return [
-                safe_record(
-                    lambda o=owner: m.to_homeowner(o, home),  # type: ignore[misc]
-                    f"{home}/{_email_of(owner)}",
-                    stamp,
-                    owner,
-                )
-                for owner in (owners if isinstance(owners, list) else [])
-            ]
-        return [
-            safe_record(
-                lambda d=doc: m.to_document(d, home),  # type: ignore[misc]
-                _document_id(doc),
-                None,
-                doc,
-            )
-            for doc in await self._documents(home)
-        ]
+        return document_records(await self.documents.of_home(home), home)
 
     async def _read_locations(
         self, name: str, since: datetime | None, tally: ReadTally
@@ -258,7 +206,7 @@ class BuilderBackedConnector(HTTPConnector):
             for region in regions if isinstance(regions, list) else []:
                 yield safe_record(
                     lambda r=region: m.to_location(r, LocationKind.REGION),  # type: ignore[misc]
-                    str(_get(region, "id")),
+                    str(payload_field(region, "id")),
                     None,
                     region,
                 )
@@ -268,8 +216,8 @@ class BuilderBackedConnector(HTTPConnector):
         async for payload in self._pages(f"/api/v2/locations/{name}", since, tally):
             yield safe_record(
                 lambda p=payload: m.to_location(p, KIND_OF[name]),  # type: ignore[misc]
-                str(_get(payload, "externalId")),
-                parse_timestamp(_get(payload, "updatedAt")),
+                str(payload_field(payload, "externalId")),
+                parse_timestamp(payload_field(payload, "updatedAt")),
                 payload,
             )
 
@@ -281,25 +229,10 @@ class BuilderBackedConnector(HTTPConnector):
             per_page=s.page_size or 100, page_param=s.page_param, per_page_param=s.page_size_param
         )
         params = {s.updated_since_param: since.isoformat()} if since else None
-        items = partial(self._content, tally=tally)
+        items = partial(page_content, tally=tally)
         async for page in self.client.paginate(path, paginator, params=params, items=items):
             for item in page:
                 yield item
-
-    def _content(self, response: Response, tally: ReadTally | None = None) -> list[Any]:
-        data = response.json()
-        content = data.get("content") if isinstance(data, dict) else data
-        if tally is not None:
-            total = data.get("totalElements") if isinstance(data, dict) else None
-            valid = isinstance(total, int) and not isinstance(total, bool) and total >= 0
-            tally.stated_total = total if valid else None
-        if not isinstance(content, list):
-            raise response.unexpected("expected a page with a content list")
-        return content
-
-    async def _documents(self, home: str) -> list[dict[str, Any]]:
-        data = (await self.client.request("GET", f"/api/v2/documents/externalHome/{home}")).json()
-        return data if isinstance(data, list) else []
 
     # -- writing -------------------------------------------------------------------------
 
@@ -314,9 +247,9 @@ class BuilderBackedConnector(HTTPConnector):
             body = m.from_home(record, s.home_type_fallback, known_ref, s.details_keys)
             return await self._upsert("/api/v2/homes", body, known_ref, "homes")
         if isinstance(record, Person):
-            return await self._write_homeowner(record, known_ref)
+            return await self.homeowners.write(record, known_ref)
         if isinstance(record, Document):
-            return await self._write_document(record, known_ref)
+            return await self.documents.write(record)
         raise UnsupportedValue(f"Builder Backed does not hold {entity!r}", vendor=self.vendor)
 
     async def _write_location(self, location: Location, known_ref: str | None) -> WriteResult:
@@ -359,112 +292,7 @@ class BuilderBackedConnector(HTTPConnector):
             await request("PUT", path, json=update_body(level, body, current), expect_json=False)
             return WriteResult(ext, WriteAction.UPDATED)
         except NotFound as exc:
-            raise _missing_parent(exc) from None
-
-    async def _send(
-        self, method: str, path: str, body: Any, *, create: bool = False, parse: bool = True
-    ) -> Response:
-        """Send a write; ``parse=False`` when its answer's body is not used (only its status)."""
-        try:
-            return await self.client.request(
-                method, path, json=body, create=create, expect_json=parse
-            )
-        except NotFound as exc:
-            raise _missing_parent(exc) from None
-
-    async def _write_homeowner(self, person: Person, known_ref: str | None) -> WriteResult:
-        homes = [r.home_key for r in person.roles if r.kind is RoleKind.HOMEOWNER and r.home_key]
-        if not homes:
-            raise UnsupportedValue(
-                f"{person.key}: a Builder Backed homeowner needs a home", vendor=self.vendor
-            )
-        known_home = known_ref.rpartition("/")[0] if known_ref else None
-        actions = [await self._add_homeowner(home, person, home == known_home) for home in homes]
-        email = person.emails[0].lower() if person.emails else ""
-        action = (
-            WriteAction.CREATED
-            if WriteAction.CREATED in actions
-            else (WriteAction.UPDATED if WriteAction.UPDATED in actions else WriteAction.UNCHANGED)
-        )
-        return WriteResult(f"{homes[0]}/{email}", action)
-
-    async def _add_homeowner(self, home: str, person: Person, known: bool) -> WriteAction:
-        """Add the person to the home, or bring them up to date there; a homeowner already
-        on the home, or ``known`` to the cross-reference, is never POSTed again."""
-        body = m.from_homeowner(person, home)
-        checked = known or self.settings.homeowner_repeat == "unknown"
-        current = await self._home(home) if checked else {}
-        mine = owner_by_email(current, body["email"], home, self.vendor) if checked else None
-        if mine is None and known:
-            raise PermanentError(
-                f"homeowner {body['email']} is no longer on home {home} at Builder Backed;"
-                " the hub does not add them again on its own",
-                vendor=self.vendor,
-            )
-        if mine is None:
-            if await self._post_homeowner(home, body):
-                return WriteAction.CREATED
-            current = await self._home(home)  # the POST met 409: the homeowner is there
-            mine = owner_by_email(current, body["email"], home, self.vendor)
-        if mine is not None and unchanged(body, mine):
-            return WriteAction.UNCHANGED
-        if self.settings.homeowner_update == "refuse":
-            raise UnsupportedValue(
-                f"homeowner {body['email']} of home {home} changed, and the guide documents no"
-                " homeowner update (homeowner_update = 'refuse')",
-                vendor=self.vendor,
-            )
-        owners = current.get("homeowners") or []
-        merged = (
-            [{**mine, **body} if o is mine else o for o in owners]
-            if mine is not None
-            else [*owners, body]
-        )
-        home_body = update_body("homes", {"externalId": home, "homeowners": merged}, current)
-        await self._send("PUT", "/api/v2/homes", home_body, parse=False)
-        return WriteAction.UPDATED
-
-    async def _post_homeowner(self, home: str, body: dict[str, Any]) -> bool:
-        """POST one homeowner to the home; False when the vendor says it is there (409)."""
-        path = self.settings.homeowners_path.format(externalHomeId=quote(home, safe=""))
-        shape = [body] if self.settings.homeowners_body == "array" else body
-        try:
-            await self._send("POST", path, shape, create=True, parse=False)
-        except Conflict:
-            return False
-        return True
-
-    async def _home(self, home: str) -> dict[str, Any]:
-        current = await self.get_object(f"/api/v2/homes/{quote(home, safe='')}")
-        if current is None:
-            raise MissingParent("home not found", vendor=self.vendor, messages=[f"home {home}"])
-        return current
-
-    async def _write_document(self, document: Document, known_ref: str | None) -> WriteResult:
-        body = m.from_document(document)
-        current = await self._find_document(document.home_key, document.key)
-        if current is not None:
-            if unchanged(body, current):
-                return WriteResult(document.key, WriteAction.UNCHANGED)
-            # Documents have no update call: delete and re-add (the guide's advice).
-            await self.client.request("DELETE", f"/api/v2/documents/{document.key}")
-        await self._send(
-            "POST",
-            "/api/v2/documents",
-            {"externalHomeId": document.home_key, "documents": [body]},
-            create=True,
-        )
-        action = WriteAction.CREATED if current is None else WriteAction.UPDATED
-        return WriteResult(document.key, action)
-
-    async def _find_document(self, home: str, key: str) -> dict[str, Any] | None:
-        try:
-            docs = await self._documents(home)
-        except NotFound:
-            raise MissingParent(
-                "home not found", vendor=self.vendor, messages=[f"home {home}"]
-            ) from None
-        return next((d for d in docs if d.get("externalId") == key), None)
+            raise missing_parent(exc) from None
 
     # -- lookup and delete -----------------------------------------------------------------
 
@@ -488,19 +316,10 @@ class BuilderBackedConnector(HTTPConnector):
         if isinstance(record, Home):
             return record.key if await self.get_object(f"/api/v2/homes/{record.key}") else None
         if isinstance(record, Person):
-            return await self._lookup_homeowner(record)
+            return await self.homeowners.lookup(record)
         if isinstance(record, Document):
-            found = await self._find_document(record.home_key, record.key)
+            found = await self.documents.find(record.home_key, record.key)
             return record.key if found else None
-        return None
-
-    async def _lookup_homeowner(self, person: Person) -> str | None:
-        email = (person.emails[0] if person.emails else "").lower()
-        for role in person.roles:
-            if role.kind is RoleKind.HOMEOWNER and role.home_key:
-                home = await self.get_object(f"/api/v2/homes/{quote(role.home_key, safe='')}")
-                if home is not None and owner_by_email(home, email, role.home_key, self.vendor):
-                    return f"{role.home_key}/{email}"
         return None
 
     async def delete(self, entity: str, ref: str, *, deactivate: bool = False) -> None:
@@ -510,48 +329,14 @@ class BuilderBackedConnector(HTTPConnector):
                 f"Builder Backed cannot {'deactivate' if deactivate else 'delete'} a {entity}",
                 vendor=self.vendor,
             )
-        await self.client.request("DELETE", f"/api/v2/documents/{quote(ref, safe='')}")
+        await self.documents.delete(ref)
 
     async def delete_documents(
         self, home: str, *, category: str | None = None, name: str | None = None
     ) -> None:
         """The guide's other delete forms: all of a home's documents, or those of one
         category, or those of one name (one of ``category`` and ``name`` at most)."""
-        if category is not None and name is not None:
-            raise UnsupportedValue(
-                "Builder Backed deletes a home's documents by category or by name, not both",
-                vendor=self.vendor,
-            )
-        path = f"/api/v2/documents/externalHome/{quote(home, safe='')}"
-        if category is not None:
-            path += f"/category/{quote(category, safe='')}"
-        elif name is not None:
-            path += f"/name/{quote(name, safe='')}"
-        await self.client.request("DELETE", path)
-
-
-def _get(payload: Any, name: str) -> Any:
-    return payload.get(name) if isinstance(payload, dict) else None
-
-
-def _email_of(owner: Any) -> str:
-    return str(owner.get("email", "")).lower() if isinstance(owner, dict) else "?"
-
-
-def _document_id(doc: Any) -> str:
-    return str(doc.get("externalId") or doc.get("id")) if isinstance(doc, dict) else "?"
-
-
-def _missing_parent(exc: NotFound) -> MissingParent:
-    """A write answered 404: Builder Backed does not have a parent the record names."""
-    return MissingParent(
-        exc.message,
-        vendor=exc.vendor,
-        method=exc.method,
-        path=exc.path,
-        status=404,
-        messages=exc.messages,
-    )
+        await self.documents.delete_of_home(home, category=category, name=name)
 
 
 @functools.lru_cache(maxsize=1024)
