@@ -17,15 +17,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Literal, Unpack
+from typing import Any, Unpack
 
-from pydantic import Field, SecretStr
-
+from connectors.buildium.lookups import Lookups
+from connectors.buildium.refs import id_of, is_rental_owner
+from connectors.buildium.settings import BuildiumSettings
 from hub.client.auth import HeaderAuth
 from hub.client.http_connector import ClientOptions, HTTPConnector
 from hub.client.paging import OffsetLimit, ReadTally
 from hub.client.response import json_object
-from hub.client.settings import ConnectorSettings
 from hub.connector import (
     Capabilities,
     ReadEnd,
@@ -36,8 +36,8 @@ from hub.connector import (
     pick_collections,
     safe_record,
 )
-from hub.errors import AmbiguousMatch, MissingParent, NotFound, ProtocolError, UnsupportedValue
-from hub.models import CanonicalRecord, Home, Location, Person, RoleKind
+from hub.errors import AmbiguousMatch, MissingParent, NotFound, UnsupportedValue
+from hub.models import CanonicalRecord, Home, Location, Person
 from mappings import buildium as m
 
 __all__ = ["COLLECTIONS", "BuildiumConnector", "BuildiumSettings"]
@@ -59,17 +59,6 @@ DEFAULT_READS = {
 }
 
 
-class BuildiumSettings(ConnectorSettings):
-    """``[connectors.NAME]`` for ``type = "buildium"``."""
-
-    type: Literal["buildium"] = "buildium"
-    client_id: str
-    client_secret: SecretStr
-    rate_limit: float = Field(default=10.0, ge=0)  # Buildium allows 10 per second; 0: none
-    page_size: int | None = Field(default=1000, ge=1, le=1000)
-    operating_bank_account_id: int = 1
-
-
 def error_messages(status: int, headers: Mapping[str, str], body: bytes) -> list[str]:
     """The UserMessage and each ``Key: Value`` of an ApiErrorResponse."""
     data = json_object(body)
@@ -80,15 +69,6 @@ def error_messages(status: int, headers: Mapping[str, str], body: bytes) -> list
         if isinstance(item, dict):
             found.append(f"{item.get('Key')}: {item.get('Value')}")
     return found
-
-
-
-def _id_of(ref: str | None, collection: str) -> int | None:
-    """A Buildium id from a ref or a canonical key of that collection."""
-    if ref is None:
-        return None
-    tail = ref.removeprefix(f"buildium:{collection}:")
-    return int(tail) if tail.isdigit() else None
 
 
 class BuildiumConnector(HTTPConnector):
@@ -120,6 +100,7 @@ class BuildiumConnector(HTTPConnector):
             error_messages=error_messages,
             **options,
         )
+        self.lookups = Lookups(self.client, settings.page_size or 1000, self.vendor)
 
     async def check(self) -> None:
         """List one association: proves the credentials and the API are there."""
@@ -203,7 +184,7 @@ class BuildiumConnector(HTTPConnector):
         return WriteResult(ref, WriteAction.UPDATED)
 
     async def _write_association(self, location: Location, ref: str | None) -> WriteResult:
-        association = _id_of(ref, "association")
+        association = id_of(ref, "association")
         if association is None:
             body = m.from_association(location, self.settings.operating_bank_account_id)
             return await self._create("/v1/associations", body)
@@ -221,7 +202,7 @@ class BuildiumConnector(HTTPConnector):
                 return await self._update(
                     path, ref, "association-unit", lambda current: m.unit_put(current, home)
                 )
-            association = _id_of(home.neighborhood_key, "association")
+            association = id_of(home.neighborhood_key, "association")
             if association is None:
                 raise MissingParent(
                     "a unit needs its association",
@@ -237,8 +218,8 @@ class BuildiumConnector(HTTPConnector):
             ) from None
 
     async def _write_owner(self, person: Person, ref: str | None) -> WriteResult:
-        if _is_rental_owner(person):
-            properties = [i for r in person.roles if (i := _id_of(r.home_key, "rental"))]
+        if is_rental_owner(person):
+            properties = [i for r in person.roles if (i := id_of(r.home_key, "rental"))]
             if ref is not None:
                 return await self._update(
                     "/v1/rentals/owners",
@@ -254,7 +235,7 @@ class BuildiumConnector(HTTPConnector):
                 "association-owner",
                 lambda current: m.owner_put(current, person),
             )
-        units = [i for r in person.roles if (i := _id_of(r.home_key, "association-unit"))]
+        units = [i for r in person.roles if (i := id_of(r.home_key, "association-unit"))]
         if not units:
             raise MissingParent(
                 "an association owner needs a unit (ownership account)",
@@ -314,114 +295,10 @@ class BuildiumConnector(HTTPConnector):
         Buildium's name and email filters match by substring, and a filter it does not
         know may be ignored: every candidate is checked here, never taken on trust.
         """
-        if isinstance(record, Person):
-            return await self._lookup_owner(record, by or "email")
-        if isinstance(record, Location):
-            name = record.name
-            return await self._one(
-                "/v1/associations",
-                {},
-                lambda p: m.name_matches(p.get("Name"), name),
-                f"association named {name!r}",
-            )
-        if isinstance(record, Home):
-            association = _id_of(record.neighborhood_key, "association")
-            if association is None:
-                return None  # its association is not at Buildium yet, so neither is it
-            number = m.from_association_unit(record, None)["UnitNumber"]
-            return await self._one(
-                "/v1/associations/units",
-                {"associationids": association},
-                lambda p: (
-                    p.get("AssociationId") == association
-                    and m.name_matches(p.get("UnitNumber"), number)
-                ),
-                f"unit {number!r} of association {association}",
-            )
-        return None
-
-    async def _lookup_owner(self, person: Person, by: str) -> str | None:
-        rental = _is_rental_owner(person)
-        path = "/v1/rentals/owners" if rental else "/v1/associations/owners"
-        if by == "email":
-            if not person.emails:
-                return None
-            email = str(person.emails[0])
-            params = {"ownername": person.full_name} if rental else {"email": email}
-            return await self._one(
-                path,
-                params,
-                lambda p: m.email_matches(p, email),
-                f"owner with email {email!r}",
-                None if rental else _owner_ref,
-            )
-        full = person.full_name
-        if not full.strip():
-            return None
-        return await self._one(
-            path,
-            {"ownername" if rental else "name": full},
-            lambda p: m.name_matches(f"{p.get('FirstName') or ''} {p.get('LastName') or ''}", full),
-            f"owner named {full!r}",
-            None if rental else _owner_ref,
-        )
-
-    async def _one(
-        self,
-        path: str,
-        params: dict[str, Any],
-        match: Callable[[dict[str, Any]], bool],
-        what: str,
-        ref_of: Callable[[dict[str, Any]], str] | None = None,
-    ) -> str | None:
-        """The ref of the one candidate that matches exactly (its id, or what ``ref_of``
-        makes of it), None for none."""
-        paginator = OffsetLimit(limit=self.settings.page_size or 1000)
-        found: list[str] = []
-        ids: list[str] = []
-        async for page in self.client.paginate(path, paginator, params=params):
-            for candidate in page:
-                if not isinstance(candidate, dict) or not match(candidate):
-                    continue
-                if not isinstance(candidate.get("Id"), int):
-                    raise ProtocolError(
-                        f"a {what} carries no Id", vendor=self.vendor, method="GET", path=path
-                    )
-                found.append(ref_of(candidate) if ref_of else str(candidate["Id"]))
-                ids.append(str(candidate["Id"]))
-        if len(found) > 1:
-            raise AmbiguousMatch(
-                f"{len(found)} records match the {what} exactly: none is updated",
-                vendor=self.vendor,
-                path=path,
-                candidates=ids,
-            )
-        return found[0] if found else None
+        return await self.lookups.find(record, by)
 
     async def delete(self, entity: str, ref: str, *, deactivate: bool = False) -> None:
         """Buildium's API offers no delete for these records."""
         raise UnsupportedValue(
             f"Buildium cannot delete a {entity} through its API", vendor=self.vendor
         )
-
-
-def _owner_ref(owner: dict[str, Any]) -> str:
-    """An association owner's ref: its id, and its one active ownership account's where it
-    has exactly one (the unit <-> account <-> owner chain)."""
-    accounts = [
-        a["Id"]
-        for a in owner.get("OwnershipAccounts") or []
-        if isinstance(a, dict)
-        and isinstance(a.get("Id"), int)
-        and a.get("Status") in (None, "Active")
-    ]
-    return f"{owner['Id']}/{accounts[0]}" if len(accounts) == 1 else str(owner["Id"])
-
-
-def _is_rental_owner(person: Person) -> bool:
-    """A rental owner who is not also an association owner or homeowner."""
-    roles = {r.kind for r in person.roles}
-    return RoleKind.RENTAL_OWNER in roles and not roles & {
-        RoleKind.ASSOCIATION_OWNER,
-        RoleKind.HOMEOWNER,
-    }

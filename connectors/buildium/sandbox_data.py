@@ -120,6 +120,7 @@ def _association(seed: int, i: int) -> dict[str, Any]:
         "TaxInformation": {"TaxPayerIdType": "EIN", "TaxPayerId": f"74-{1000000 + i}"},
     }
 
+
 def _association_unit(seed: int, i: int) -> dict[str, Any]:
     association = (i - 1) // UNITS_PER_PROPERTY + 1
     number = str(100 + (i - 1) % UNITS_PER_PROPERTY)
@@ -133,6 +134,7 @@ def _association_unit(seed: int, i: int) -> dict[str, Any]:
         "UnitBathrooms": BATHROOMS[1 + i % 4],
         "UnitSize": 900 + (i % 12) * 150,
     }
+
 
 def _owner(seed: int, i: int) -> dict[str, Any]:
     person = fake_person(seed, i)
@@ -166,6 +168,7 @@ def _owner(seed: int, i: int) -> dict[str, Any]:
         "OwnershipAccounts": [_account(seed, ACCOUNT_ID_BASE + i)],
     }
 
+
 def _account(seed: int, account_id: int) -> dict[str, Any]:
     i = account_id - ACCOUNT_ID_BASE
     unit = _association_unit(seed, i)
@@ -178,6 +181,7 @@ def _account(seed: int, account_id: int) -> dict[str, Any]:
         "AssociationOwnerIds": [i],
         "DelinquencyStatus": "NoDelinquency",
     }
+
 
 def _rental(seed: int, i: int) -> dict[str, Any]:
     index = i - RENTAL_ID_BASE
@@ -193,6 +197,7 @@ def _rental(seed: int, i: int) -> dict[str, Any]:
         "RentalType": "Residential",
         "RentalSubType": SUBTYPES[index % 3],
     }
+
 
 def _rental_unit(seed: int, i: int) -> dict[str, Any]:
     index = i - RENTAL_ID_BASE
@@ -211,6 +216,7 @@ def _rental_unit(seed: int, i: int) -> dict[str, Any]:
         "IsUnitListed": index % 5 == 0,
         "IsUnitOccupied": index % 5 != 0,
     }
+
 
 def _rental_owner(seed: int, i: int) -> dict[str, Any]:
     person = fake_person(seed, 30_000_000 + i)
@@ -231,6 +237,7 @@ def _rental_owner(seed: int, i: int) -> dict[str, Any]:
         "CompanyName": "",
         "PropertyIds": [rental["Id"]],
     }
+
 
 def _tenant(seed: int, i: int) -> dict[str, Any]:
     person = fake_person(seed, 40_000_000 + i)
