@@ -48,7 +48,11 @@ def test_nothing_the_config_reads_imports_it_back() -> None:
     and none of them imports the config: no cycle, hidden or not."""
     below = [HUB / "connector.py", HUB / "registry.py", *sorted((HUB / "client").glob("*.py"))]
     for path in below:
-        assert not {"hub.config", "hub.app"} & _imported(path), path.name
+        # the config is a package: hub.config.settings counts as hub.config
+        above = {
+            m for m in _imported(path) if ".".join(m.split(".")[:2]) in {"hub.config", "hub.app"}
+        }
+        assert not above, path.name
 
 
 def test_the_core_names_no_vendor() -> None:
