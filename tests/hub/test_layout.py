@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HUB = Path(__file__).resolve().parents[2] / "hub"
 
 
@@ -56,10 +58,43 @@ def test_nothing_the_config_reads_imports_it_back() -> None:
 
 
 def test_the_core_names_no_vendor() -> None:
-    """``hub`` imports no connector or mapping, but for the CLI's lazy ``prophub demo``."""
+    """``hub`` imports no connector or mapping, but for the CLI's lazy ``prophub demo``
+    (``hub/cli/demo.py``)."""
     for path in sorted(HUB.rglob("*.py")):
         vendor = {m for m in _imported(path) if m.split(".")[0] in ("connectors", "mappings")}
         allowed = {"connectors.demo", "connectors.demo.run_demo"}
-        if path.name != "cli.py":
+        if path.relative_to(HUB).as_posix() != "cli/demo.py":
             allowed = set()
         assert vendor <= allowed, f"{path.relative_to(HUB)} imports {sorted(vendor)}"
+
+
+#: what ``prophub --help`` must not load: the engine, the state store, the daemon, the library
+#: API, the HTTP and database stacks, and the model and config (pydantic building every
+#: model on import was most of what help cost)
+_NOT_FOR_HELP = ("hub.sync", "hub.state", "hub.daemon", "hub.app", "hub.models", "hub.config")
+_NOT_FOR_HELP_PACKAGES = ("aiohttp", "sqlalchemy", "alembic")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["sync", "--help"], ["dlq", "--help"]])
+def test_help_loads_no_engine_store_or_http_stack(args: list[str]) -> None:
+    """``prophub --help`` (and a command's) imports none of what running a command needs."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "hub", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    # -X importtime writes "import time: self | cumulative | module" per import to stderr
+    loaded = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    heavy = {
+        name
+        for name in loaded
+        if name.split(".")[0] in _NOT_FOR_HELP_PACKAGES
+        or any(name == m or name.startswith(m + ".") for m in _NOT_FOR_HELP)
+    }
+    assert "Usage" in done.stdout and not heavy, sorted(heavy)
