@@ -35,7 +35,7 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.propertybase.sandbox_data import seeded_collections, seeded_nested
+from connectors.propertybase.sandbox_data import seeded_collections
 from connectors.propertybase.sandbox_messages import (
     FIELDS,
     LEAD_FLAGS,
@@ -50,6 +50,7 @@ from connectors.propertybase.sandbox_messages import (
     refuse_repeat,
     stamp,
 )
+from connectors.propertybase.sandbox_nested import NestedRecords
 from hub.sandbox.collection import Collection
 from hub.sandbox.options import SandboxOptions
 from hub.sandbox.query import BadParameter, int_param, time_param
@@ -75,8 +76,7 @@ class PropertybaseSandbox(SandboxServer):
         }
         self.collections = seeded_collections(self.options.size, self.options.seed)
         self.seeded_developments = self.collections["developments"].size
-        #: (nested resource, development id) -> its records, once a client changed them
-        self.nested: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        self.nested = NestedRecords(self.options.seed, self.seeded_developments)
         self.side_effects = Collection("lead-side-effects", 0, lambda i: {})
         self.collections["lead-side-effects"] = self.side_effects
         #: a test switch: answer every write with HTTP 200 and a failure envelope
@@ -84,13 +84,7 @@ class PropertybaseSandbox(SandboxServer):
 
     def nested_records(self, resource: str, development: int) -> list[dict[str, Any]]:
         """A development's nested records (a copy of the list; the records are shared)."""
-        slot = (resource, development)
-        if slot not in self.nested:
-            return seeded_nested(self.options.seed, self.seeded_developments, resource, development)
-        return list(self.nested[slot])
-
-    def _store_nested(self, resource: str, development: int, records: list[dict[str, Any]]) -> None:
-        self.nested[(resource, development)] = records
+        return self.nested.records(resource, development)
 
     # -- envelope and auth -------------------------------------------------------------------
 
@@ -264,10 +258,7 @@ class PropertybaseSandbox(SandboxServer):
         body = await self._body(request, resource, "created")
         fields = self._validate(resource, body, "created", None, creating=True)
         if resource in NESTED:
-            development = self._development_of(request)
-            records = self.nested_records(resource, development)
-            made = {"id": max((r["id"] for r in records), default=0) + 1, **fields}
-            self._store_nested(resource, development, [*records, made])
+            made = self.nested.add(resource, self._development_of(request), fields)
             return 201, f"{SINGULAR[resource]} created", made
         refuse_repeat(self.collections[resource], resource, fields)
         record = self.collections[resource].create(lambda i: {"id": i, "active": True, **fields})
@@ -289,12 +280,8 @@ class PropertybaseSandbox(SandboxServer):
         body = await self._body(request, resource, "updated")
         fields = self._validate(resource, body, "updated", record_id, creating=False)
         if resource in NESTED:
-            development = self._development_of(request)
             updated = {**record, **fields}
-            records = self.nested_records(resource, development)
-            self._store_nested(
-                resource, development, [updated if r["id"] == record_id else r for r in records]
-            )
+            self.nested.replace(resource, self._development_of(request), record_id, updated)
             return 200, f"{SINGULAR[resource]} updated", updated
         updated = self.collections[resource].put(record_id, {**record, **fields})
         return 200, f"{SINGULAR[resource]} updated", self._present(resource, record_id, updated)
@@ -302,9 +289,7 @@ class PropertybaseSandbox(SandboxServer):
     async def _delete(self, request: web.Request, resource: str) -> tuple[int, str, Any]:
         record_id, _ = self._find(request, resource)
         if resource in NESTED:
-            development = self._development_of(request)
-            records = self.nested_records(resource, development)
-            self._store_nested(resource, development, [r for r in records if r["id"] != record_id])
+            self.nested.remove(resource, self._development_of(request), record_id)
         else:
             self.collections[resource].delete(record_id)
         return 200, f"{SINGULAR[resource]} deleted", {"id": record_id}
