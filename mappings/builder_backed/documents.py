@@ -11,11 +11,11 @@ from hub.models import (
     Document,
 )
 from mappings.builder_backed.tables import (
-    _DOCUMENT_TYPE_NAMES,
+    DOCUMENT_TYPE_NAMES,
     DOCUMENT_TYPES,
     VENDOR,
 )
-from mappings.builder_backed.values import _drop_none, _get, _opt
+from mappings.builder_backed.values import drop_none, optional_text, required_field
 
 __all__ = ["from_document", "to_document"]
 
@@ -40,20 +40,22 @@ def _stamp(value: date | datetime | None) -> str | None:
 
 def to_document(payload: Mapping[str, Any], home_external_id: str) -> Document:
     """A document of a home as a Document."""
-    raw_type = str(_get(payload, "type"))
+    raw_type = str(required_field(payload, "type"))
     storage = DOCUMENT_TYPES.get(raw_type)
     if storage is None:
         raise MappingError(f"unknown document type {raw_type!r}", vendor=VENDOR, entity="document")
-    key = _opt(payload, "externalId") or f"{VENDOR}:document:{_get(payload, 'id')}"
+    key = (
+        optional_text(payload, "externalId") or f"{VENDOR}:document:{required_field(payload, 'id')}"
+    )
     try:
         return Document(
             key=key,
             home_key=home_external_id,
-            category=_get(payload, "category"),
-            name=_get(payload, "name"),
-            url=_get(payload, "url"),
+            category=required_field(payload, "category"),
+            name=required_field(payload, "name"),
+            url=required_field(payload, "url"),
             storage=storage,
-            bucket=_opt(payload, "bucket"),
+            bucket=optional_text(payload, "bucket"),
             shareable=bool(payload.get("shareable", False)),
             display_from=_display(payload.get("displayStart")),
             display_until=_display(payload.get("displayEnd")),
@@ -64,13 +66,13 @@ def to_document(payload: Mapping[str, Any], home_external_id: str) -> Document:
 
 def from_document(document: Document) -> dict[str, Any]:
     """A Document as an item of ``POST /api/v2/documents``' ``documents`` array."""
-    return _drop_none(
+    return drop_none(
         {
             "externalId": document.key,
             "category": document.category,
             "name": document.name,
             "url": document.url,
-            "type": _DOCUMENT_TYPE_NAMES[document.storage],
+            "type": DOCUMENT_TYPE_NAMES[document.storage],
             "shareable": document.shareable,
             "bucket": document.bucket,
             "displayStart": _stamp(document.display_from),

@@ -13,19 +13,19 @@ from hub.models import (
     RoleKind,
 )
 from mappings.builder_backed.tables import (
-    _HOMEOWNER_TYPE_NAMES,
+    HOMEOWNER_TYPE_NAMES,
     HOMEOWNER_TYPES,
     VENDOR,
     log,
 )
-from mappings.builder_backed.values import _drop_none, _get, _opt, homeowner_key
+from mappings.builder_backed.values import drop_none, homeowner_key, optional_text, required_field
 
 __all__ = ["from_homeowner", "to_homeowner"]
 
 
 def to_homeowner(payload: Mapping[str, Any], home_external_id: str) -> Person:
     """A homeowner of a home as a Person with a homeowner role."""
-    email = str(_get(payload, "email"))
+    email = str(required_field(payload, "email"))
     raw_type = payload.get("homeownerType")
     rank = HOMEOWNER_TYPES.get(str(raw_type)) if raw_type else None
     if raw_type and rank is None:
@@ -42,11 +42,11 @@ def to_homeowner(payload: Mapping[str, Any], home_external_id: str) -> Person:
         )
         return Person(
             key=homeowner_key(home_external_id, email),
-            prefix=_opt(payload, "prefix"),
+            prefix=optional_text(payload, "prefix"),
             first_name=payload.get("firstName") or "",
-            middle_name=_opt(payload, "middleName"),
+            middle_name=optional_text(payload, "middleName"),
             last_name=payload.get("lastName") or "",
-            suffix=_opt(payload, "suffix"),
+            suffix=optional_text(payload, "suffix"),
             emails=[email],
             roles=[role],
         )
@@ -73,7 +73,7 @@ def from_homeowner(person: Person, home_ref: str | None = None) -> dict[str, Any
         None,
     )
     rank = role.homeowner_type if role and role.homeowner_type else None
-    return _drop_none(
+    return drop_none(
         {
             "email": person.emails[0],
             "prefix": person.prefix,
@@ -81,7 +81,7 @@ def from_homeowner(person: Person, home_ref: str | None = None) -> dict[str, Any
             "middleName": person.middle_name,
             "lastName": person.last_name,
             "suffix": person.suffix,
-            "homeownerType": _HOMEOWNER_TYPE_NAMES[rank] if rank else None,
+            "homeownerType": HOMEOWNER_TYPE_NAMES[rank] if rank else None,
             "defaultHome": role.default_home if role else None,
         }
     )

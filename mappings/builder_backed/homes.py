@@ -14,12 +14,12 @@ from hub.models import (
 )
 from mappings.builder_backed.homeowners import from_homeowner, to_homeowner
 from mappings.builder_backed.tables import (
-    _HOME_TYPE_NAMES,
+    HOME_TYPE_NAMES,
     HOME_TYPES,
     VENDOR,
     log,
 )
-from mappings.builder_backed.values import _get, _opt
+from mappings.builder_backed.values import optional_text, required_field
 
 __all__ = ["from_home", "home_details", "to_home"]
 
@@ -42,28 +42,28 @@ def _home_type(raw: Any) -> tuple[HomeType, str | None]:
 
 def to_home(payload: Mapping[str, Any]) -> Home:
     """A home payload (with its homeowners) as a Home."""
-    external_id = str(_get(payload, "externalId"))
+    external_id = str(required_field(payload, "externalId"))
     home_type, raw = _home_type(payload.get("type"))
     try:
         return Home(
             key=external_id,
             address=Address(
-                line1=_get(payload, "addressLine1"),
-                line2=_opt(payload, "addressLine2"),
-                city=_get(payload, "city"),
-                state=_get(payload, "state"),
-                postal_code=_get(payload, "postalCode"),
+                line1=required_field(payload, "addressLine1"),
+                line2=optional_text(payload, "addressLine2"),
+                city=required_field(payload, "city"),
+                state=required_field(payload, "state"),
+                postal_code=required_field(payload, "postalCode"),
             ),
             home_type=home_type,
             home_type_raw=raw,
-            model=_opt(payload, "model"),
-            product_collection=_opt(payload, "productCollection"),
-            job_id=_opt(payload, "jobId"),
+            model=optional_text(payload, "model"),
+            product_collection=optional_text(payload, "productCollection"),
+            job_id=optional_text(payload, "jobId"),
             market_home=bool(payload.get("marketHome", False)),
             closing_date=_date(payload.get("closingDate")),
             scheduled_closing_date=_date(payload.get("scheduledClosingDate")),
             details=dict(payload.get("homeDetails") or {}),
-            neighborhood_key=_opt(payload, "neighborhoodExternalId"),
+            neighborhood_key=optional_text(payload, "neighborhoodExternalId"),
             homeowners=[to_homeowner(h, external_id) for h in payload.get("homeowners") or []],
         )
     except ValueError as exc:
@@ -101,7 +101,7 @@ def from_home(
 ) -> dict[str, Any]:
     """A Home as a create/update body; types Builder Backed cannot hold, and missing required
     fields, are reported before anything is sent. ``details_keys``: see :func:`home_details`."""
-    vendor_type = _HOME_TYPE_NAMES.get(str(home.home_type)) or fallback_type
+    vendor_type = HOME_TYPE_NAMES.get(str(home.home_type)) or fallback_type
     if vendor_type is None:
         raise UnsupportedValue(
             f"{home.key}: home type {home.home_type.value!r} has no Builder Backed equivalent "

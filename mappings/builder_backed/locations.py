@@ -14,7 +14,7 @@ from mappings.builder_backed.tables import (
     LEVELS,
     VENDOR,
 )
-from mappings.builder_backed.values import _drop_none, _get, _opt, region_key
+from mappings.builder_backed.values import drop_none, optional_text, region_key, required_field
 
 __all__ = ["from_location", "to_location"]
 
@@ -24,20 +24,22 @@ def to_location(payload: Mapping[str, Any], kind: LocationKind) -> Location:
     try:
         if kind is LocationKind.REGION:
             return Location(
-                key=region_key(_get(payload, "id")),
+                key=region_key(required_field(payload, "id")),
                 kind=kind,
-                name=_get(payload, "name"),
+                name=required_field(payload, "name"),
                 active=bool(payload.get("active", True)),
             )
         _, parent_field = LEVELS[kind]
         return Location(
-            key=_get(payload, "externalId"),
+            key=required_field(payload, "externalId"),
             kind=kind,
-            name=_get(payload, "name"),
-            display_name=_opt(payload, "displayName"),
-            abbreviation=_opt(payload, "abbreviatedName"),
-            parent_key=_opt(payload, parent_field) if parent_field else None,
-            parent_name=_opt(payload, "regionName") if kind is LocationKind.DIVISION else None,
+            name=required_field(payload, "name"),
+            display_name=optional_text(payload, "displayName"),
+            abbreviation=optional_text(payload, "abbreviatedName"),
+            parent_key=optional_text(payload, parent_field) if parent_field else None,
+            parent_name=optional_text(payload, "regionName")
+            if kind is LocationKind.DIVISION
+            else None,
             active=bool(payload.get("active", True)),
         )
     except ValueError as exc:
@@ -69,4 +71,4 @@ def from_location(location: Location, external_id: str | None = None) -> dict[st
         if not location.parent_key:
             raise UnsupportedValue(f"a {location.kind.value} needs a parent", vendor=VENDOR)
         body[parent_field] = location.parent_key
-    return _drop_none(body)
+    return drop_none(body)

@@ -11,9 +11,12 @@ from hub.models import DocumentStorage, HomeownerType, HomeType, LocationKind
 
 __all__ = [
     "DOCUMENT_TYPES",
+    "DOCUMENT_TYPE_NAMES",
     "HOMEOWNER_TYPES",
+    "HOMEOWNER_TYPE_NAMES",
     "HOME_FIELDS",
     "HOME_TYPES",
+    "HOME_TYPE_NAMES",
     "LEVELS",
     "REQUIRED_HOME_FIELDS",
     "VENDOR",
@@ -62,6 +65,6 @@ def _reverse(table: Mapping[str, Any]) -> dict[Any, str]:
 
 
 # Canonical value -> vendor name, for writing (built once: they are read per record).
-_HOME_TYPE_NAMES = {str(k): v for k, v in _reverse(HOME_TYPES).items()}  # by plain value
-_HOMEOWNER_TYPE_NAMES = _reverse(HOMEOWNER_TYPES)
-_DOCUMENT_TYPE_NAMES = _reverse(DOCUMENT_TYPES)
+HOME_TYPE_NAMES = {str(k): v for k, v in _reverse(HOME_TYPES).items()}  # by plain value
+HOMEOWNER_TYPE_NAMES = _reverse(HOMEOWNER_TYPES)
+DOCUMENT_TYPE_NAMES = _reverse(DOCUMENT_TYPES)

@@ -8,22 +8,25 @@ from typing import Any
 from hub.errors import MappingError
 from mappings.builder_backed.tables import VENDOR
 
-__all__ = ["homeowner_key", "region_key"]
+__all__ = ["drop_none", "homeowner_key", "optional_text", "region_key", "required_field"]
 
 
-def _get(payload: Mapping[str, Any], name: str) -> Any:
+def required_field(payload: Mapping[str, Any], name: str) -> Any:
+    """A field the payload must carry; a MappingError when it is missing."""
     value = payload.get(name)
     if value is None:
         raise MappingError(f"missing {name!r}", vendor=VENDOR)
     return value
 
 
-def _opt(payload: Mapping[str, Any], name: str) -> str | None:
+def optional_text(payload: Mapping[str, Any], name: str) -> str | None:
+    """A field as text, or None when it is missing or empty."""
     value = payload.get(name)
     return str(value) if value not in (None, "") else None
 
 
-def _drop_none(payload: dict[str, Any]) -> dict[str, Any]:
+def drop_none(payload: dict[str, Any]) -> dict[str, Any]:
+    """The body without its None values (the vendor is not sent nulls)."""
     return {k: v for k, v in payload.items() if v is not None}
 
 

@@ -17,19 +17,19 @@ from hub.models import (
 )
 from mappings.buildium.tables import BATHROOMS, BEDROOMS, SUBTYPES, VENDOR
 from mappings.buildium.values import (
-    _address_fields,
-    _emails,
-    _id,
-    _lookup,
-    _objects,
-    _phones,
-    _text,
-    _to_address,
-    _unknown,
-    _wrap,
+    address_at,
+    address_fields,
+    emails_of,
+    enum_value,
+    id_of,
     key,
     log,
+    objects_at,
+    phones_of,
+    raw_unknown,
+    text_of,
     to_address,
+    wrapped,
 )
 
 __all__ = [
@@ -45,15 +45,15 @@ __all__ = [
 
 def to_association(payload: Mapping[str, Any], parent_key: str | None = None) -> Location:
     """An AssociationMessage as a neighborhood."""
-    record_id = _id(payload)
-    return _wrap(
+    record_id = id_of(payload)
+    return wrapped(
         "location",
         f"association {record_id}",
         lambda: Location(
             key=key("association", record_id),
             kind=LocationKind.NEIGHBORHOOD,
-            name=_text(payload, "Name") or f"Association {record_id}",
-            description=_text(payload, "Description"),
+            name=text_of(payload, "Name") or f"Association {record_id}",
+            description=text_of(payload, "Description"),
             parent_key=parent_key,
             active=payload.get("IsActive") is not False,
             address=to_address(payload.get("Address")),
@@ -68,23 +68,23 @@ def _home(
     home_type: HomeType,
     raw: str | None,
 ) -> Home:
-    record_id = _id(payload)
+    record_id = id_of(payload)
     what = f"{collection} {record_id}"
-    try:  # one record, one try: any ValueError is this record's (as _wrap says it)
-        address = _address_fields(payload.get("Address"))
+    try:  # one record, one try: any ValueError is this record's (as wrapped says it)
+        address = address_fields(payload.get("Address"))
         if address is None:
             raise MappingError(f"{what}: no address", vendor=VENDOR, entity="home")
         return Home.model_validate(
             {
                 "key": key(collection, record_id),
                 "address": address,  # validated with the home: one pass, not two
-                "name": _text(payload, "UnitNumber"),
+                "name": text_of(payload, "UnitNumber"),
                 "home_type": home_type,
                 "home_type_raw": raw,
-                "bedrooms": _lookup(BEDROOMS, payload.get("UnitBedrooms"), "UnitBedrooms"),
-                "bathrooms": _lookup(BATHROOMS, payload.get("UnitBathrooms"), "UnitBathrooms"),
-                "bedrooms_raw": _unknown(BEDROOMS, payload.get("UnitBedrooms")),
-                "bathrooms_raw": _unknown(BATHROOMS, payload.get("UnitBathrooms")),
+                "bedrooms": enum_value(BEDROOMS, payload.get("UnitBedrooms"), "UnitBedrooms"),
+                "bathrooms": enum_value(BATHROOMS, payload.get("UnitBathrooms"), "UnitBathrooms"),
+                "bedrooms_raw": raw_unknown(BEDROOMS, payload.get("UnitBedrooms")),
+                "bathrooms_raw": raw_unknown(BATHROOMS, payload.get("UnitBathrooms")),
                 "square_feet": payload.get("UnitSize") or None,
                 "neighborhood_key": neighborhood,
             }
@@ -127,20 +127,20 @@ def to_rental_unit(payload: Mapping[str, Any]) -> Home:
 def _person(
     collection: str, payload: Mapping[str, Any], roles: list[PersonRole], address_field: str
 ) -> Person:
-    record_id = _id(payload)
-    return _wrap(
+    record_id = id_of(payload)
+    return wrapped(
         "person",
         f"{collection} {record_id}",
         lambda: Person(
             key=key(collection, record_id),
-            first_name=_text(payload, "FirstName") or "",
-            last_name=_text(payload, "LastName") or "",
-            company_name=_text(payload, "CompanyName"),
+            first_name=text_of(payload, "FirstName") or "",
+            last_name=text_of(payload, "LastName") or "",
+            company_name=text_of(payload, "CompanyName"),
             is_company=bool(payload.get("IsCompany")),
-            emails=_emails(payload),
-            phones=_phones(payload.get("PhoneNumbers")),
-            address=_to_address(payload.get(address_field), address_field),
-            notes=_text(payload, "Comment"),
+            emails=emails_of(payload),
+            phones=phones_of(payload.get("PhoneNumbers")),
+            address=address_at(payload.get(address_field), address_field),
+            notes=text_of(payload, "Comment"),
             roles=roles,
         ),
     )
@@ -149,10 +149,10 @@ def _person(
 def to_association_owner(payload: Mapping[str, Any]) -> Person:
     """An AssociationOwnerMessage as a homeowner of each unit it owns."""
     roles = []
-    accounts = _wrap(
+    accounts = wrapped(
         "person",
-        f"association-owner {_id(payload)}",
-        lambda: _objects(payload.get("OwnershipAccounts"), "OwnershipAccounts"),
+        f"association-owner {id_of(payload)}",
+        lambda: objects_at(payload.get("OwnershipAccounts"), "OwnershipAccounts"),
     )
     for account in accounts:
         unit = account.get("UnitId")
@@ -175,8 +175,10 @@ def to_tenant(payload: Mapping[str, Any]) -> Person:
     """A TenantMessage as a tenant of the units its leases name."""
     roles = [
         PersonRole(kind=RoleKind.TENANT, home_key=key("rental-unit", lease["UnitId"]))
-        for lease in _wrap(
-            "person", f"tenant {_id(payload)}", lambda: _objects(payload.get("Leases"), "Leases")
+        for lease in wrapped(
+            "person",
+            f"tenant {id_of(payload)}",
+            lambda: objects_at(payload.get("Leases"), "Leases"),
         )
         if lease.get("UnitId") is not None
     ]

@@ -22,7 +22,22 @@ from mappings.buildium.tables import (
     VENDOR,
 )
 
-__all__ = ["from_address", "key", "to_address"]
+__all__ = [
+    "address_at",
+    "address_fields",
+    "emails_of",
+    "enum_value",
+    "from_address",
+    "id_of",
+    "key",
+    "objects_at",
+    "phone_fields",
+    "phones_of",
+    "raw_unknown",
+    "text_of",
+    "to_address",
+    "wrapped",
+]
 
 log = structlog.get_logger("mappings.buildium")
 T = TypeVar("T")
@@ -33,14 +48,16 @@ def key(collection: str, record_id: Any) -> str:
     return f"{VENDOR}:{collection}:{record_id}"
 
 
-def _id(payload: Mapping[str, Any]) -> int:
+def id_of(payload: Mapping[str, Any]) -> int:
+    """A record's integer Id; a MappingError when it has none."""
     value = payload.get("Id")
     if not isinstance(value, int):
         raise MappingError(f"missing or non-integer Id: {value!r}", vendor=VENDOR)
     return value
 
 
-def _text(payload: Mapping[str, Any] | None, name: str) -> str | None:
+def text_of(payload: Mapping[str, Any] | None, name: str) -> str | None:
+    """A field as trimmed text; None for a missing, null or blank one."""
     return _clean((payload or {}).get(name))
 
 
@@ -49,7 +66,8 @@ def _clean(value: Any) -> str | None:
     return str(value).strip() or None if value is not None else None
 
 
-def _lookup(table: Mapping[str, Any], value: Any, what: str) -> Any:
+def enum_value(table: Mapping[str, Any], value: Any, what: str) -> Any:
+    """The canonical value of a Buildium enum value; None (and a warning) for an unknown one."""
     if value is None:
         return None
     if value in table:
@@ -58,22 +76,23 @@ def _lookup(table: Mapping[str, Any], value: Any, what: str) -> Any:
     return None
 
 
-def _unknown(table: Mapping[str, Any], value: Any) -> str | None:
+def raw_unknown(table: Mapping[str, Any], value: Any) -> str | None:
     """A value outside an enum table, kept raw (None for known values and nulls)."""
     return str(value) if value is not None and value not in table else None
 
 
 def to_address(payload: Mapping[str, Any] | None) -> Address | None:
     """An AddressMessage as an Address (None when there is none)."""
-    return _to_address(payload, "Address")
+    return address_at(payload, "Address")
 
 
-def _to_address(payload: Any, field: str) -> Address | None:
-    fields = _address_fields(payload, field)
+def address_at(payload: Any, field: str) -> Address | None:
+    """An address field's AddressMessage as an Address, the field named in errors."""
+    fields = address_fields(payload, field)
     return Address(**fields) if fields is not None else None
 
 
-def _address_fields(payload: Any, field: str = "Address") -> dict[str, Any] | None:
+def address_fields(payload: Any, field: str = "Address") -> dict[str, Any] | None:
     """An AddressMessage as Address fields, left for the record's own validation to check."""
     if payload is None:
         return None
@@ -130,7 +149,7 @@ def _kind(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _objects(value: Any, field: str) -> list[Mapping[str, Any]]:
+def objects_at(value: Any, field: str) -> list[Mapping[str, Any]]:
     """A list of objects, or a MappingError naming the field that is not one."""
     if value is None:
         return []
@@ -144,17 +163,19 @@ def _objects(value: Any, field: str) -> list[Mapping[str, Any]]:
     return value
 
 
-def _phones(items: Any) -> list[Phone]:
+def phones_of(items: Any) -> list[Phone]:
+    """A PhoneNumbers list as Phones, kinds from their Type."""
     phones = []
-    for item in _objects(items, "PhoneNumbers"):
-        number = _text(item, "Number")
+    for item in objects_at(items, "PhoneNumbers"):
+        number = text_of(item, "Number")
         if number:
             kind = PHONE_TYPES.get(str(item.get("Type")), "other")
             phones.append(Phone(number=number, kind=kind))
     return phones
 
 
-def _phone_fields(phones: list[Phone]) -> dict[str, str] | None:
+def phone_fields(phones: list[Phone]) -> dict[str, str] | None:
+    """Phones as a PhoneNumbersMessage: the first number of each kind it has a field for."""
     fields: dict[str, str] = {}
     for phone in phones:
         name = PHONE_FIELDS.get(phone.kind)
@@ -163,11 +184,13 @@ def _phone_fields(phones: list[Phone]) -> dict[str, str] | None:
     return fields or None
 
 
-def _emails(payload: Mapping[str, Any]) -> list[str]:
-    return [e for e in (_text(payload, "Email"), _text(payload, "AlternateEmail")) if e]
+def emails_of(payload: Mapping[str, Any]) -> list[str]:
+    """A record's Email and AlternateEmail, those it has."""
+    return [e for e in (text_of(payload, "Email"), text_of(payload, "AlternateEmail")) if e]
 
 
-def _wrap(entity: str, what: str, build: Callable[[], T]) -> T:
+def wrapped(entity: str, what: str, build: Callable[[], T]) -> T:
+    """The record ``build`` makes, a validation error named after ``what`` as a MappingError."""
     try:
         return build()
     except ValueError as exc:

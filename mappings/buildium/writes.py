@@ -12,8 +12,8 @@ from hub.models import (
 )
 from mappings.buildium.tables import BATHROOMS, BEDROOMS, VENDOR
 from mappings.buildium.values import (
-    _phone_fields,
     from_address,
+    phone_fields,
 )
 
 __all__ = [
@@ -94,7 +94,7 @@ def owner_contact(person: Person) -> dict[str, Any]:
         body["Email"] = person.emails[0]
     if len(person.emails) > 1:
         body["AlternateEmail"] = person.emails[1]
-    phones = _phone_fields(person.phones)
+    phones = phone_fields(person.phones)
     if phones:
         body["PhoneNumbers"] = phones
     if person.notes:
@@ -124,7 +124,7 @@ def from_rental_owner(person: Person, property_ids: list[int]) -> dict[str, Any]
     ):
         if value:
             body[name] = value
-    phones = _phone_fields(person.phones)
+    phones = phone_fields(person.phones)
     if phones:
         body["PhoneNumbers"] = phones
     return body
