@@ -29,6 +29,7 @@ def demo(
     from hub.cli.output import console, emit_json, progress, report_table
 
     def show(number: int, report: FlowReport) -> None:
+        # Each report as it comes: a pipeline need not wait for both passes.
         if as_json:
             emit_json(report, **{"pass": number})
 

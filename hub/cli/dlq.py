@@ -38,6 +38,7 @@ def dlq_list(
 
 
 async def _dead_letters(cfg: HubConfig, flow: str | None) -> list[dict[str, Any]]:
+    """The stored dead letters, of one flow or all."""
     from hub.state import StateStore
 
     async with StateStore.open(cfg.state.url) as store:
@@ -61,6 +62,7 @@ def dlq_retry(
 
 
 async def _dlq_retry(cfg: HubConfig, flow: str | None) -> dict[str, int]:
+    """Retry dead letters through the library API; what was retried, written, still failing."""
     from hub.app import Hub
 
     async with Hub.from_config(cfg) as hub:
@@ -79,6 +81,7 @@ def dlq_drop(
 
 
 async def _dlq_drop(cfg: HubConfig, ids: list[int]) -> int:
+    """Drop dead letters by id; how many there were."""
     from hub.state import StateStore
 
     async with StateStore.open(cfg.state.url) as store:

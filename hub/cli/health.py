@@ -28,6 +28,7 @@ def check(config: ConfigOption = Path("prophub.toml")) -> None:
 
 
 async def _check(cfg: HubConfig) -> dict[str, str | None]:
+    """Each configured connector's check: None where it passed, else the error's line."""
     from hub import registry
 
     results: dict[str, str | None] = {}
@@ -85,6 +86,7 @@ def _cleared_line(stale: Stale) -> str:
 
 
 async def _status(cfg: HubConfig) -> tuple[list[dict[str, Any]], list[Stale]]:
+    """One row per flow from the state store, after clearing what dead processes left."""
     from hub.state import StateStore
 
     rows = []

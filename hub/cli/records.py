@@ -59,6 +59,7 @@ async def _read(
     limit: int | None,
     collections: list[str] | None,
 ) -> None:
+    """Print a connector's records of one entity as JSON lines; exit 1 if any was skipped."""
     from hub import registry
     from hub.connector import ReadEnd, ReadFailure
 

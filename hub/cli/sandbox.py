@@ -59,6 +59,7 @@ def sandbox(
 
 
 async def _serve_sandbox(make: Callable[[], Any]) -> None:
+    """Serve the sandbox ``make`` opens until SIGINT or SIGTERM, announcing it first."""
     import asyncio
     import signal
 

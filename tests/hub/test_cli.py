@@ -26,6 +26,16 @@ def test_help_lists_the_commands() -> None:
         assert command in result.output
 
 
+def test_the_console_script_runs_the_app() -> None:
+    """The ``prophub`` console script names ``hub.cli:main``, which runs this app."""
+    from importlib.metadata import entry_points
+
+    import hub.cli
+
+    (script,) = entry_points(group="console_scripts", name="prophub")
+    assert script.value == "hub.cli:main" and script.load() is hub.cli.main
+
+
 def test_schema_prints_json_schema() -> None:
     """``prophub schema home`` prints the Home JSON Schema."""
     result = runner.invoke(app, ["schema", "home"])
