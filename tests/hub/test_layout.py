@@ -98,3 +98,27 @@ def test_help_loads_no_engine_store_or_http_stack(args: list[str]) -> None:
         or any(name == m or name.startswith(m + ".") for m in _NOT_FOR_HELP)
     }
     assert "Usage" in done.stdout and not heavy, sorted(heavy)
+
+
+def test_schema_loads_the_model_and_nothing_of_running_a_sync() -> None:
+    """``prophub schema home`` needs the model alone: no logging, engine, store or HTTP."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "hub", "schema", "home"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    loaded = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "hub.models" in loaded and '"neighborhood_key"' in done.stdout
+    heavy = {
+        name
+        for name in loaded
+        if name.split(".")[0] in {"aiohttp", "sqlalchemy", "alembic", "structlog"}
+        or name.startswith(("hub.sync", "hub.state", "hub.app", "hub.daemon", "hub.client"))
+    }
+    assert not heavy, sorted(heavy)
