@@ -1,8 +1,8 @@
 """Validate Buildium exchanges against Buildium's official OpenAPI document (openapi-core).
 
 The document is kept beside this module (a copy of the shared vendor reference, so a bare
-checkout tests against it too; ``test_buildium`` holds the two equal where both exist); it
-takes a few seconds to load, so it is loaded once per test session.
+checkout tests against it too; ``buildium/test_sandbox.py`` holds the two equal where both
+exist); it takes a few seconds to load, so it is loaded once per test session.
 """
 
 from __future__ import annotations
