@@ -760,6 +760,30 @@ async def test_overlapping_batches_leave_exact_state_on_both_backends(
     assert again.created == again.updated == 0 and again.unchanged == 10
 
 
+@dataclass
+class PreparingTarget(FakeConnector):
+    """A target that readies itself for a run's writes (as Builder Backed fetches a token)."""
+
+    prepared: list[str] = field(default_factory=list)
+    prepared_by_first_write: list[str] | None = None
+    fault: HubError | None = None
+    hang: bool = False
+
+    async def prepare_writes(self, entity: str) -> None:
+        self.prepared.append(entity)
+        if self.hang:
+            await asyncio.Event().wait()
+        if self.fault is not None:
+            raise self.fault
+
+    async def write(
+        self, entity: str, record: CanonicalRecord, known_ref: str | None
+    ) -> WriteResult:
+        if self.prepared_by_first_write is None:
+            self.prepared_by_first_write = list(self.prepared)
+        return await super().write(entity, record, known_ref)
+
+
 async def test_target_prepares_its_writes_before_the_first(store: StateStore) -> None:
     """A target that can prepare for a run's writes is asked to, once, as the run starts."""
     source, target = FakeConnector(name="s"), PreparingTarget(name="t")
