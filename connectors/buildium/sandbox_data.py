@@ -236,6 +236,13 @@ def _rental_owner(seed: int, i: int) -> dict[str, Any]:
         "ManagementAgreementEndDate": "2029-12-31",
         "CompanyName": "",
         "PropertyIds": [rental["Id"]],
+        "TaxInformation": {
+            "TaxPayerIdType": "SSN",
+            "TaxPayerId": f"900-{i % 100:02d}-{i % 10000:04d}",
+            "TaxPayerName1": f"{person['first']} {person['last']}",
+            "IncludeIn1099": True,
+            "Address": rental["Address"],
+        },
     }
 
 

@@ -188,6 +188,25 @@ def _by_number(phones: list[dict[str, str]]) -> list[tuple[str, str]]:
     return sorted((p["Number"], p["Type"]) for p in phones)
 
 
+@pytest.mark.parametrize(
+    ("collection", "message"),
+    [
+        ("associations", "AssociationMessage"),
+        ("association-units", "AssociationUnitMessage"),
+        ("association-owners", "AssociationOwnerMessage"),
+        ("rental-owners", "RentalOwnerMessage"),
+    ],
+)
+async def test_seeded_records_carry_every_field_of_their_get_message(
+    collection: str, message: str
+) -> None:
+    """What Buildium holds and the hub does not manage is there to be lost in every record
+    the hub may update, so the tests would see it go."""
+    async with RecordingBuildium(SandboxOptions(size=20, seed=3)) as box:
+        record = box.collections[collection].get(1) or {}
+    assert set(_schema(message)["properties"]) <= set(record)
+
+
 def test_the_sandbox_knows_the_documents_request_messages() -> None:
     """The fields the sandbox accepts per request are exactly the document's messages."""
     document = _document()
