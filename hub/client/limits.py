@@ -37,6 +37,7 @@ class Limits:
             # high rate does not cost a timer per request.
             burst = burst or max(1, int(rate * period) // 10)
             self.limiter = AsyncLimiter(burst, burst * period / rate)
+        self.max_concurrency = max_concurrency
         self.semaphore = asyncio.Semaphore(max_concurrency)
         self.clock = clock
         self.sleep = sleep or asyncio.sleep

@@ -96,6 +96,22 @@ class OffsetLimit:
         so the read goes on to a short or empty page instead of stopping early."""
         return _int(page.headers.get(self.total_header))
 
+    def plan(self, page: Page) -> list[Params] | None:
+        """Every page after a full first one, where the first states how far the read goes
+        (they may then be asked for together); None where it does not."""
+        total = self.total(page)
+        if total is None or len(page.items) != self.limit:
+            return None
+        start = int(page.params[self.offset_param]) + self.limit
+        return [
+            {self.offset_param: offset, self.limit_param: self.limit}
+            for offset in range(start, total, self.limit)
+        ]
+
+    def expected(self, params: Params, total: int) -> int:
+        """How many records the page at ``params`` holds if the total stays ``total``."""
+        return max(0, min(self.limit, total - int(params[self.offset_param])))
+
 
 @dataclass(frozen=True)
 class PageNumber:

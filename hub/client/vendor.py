@@ -27,7 +27,8 @@ from hub.client.auth import OAuth2ClientCredentials
 from hub.client.deadlines import Deadlines
 from hub.client.limits import Limits
 from hub.client.observer import RequestObserver
-from hub.client.paging import Page, Paginator, ReadTally
+from hub.client.pages import read_pages
+from hub.client.paging import Paginator, ReadTally
 from hub.client.response import (
     JSON_TYPE,
     ErrorMessages,
@@ -35,7 +36,6 @@ from hub.client.response import (
     default_error_messages,
     error_for_response,
     is_html,
-    list_body,
 )
 from hub.client.retry import (
     Budget,
@@ -46,7 +46,6 @@ from hub.client.retry import (
 )
 from hub.errors import (
     ConnectionFailed,
-    PaginationError,
     ProtocolError,
     RateLimited,
     RequestTimeout,
@@ -242,8 +241,6 @@ class VendorClient:
                 await self._maybe_retry(exc, budget, method, path, create)
             attempt = budget.next_attempt()
 
-
-
     async def _maybe_retry(
         self, exc: VendorError, budget: Budget, method: str, path: str, create: bool
     ) -> None:
@@ -300,7 +297,7 @@ class VendorClient:
 
     # -- paging ------------------------------------------------------------------------------
 
-    async def paginate(
+    def paginate(
         self,
         path: str,
         paginator: Paginator,
@@ -309,28 +306,9 @@ class VendorClient:
         items: Callable[[Response], list[Any]] | None = None,
         tally: ReadTally | None = None,
     ) -> AsyncIterator[list[Any]]:
-        """Yield each page's items, one page at a time; ``PaginationError`` on a loop.
-
-        ``tally``, if given, counts the pages and items and keeps the total the paginator
-        reads off each page (its ``total(page)``, where it has one).
-        """
-        stated = getattr(paginator, "total", None)
-        extract = items or list_body
-        seen: set[tuple[tuple[str, str], ...]] = set()
-        page_params: dict[str, Any] | None = paginator.first()
-        while page_params is not None:
-            query = {**(params or {}), **page_params}
-            marker = tuple(sorted((k, str(v)) for k, v in query.items()))
-            if marker in seen:
-                raise PaginationError(f"{self.vendor} {path}: the same page was asked twice")
-            seen.add(marker)
-            response = await self.request("GET", path, params=query)
-            found = extract(response)
-            page = Page(page_params, found, response.headers)
-            if tally is not None:
-                tally.add(page, stated(page) if stated is not None else None)
-            yield found
-            page_params = paginator.next(page)
+        """Each page's items in order, the pages after the first asked for together where the
+        first says how far the read goes (see :func:`hub.client.pages.read_pages`)."""
+        return read_pages(self, path, paginator, params=params, items=items, tally=tally)
 
 
 async def bounded_body(

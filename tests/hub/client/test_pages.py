@@ -1,0 +1,122 @@
+"""Paged reads: where the first page states the total, the rest are asked for together, and
+everything a page-by-page read guarantees still holds."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+
+from hub.client.limits import Limits
+from hub.client.paging import OffsetLimit, ReadTally
+from hub.client.vendor import VendorClient
+from tests.conftest import Serve, Sleeps
+
+
+class ListEndpoint:
+    """An offset/limit list with the total in ``X-Total-Count`` that counts the requests in
+    flight at once; ``after`` lets a test change the list once a given offset was served."""
+
+    def __init__(self, size: int) -> None:
+        self.rows = list(range(size))
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.asked: list[int] = []
+        self.after: dict[int, Any] = {}
+
+    async def handle(self, request: web.Request) -> web.Response:
+        offset, limit = int(request.query["offset"]), int(request.query["limit"])
+        self.asked.append(offset)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        for _ in range(5):  # a vendor takes a while to answer: the others get a turn
+            await asyncio.sleep(0)
+        self.in_flight -= 1
+        rows, total = self.rows[offset : offset + limit], len(self.rows)
+        if offset in self.after:
+            self.after.pop(offset)(self.rows)
+        return web.json_response(rows, headers={"X-Total-Count": str(total)})
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/rows", self.handle)
+        return app
+
+
+def client(url: str, sleeps: Sleeps, concurrency: int = 4) -> VendorClient:
+    limits = Limits(0, max_concurrency=concurrency, clock=sleeps.clock, sleep=sleeps)
+    return VendorClient(vendor="acme", base_url=url, sleep=sleeps, limits=limits)
+
+
+async def read(c: VendorClient, limit: int, tally: ReadTally | None = None) -> list[int]:
+    rows: list[int] = []
+    async for page in c.paginate("/rows", OffsetLimit(limit=limit), tally=tally):
+        rows += page
+    return rows
+
+
+async def test_pages_after_the_first_are_asked_for_together_and_come_in_order(
+    serve: Serve, sleeps: Sleeps
+) -> None:
+    """Ten pages of a stated total: several in flight at once (never more than the cap),
+    every row once, in order, and the tally says the read is complete."""
+    endpoint = ListEndpoint(30)
+    async with client(await serve(endpoint.app()), sleeps, concurrency=4) as c:
+        tally = ReadTally()
+        rows = await read(c, 3, tally)
+    assert rows == list(range(30))
+    assert 1 < endpoint.most_in_flight <= 4
+    assert sorted(endpoint.asked) == list(range(0, 30, 3))
+    assert (tally.stated_total, tally.items) == (30, 30)
+
+
+async def test_a_total_that_grows_mid_read_is_followed_to_its_end(
+    serve: Serve, sleeps: Sleeps
+) -> None:
+    """Rows added while the pages are read are read too: the plan ends where a page states
+    another total, and the read goes on page by page."""
+    endpoint = ListEndpoint(12)
+    endpoint.after[3] = lambda rows: rows.extend([100, 101, 102, 103])
+    async with client(await serve(endpoint.app()), sleeps, concurrency=2) as c:
+        rows = await read(c, 3)
+    assert rows[:12] == list(range(12)) and rows[12:] == [100, 101, 102, 103]
+    assert len(rows) == len(set(rows))
+
+
+async def test_a_short_page_ends_the_plan_and_skips_nothing(serve: Serve, sleeps: Sleeps) -> None:
+    """Rows removed mid-read make a planned page short: what follows is read from the next
+    unread offset, so nothing past the change is skipped and nothing is read twice."""
+    endpoint = ListEndpoint(12)
+    endpoint.after[6] = lambda rows: rows.__delitem__(slice(10, 12))  # the last two go
+    async with client(await serve(endpoint.app()), sleeps, concurrency=1) as c:
+        rows = await read(c, 3)
+    assert rows == list(range(10))
+
+
+async def test_a_read_closed_early_leaves_no_request_behind(serve: Serve, sleeps: Sleeps) -> None:
+    """A consumer that stops after two pages leaves no page being fetched."""
+    endpoint = ListEndpoint(60)
+    async with client(await serve(endpoint.app()), sleeps, concurrency=4) as c:
+        pages = c.paginate("/rows", OffsetLimit(limit=3))
+        seen = [await anext(pages), await anext(pages)]
+        await pages.aclose()  # type: ignore[attr-defined]
+        before = len(asyncio.all_tasks())
+        await asyncio.sleep(0)
+    assert seen == [[0, 1, 2], [3, 4, 5]]
+    assert len(asyncio.all_tasks()) <= before
+    assert len(endpoint.asked) < 20
+
+
+async def test_no_stated_total_reads_page_by_page(serve: Serve, sleeps: Sleeps) -> None:
+    """Without a total there is no plan: one page at a time, to the first short page."""
+
+    async def handle(request: web.Request) -> web.Response:
+        offset = int(request.query["offset"])
+        return web.json_response(list(range(20))[offset : offset + 3])
+
+    app = web.Application()
+    app.router.add_get("/rows", handle)
+    async with client(await serve(app), sleeps) as c:
+        rows = await read(c, 3)
+    assert rows == list(range(20))
