@@ -53,6 +53,7 @@ class HTTPConnector:
             retry=options.get("retry") or settings.retry_policy(),
             timeout=settings.timeout,
             max_body=settings.max_response_bytes,
+            read_ahead=settings.read_ahead,
             error_messages=error_messages,
             observer=options.get("observer"),
             sleep=sleep,

@@ -35,7 +35,9 @@ async def read_pages(
     per window, not once per page, and memory holds at most a window of pages. A page
     that does not hold what the plan expected (the total moved, a page came short) ends
     the plan, and the read goes on page by page from there, as a read with no plan
-    does. ``tally``, if given, counts the pages and items and keeps the total the
+    does. Where the end is unknown (a paginator with ``after``, whose reads end on a short
+    page), the client's ``read_ahead`` pages are asked for at once, and those past the end
+    dropped. ``tally``, if given, counts the pages and items and keeps the total the
     paginator reads off each page.
     """
     stated = getattr(paginator, "total", None)
@@ -84,6 +86,25 @@ async def read_pages(
         finally:
             await _cancelled(pending)
     next_params = paginator.next(page)
+    following = getattr(paginator, "after", None)
+    ahead = min(client.read_ahead, client.limits.max_concurrency)
+    if next_params is not None and following is not None and ahead > 1:
+        # The end is unknown (a short page says it): the next few pages are asked for at
+        # once, and what lies past the end is dropped unread.
+        pending = deque()
+        upcoming: dict[str, Any] = next_params
+        try:
+            while True:
+                while len(pending) < ahead:
+                    pending.append(asyncio.ensure_future(fetch(upcoming)))
+                    upcoming = following(upcoming)
+                page = await pending.popleft()
+                taken(page)
+                yield page.items
+                if paginator.next(page) is None:
+                    return
+        finally:
+            await _cancelled(pending)
     while next_params is not None:
         page = await fetch(next_params)
         taken(page)

@@ -130,7 +130,11 @@ class PageNumber:
         """The following page, unless this one was short."""
         if len(page.items) < self.per_page:
             return None
-        number = int(page.params[self.page_param]) + 1
+        return self.after(page.params)
+
+    def after(self, params: Params) -> Params:
+        """The page after ``params``, whatever that one holds (for reading ahead)."""
+        number = int(params[self.page_param]) + 1
         return {self.page_param: number, self.per_page_param: self.per_page}
 
 

@@ -51,6 +51,9 @@ class ConnectorSettings(Strict):
     page_size: int | None = Field(default=None, ge=1)
     #: the largest answer body kept; past it a call fails with ResponseTooLarge
     max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    #: pages asked for at once where a read's end is unknown (past the end: a few requests
+    #: spent on empty pages, at most this many a read); 0 or 1: one page at a time
+    read_ahead: int = Field(default=2, ge=0, le=64)
 
     def retry_policy(self) -> RetryPolicy:
         """The retry policy these settings describe."""

@@ -103,9 +103,11 @@ class VendorClient:
         sleep: Sleep | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_body: int = DEFAULT_MAX_BODY,
+        read_ahead: int = 0,
     ) -> None:
         self.vendor = vendor
         self.max_body = max_body
+        self.read_ahead = read_ahead
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self.retry = retry or RetryPolicy()

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.client.limits import Limits
-from hub.client.paging import OffsetLimit, ReadTally
+from hub.client.paging import OffsetLimit, PageNumber, ReadTally
 from hub.client.vendor import VendorClient
 from tests.conftest import Serve, Sleeps
 
@@ -120,3 +120,38 @@ async def test_no_stated_total_reads_page_by_page(serve: Serve, sleeps: Sleeps) 
     async with client(await serve(app), sleeps) as c:
         rows = await read(c, 3)
     assert rows == list(range(20))
+
+
+async def test_an_unknown_end_is_read_ahead_and_what_lies_past_it_dropped(
+    serve: Serve, sleeps: Sleeps
+) -> None:
+    """Page-numbered reads that end on a short page ask for ``read_ahead`` pages at once;
+    every row comes once and in order, and at most a few pages past the end are asked for."""
+    rows = list(range(23))
+    asked: list[int] = []
+    in_flight = most = 0
+
+    async def handle(request: web.Request) -> web.Response:
+        nonlocal in_flight, most
+        number, size = int(request.query["page"]), int(request.query["per_page"])
+        asked.append(number)
+        in_flight += 1
+        most = max(most, in_flight)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        in_flight -= 1
+        return web.json_response(rows[(number - 1) * size : number * size])
+
+    app = web.Application()
+    app.router.add_get("/rows", handle)
+    limits = Limits(0, max_concurrency=4, clock=sleeps.clock, sleep=sleeps)
+    url = await serve(app)
+    async with VendorClient(
+        vendor="acme", base_url=url, sleep=sleeps, limits=limits, read_ahead=3
+    ) as c:
+        read_rows: list[int] = []
+        async for page in c.paginate("/rows", PageNumber(per_page=5)):
+            read_rows += page
+    assert read_rows == rows
+    assert most > 1 and max(asked) <= 5 + 2  # the short page is 5; at most two past it
+    assert len(asked) == len(set(asked))
