@@ -1,58 +1,116 @@
 """Connector plugins, found through the ``prophub.connectors`` entry points.
 
-Built-in connectors load the same way as a third party's. Tests may ``register()`` fakes.
+Built-in connectors load the same way as a third party's. An entry point is loaded only when
+a config or a command names its type, so a plugin package that fails to import breaks only
+the commands that use it, with one line naming the package and the error. Tests and
+embedders may ``register()`` plugins by hand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from types import MappingProxyType
 
 from hub.connector import Capabilities, ConnectorPlugin
 from hub.errors import ConfigError
 
-__all__ = ["GROUP", "capabilities", "get", "plugins", "register", "unregister"]
+__all__ = [
+    "GROUP",
+    "Installed",
+    "capabilities",
+    "get",
+    "installed",
+    "plugins",
+    "register",
+    "unregister",
+]
 
 GROUP = "prophub.connectors"
 
-_registry: dict[str, ConnectorPlugin] = {}
-_discovered = False
+_registered: dict[str, ConnectorPlugin] = {}
+_loaded: dict[str, ConnectorPlugin] = {}
 
 
-def _load(ep: EntryPoint) -> ConnectorPlugin:
-    try:
-        plugin = ep.load()
-    except ImportError as exc:
-        raise ConfigError(
-            f"connector {ep.name!r} could not be imported ({exc}); "
-            f"reinstall the package that provides it ({ep.value})"
-        ) from exc
-    if not isinstance(plugin, ConnectorPlugin):
-        raise ConfigError(f"entry point {ep.name!r} ({ep.value}) is not a ConnectorPlugin")
-    return plugin
+@dataclass(frozen=True)
+class Installed:
+    """An installed plugin as its package declares it, before anything is imported."""
+
+    name: str
+    target: str  # module:attribute
+    package: str  # the distribution that provides it, with its version
+
+    def load(self) -> ConnectorPlugin:
+        """Import the plugin; ``ConfigError`` naming the package and the error otherwise."""
+        if self.name in _loaded:
+            return _loaded[self.name]
+        try:
+            plugin = _entry_points()[self.name].load()
+        except Exception as exc:  # a third party's import may fail in any way: all reported
+            raise ConfigError(
+                f"connector {self.name!r} from {self.package} could not be loaded "
+                f"({type(exc).__name__}: {exc}); reinstall or remove that package"
+            ) from exc
+        if not isinstance(plugin, ConnectorPlugin):
+            raise ConfigError(
+                f"connector {self.name!r} from {self.package} ({self.target}) "
+                "is not a ConnectorPlugin"
+            )
+        _loaded[self.name] = plugin
+        return plugin
 
 
-def _discover() -> None:
-    global _discovered
-    if _discovered:
-        return
+@functools.cache
+def _entry_points() -> dict[str, EntryPoint]:
+    found: dict[str, EntryPoint] = {}
     for ep in entry_points(group=GROUP):
-        _registry.setdefault(ep.name, _load(ep))
-    _discovered = True
+        found.setdefault(ep.name, ep)
+    return found
+
+
+def installed() -> list[Installed]:
+    """Every plugin the installed packages declare, by name, none of them imported."""
+    listed = []
+    for name, ep in sorted(_entry_points().items()):
+        dist = ep.dist
+        package = f"{dist.name} {dist.version}" if dist is not None else "an unknown package"
+        listed.append(Installed(name, ep.value, package))
+    return listed
+
+
+class _Plugins(Mapping[str, ConnectorPlugin]):
+    """Every known plugin by type name; a plugin is imported when it is looked up."""
+
+    def __getitem__(self, name: str) -> ConnectorPlugin:
+        if name in _registered:
+            return _registered[name]
+        for entry in installed():
+            if entry.name == name:
+                return entry.load()
+        raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _registered or name in _entry_points()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted({*_registered, *_entry_points()}))
+
+    def __len__(self) -> int:
+        return len({*_registered, *_entry_points()})
 
 
 def plugins() -> Mapping[str, ConnectorPlugin]:
-    """A read-only view of every known connector plugin, by type name."""
-    _discover()
-    return MappingProxyType(_registry)
+    """A read-only view of every known connector plugin, by type name, loaded on lookup."""
+    return _Plugins()
 
 
 def get(name: str) -> ConnectorPlugin:
-    """The plugin registered as ``name``; ``ConfigError`` lists the known ones otherwise."""
+    """The plugin of type ``name``; ``ConfigError`` lists the known ones otherwise, or names
+    the package whose plugin could not be loaded."""
     known = plugins()
     if name not in known:
-        listed = ", ".join(sorted(known)) or "none installed"
+        listed = ", ".join(known) or "none installed"
         raise ConfigError(f"unknown connector type {name!r} (known: {listed})")
     return known[name]
 
@@ -66,9 +124,9 @@ def capabilities(plugin: ConnectorPlugin) -> Capabilities | None:
 
 def register(plugin: ConnectorPlugin) -> None:
     """Add or replace a plugin by hand (tests, embedded use)."""
-    _registry[plugin.name] = plugin
+    _registered[plugin.name] = plugin
 
 
 def unregister(name: str) -> None:
     """Remove a plugin registered by hand."""
-    _registry.pop(name, None)
+    _registered.pop(name, None)

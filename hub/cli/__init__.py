@@ -11,6 +11,7 @@ the one Typer ``app``, in the order ``prophub --help`` lists them:
 - :mod:`hub.cli.sync`: ``sync`` and ``run``;
 - :mod:`hub.cli.demo`: ``demo``;
 - :mod:`hub.cli.dlq`: the ``dlq`` group;
+- :mod:`hub.cli.plugins`: ``plugins``;
 - :mod:`hub.cli.output`: the tables, JSON lines and spinner commands print with.
 
 Importing it costs typer and these small modules: each command imports the engine, the state
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import demo, dlq, health, records, sandbox, shared, sync
+from hub.cli import demo, dlq, health, plugins, records, sandbox, shared, sync
 from hub.cli.shared import config_error, fail, load, run_async
 from hub.cli.sync import _sync as _sync  # tests drive a sync without the command line
 
@@ -45,6 +46,7 @@ app.command()(sync.run)
 app.command()(health.status)
 app.add_typer(dlq.app, name="dlq")
 app.command()(demo.demo)
+app.command()(plugins.plugins)
 
 
 def main() -> None:

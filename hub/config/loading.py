@@ -41,7 +41,10 @@ def _connectors(
             known = ", ".join(sorted(plugins)) or "none installed"
             message = f"unknown connector type {kind!r} (known: {known})"
             raise ConfigError(message, key=f"{key}.type")
-        settings = plugins[kind].settings
+        try:
+            settings = plugins[kind].settings
+        except ConfigError as exc:  # its package is installed but broken
+            raise ConfigError(str(exc), key=f"{key}.type") from None
         table = dict(table)
         read_secret_files(table, settings, key)
         try:
@@ -69,7 +72,9 @@ def parse_config(
         except ValidationError as exc:
             raise validation_error(exc, "") from None
         config.connectors = connectors
-        capabilities = {name: registry.capabilities(plugin) for name, plugin in plugins.items()}
+        # Only the plugins the config uses are loaded: another's broken package is not ours.
+        used = {settings.type for settings in connectors.values()}
+        capabilities = {kind: registry.capabilities(plugins[kind]) for kind in used}
         cross_check(config, capabilities)
     except ConfigError as exc:
         raise ConfigError(one_line(str(exc)), path=source) from None

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from hub import registry
@@ -42,3 +47,44 @@ def test_register_and_unregister_a_fake() -> None:
     finally:
         registry.unregister("fake")
     assert "fake" not in registry.plugins()
+
+
+def broken_plugin(root: Path) -> dict[str, str]:
+    """A package on the path that declares a connector plugin whose import fails; the
+    environment for a subprocess that sees it."""
+    (root / "broken_vendor.py").write_text("raise ImportError('no module named vendor_sdk')\n")
+    info = root / "broken_vendor-0.3.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-vendor\nVersion: 0.3\n")
+    (info / "entry_points.txt").write_text("[prophub.connectors]\nbroken = broken_vendor:plugin\n")
+    return {**os.environ, "PYTHONPATH": str(root)}
+
+
+def prophub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hub", *args], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def test_a_broken_plugin_breaks_only_what_uses_it(tmp_path: Path) -> None:
+    """Another package's plugin that fails to import is listed as broken by ``prophub
+    plugins``; configs and commands that do not use it work; one that does gets one line
+    naming the package and the error."""
+    env = broken_plugin(tmp_path)
+    listed = prophub(env, "plugins")
+    assert listed.returncode == 1
+    line = next(x for x in listed.stdout.splitlines() if x.startswith("broken\t"))
+    assert "broken-vendor 0.3" in line and "does not load" in line and "vendor_sdk" in line
+    assert any(
+        x.startswith("buildium\t") and x.endswith("\tok") for x in listed.stdout.splitlines()
+    )
+    config = tmp_path / "prophub.toml"
+    state = f'[state]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
+    table = 'base_url = "http://127.0.0.1:9"\nclient_id = "i"\nclient_secret = "s"\n'
+    config.write_text(f'{state}[connectors.hoa]\ntype = "buildium"\n{table}')
+    assert prophub(env, "status", "--config", str(config)).returncode == 0
+    config.write_text(f'{state}[connectors.x]\ntype = "broken"\n{table}')
+    used = prophub(env, "status", "--config", str(config))
+    assert used.returncode == 2 and len(used.stderr.strip().splitlines()) == 1
+    assert "connectors.x.type" in used.stderr and "broken-vendor 0.3" in used.stderr
+    assert "Traceback" not in used.stderr
