@@ -125,7 +125,7 @@ class Hub:
             for name, settings in self.config.connectors.items():
                 counter = self.counters[name] = RequestCounter(self.observer)
                 plugin = registry.get(settings.type)
-                connector = plugin.connector(settings, name=name, observer=counter)  # type: ignore[call-arg]
+                connector = plugin.connector(settings, name=name, observer=counter)
                 self.connectors[name] = await stack.enter_async_context(connector)
         except BaseException:
             await stack.aclose()

@@ -15,6 +15,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
+from hub.client.observer import RequestObserver
 from hub.client.settings import ConnectorSettings
 from hub.errors import MappingError, UnsupportedValue
 from hub.models import CanonicalRecord
@@ -237,7 +238,12 @@ class PreparesWrites(Protocol):
 
 
 class ConnectorFactory(Protocol):
-    def __call__(self, settings: Any, *, name: str) -> Connector: ...
+    """What a plugin's ``connector`` is: its settings and name in, a connector out; the hub
+    passes an ``observer`` for its request metrics, which a connector may report to."""
+
+    def __call__(
+        self, settings: Any, *, name: str, observer: RequestObserver | None = None
+    ) -> Connector: ...
 
 
 class SandboxFactory(Protocol):
