@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hub.secrets import mask
 from hub.state.base import StoreBase, now
 from hub.state.schema import dead_letters
 
@@ -29,6 +30,7 @@ class DeadLetters(StoreBase):
     ) -> None:
         """Park a record that cannot be written, with the reason and what to do with it next
         (its ``category``); repeats bump ``attempts``."""
+        reason = mask(reason)  # whoever built it, a stored reason never holds a secret
         where = [
             dead_letters.c.flow == flow,
             dead_letters.c.entity == entity,

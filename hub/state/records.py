@@ -49,11 +49,16 @@ class SourceRecords(StoreBase):
         )
         return await self.run(lambda conn: conn.execute(query).first() is not None)
 
-    async def unseen_records(self, source: str, entity: str, run_id: int) -> list[tuple[str, str]]:
-        """(key, source_id) of records read earlier from ``source`` but not in run ``run_id``."""
+    async def unseen_records(
+        self, source: str, entity: str, run_id: int | None = None
+    ) -> list[tuple[str, str]]:
+        """(key, source_id) of records read earlier from ``source`` but not in run ``run_id``
+        (every record remembered, for None)."""
         query = sa.select(records.c.key, records.c.source_id).where(
-            records.c.source == source, records.c.entity == entity, records.c.seen_run != run_id
+            records.c.source == source, records.c.entity == entity
         )
+        if run_id is not None:
+            query = query.where(records.c.seen_run != run_id)
         return await self.run(lambda conn: [(r.key, r.source_id) for r in conn.execute(query)])
 
     async def forget_record(self, source: str, entity: str, key: str) -> None:

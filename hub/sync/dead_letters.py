@@ -16,7 +16,6 @@ from hub.errors import (
     HubError,
     PermanentError,
 )
-from hub.secrets import mask
 from hub.sync.settling import Settling
 from hub.sync.state import aware
 
@@ -42,7 +41,6 @@ class DeadLetters(Settling):
         category: str = REFUSED,
     ) -> None:
         self.report.failed += 1
-        reason = mask(reason)  # whatever built it, a stored reason never holds a secret
         log.warning("dead letter", flow=self.flow.name, key=key, reason=reason)
         if not self.dry_run:
             await self.store.add_dead_letter(

@@ -28,7 +28,7 @@ class Deletions(Reading):
         if self.flow.on_delete == "ignore":
             return
         source, entity = self.source.name, self.flow.entity
-        known = await self.store.unseen_records(source, entity, -1)  # every record remembered
+        known = await self.store.unseen_records(source, entity)  # every record remembered
         gone = [(key, sid) for key, sid in known if key not in self.read_keys]
         if not gone:
             return

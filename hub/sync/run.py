@@ -28,7 +28,6 @@ from hub.errors import (
     VendorError,
 )
 from hub.models import depth, entity_of
-from hub.secrets import mask
 from hub.state import StateStore
 from hub.sync.deletions import Deletions
 from hub.sync.report import FlowReport
@@ -250,7 +249,7 @@ class FlowRun(Deletions):
                     letter["entity"],
                     letter["key"],
                     letter["source_id"],
-                    mask(str(exc)),
+                    str(exc),
                     type(exc).__name__,
                     letter["body"],
                     exc.category,
