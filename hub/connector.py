@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from hub.sandbox.server import SandboxServer
 
 __all__ = [
+    "CONTRACT_VERSION",
     "Capabilities",
     "Connector",
     "ConnectorPlugin",
@@ -86,6 +87,11 @@ class ReadEnd:
         if self.stated_total is None:
             return f"{self.collection}: the vendor stated no usable total"
         return f"{self.collection}: read {self.yielded} of the {self.stated_total} stated"
+
+
+#: the version of this contract (``major.minor``): a plugin records the one it was built for,
+#: and the registry refuses a plugin built for another major version
+CONTRACT_VERSION = "1.0"
 
 
 #: what mapping an untrusted payload can raise: each means "this record is malformed"
@@ -263,3 +269,5 @@ class ConnectorPlugin:
     #: CLI credential flags the sandbox accepts, e.g. {"client_id": "demo-client"}, with defaults.
     sandbox_credentials: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    #: the connector contract version the plugin was built for (see ``CONTRACT_VERSION``)
+    contract: str = CONTRACT_VERSION

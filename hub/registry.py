@@ -2,8 +2,10 @@
 
 Built-in connectors load the same way as a third party's. An entry point is loaded only when
 a config or a command names its type, so a plugin package that fails to import breaks only
-the commands that use it, with one line naming the package and the error. Tests and
-embedders may ``register()`` plugins by hand.
+the commands that use it, with one line naming the package and the error. A plugin built
+for another major version of the connector contract (``ConnectorPlugin.contract`` against
+``CONTRACT_VERSION``) is refused the same way. Tests and embedders may ``register()``
+plugins by hand.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
-from hub.connector import Capabilities, ConnectorPlugin
+from hub.connector import CONTRACT_VERSION, Capabilities, ConnectorPlugin
 from hub.errors import ConfigError
 
 __all__ = [
     "GROUP",
     "Installed",
+    "Status",
     "capabilities",
+    "check_contract",
     "get",
     "installed",
     "plugins",
@@ -42,7 +46,29 @@ class Installed:
     package: str  # the distribution that provides it, with its version
 
     def load(self) -> ConnectorPlugin:
-        """Import the plugin; ``ConfigError`` naming the package and the error otherwise."""
+        """Import the plugin; ``ConfigError`` naming the package and the error otherwise
+        (an import that fails, an object that is no plugin, another contract version)."""
+        if self.name in _loaded:
+            return _loaded[self.name]
+        plugin = self._imported()
+        check_contract(plugin, f"connector {self.name!r} from {self.package}")
+        _loaded[self.name] = plugin
+        return plugin
+
+    def status(self) -> Status:
+        """What ``prophub plugins`` shows: the contract the plugin declares, and why it does
+        not load (None: it loads)."""
+        try:
+            plugin = self._imported()
+        except ConfigError as exc:
+            return Status(None, str(exc))
+        try:
+            self.load()
+        except ConfigError as exc:
+            return Status(plugin.contract, str(exc))
+        return Status(plugin.contract, None)
+
+    def _imported(self) -> ConnectorPlugin:
         if self.name in _loaded:
             return _loaded[self.name]
         try:
@@ -57,8 +83,38 @@ class Installed:
                 f"connector {self.name!r} from {self.package} ({self.target}) "
                 "is not a ConnectorPlugin"
             )
-        _loaded[self.name] = plugin
         return plugin
+
+
+@dataclass(frozen=True)
+class Status:
+    """An installed plugin's declared contract version (None: it cannot be imported) and
+    the one-line reason it does not load (None: it loads)."""
+
+    contract: str | None
+    problem: str | None
+
+
+def _major(version: object) -> int | None:
+    """The major number of a ``major.minor`` version string; None when it is not one."""
+    if not isinstance(version, str):
+        return None
+    head = version.strip().split(".", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def check_contract(plugin: ConnectorPlugin, what: str) -> None:
+    """Refuse a plugin built for another major version of the connector contract, with one
+    line naming ``what`` (the plugin and its package) and both versions."""
+    major = _major(plugin.contract)
+    if major == _major(CONTRACT_VERSION):
+        return
+    built = f"contract {plugin.contract!r}" if major is not None else "no readable contract"
+    raise ConfigError(
+        f"{what} was built for {built}, but this hub speaks connector contract "
+        f"{CONTRACT_VERSION}; install a release of that package built for "
+        f"contract {_major(CONTRACT_VERSION)}.x"
+    )
 
 
 @functools.cache
@@ -123,7 +179,9 @@ def capabilities(plugin: ConnectorPlugin) -> Capabilities | None:
 
 
 def register(plugin: ConnectorPlugin) -> None:
-    """Add or replace a plugin by hand (tests, embedded use)."""
+    """Add or replace a plugin by hand (tests, embedded use); ``ConfigError`` for a plugin
+    built for another major version of the contract."""
+    check_contract(plugin, f"connector {plugin.name!r}")
     _registered[plugin.name] = plugin
 
 
