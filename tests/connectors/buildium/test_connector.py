@@ -139,16 +139,6 @@ async def test_invalid_input_names_the_fields(box: RecordingBuildium) -> None:
     assert any(m.startswith("OperatingBankAccountId:") for m in caught.value.messages)
 
 
-async def test_truncated_reads_are_retried(box: RecordingBuildium, sleeps: Sleeps) -> None:
-    """A page cut short is fetched again and the read completes."""
-    box.faults.update({"truncate_rate": 1.0})
-    async with connector(box, sleeps) as hoa:
-        reader = hoa.read("location")
-        box.faults.update({"truncate_rate": 0.0})
-        items = [i async for i in reader if not isinstance(i, ReadEnd)]
-    assert len(items) == 3
-
-
 async def test_nulls_unknown_enums_and_broken_records(box: RecordingBuildium) -> None:
     """Explicit nulls map, unknown enums fall back, an unmappable record is a ReadFailure."""
     units = box.collections["association-units"]
