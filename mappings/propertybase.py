@@ -45,11 +45,14 @@ from hub.models import (
 )
 
 __all__ = [
+    "development_key",
     "development_matches",
+    "email_key",
     "from_address",
     "from_development",
     "from_lead",
     "key",
+    "lead_key",
     "lead_matches",
     "to_address",
     "to_agent",
@@ -220,16 +223,31 @@ def from_lead(person: Person, flags: Mapping[str, bool] | None = None) -> dict[s
     return {**body, **(flags or {})}
 
 
+def email_key(email: str) -> str:
+    """An email as leads are matched on it: case-insensitive, surrounding blanks aside."""
+    return email.strip().casefold()
+
+
+def lead_key(payload: Mapping[str, Any]) -> str | None:
+    """A lead's email as it is matched on, None when it has none."""
+    found = payload.get("email")
+    return email_key(found) if isinstance(found, str) else None
+
+
 def lead_matches(payload: Mapping[str, Any], email: str) -> bool:
     """Whether a lead's email is exactly ``email`` (case-insensitive, surrounding blanks aside)."""
-    found = payload.get("email")
-    return isinstance(found, str) and found.strip().casefold() == email.strip().casefold()
+    return lead_key(payload) == email_key(email)
+
+
+def development_key(payload: Mapping[str, Any]) -> str | None:
+    """A development's name as it is matched on (trimmed), None when it has none."""
+    found = payload.get("name")
+    return found.strip() if isinstance(found, str) else None
 
 
 def development_matches(payload: Mapping[str, Any], name: str) -> bool:
     """Whether a development's name is exactly ``name`` once both are trimmed."""
-    found = payload.get("name")
-    return isinstance(found, str) and found.strip() == name.strip()
+    return development_key(payload) == name.strip()
 
 
 def to_development(

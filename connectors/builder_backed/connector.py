@@ -18,14 +18,14 @@ the cross-reference) is never POSTed again.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from datetime import datetime
-from functools import partial
 from typing import Any, Unpack
 
 from connectors.builder_backed.documents import Documents
-from connectors.builder_backed.homeowners import Homeowners
+from connectors.builder_backed.homeowners import Homeowners, person_pair
 from connectors.builder_backed.records import (
     document_records,
     home_records,
@@ -59,6 +59,7 @@ from hub.errors import (
     TokenUnavailable,
     UnsupportedValue,
 )
+from hub.matching import MatchIndex
 from hub.models import (
     CanonicalRecord,
     Document,
@@ -108,6 +109,9 @@ class BuilderBackedConnector(HTTPConnector):
         writes=frozenset({"location", "home", "person", "document"}),
         deletes=frozenset({"document"}),
         incremental=frozenset({"location", "home", "person"}),
+        # A homeowner by email on their home; every other record is created by externalId,
+        # which answers 409 when it exists and resolves to it.
+        natural_keys={"person": ("email",)},
     )
 
     def __init__(self, settings: BuilderBackedSettings, **options: Unpack[ClientOptions]) -> None:
@@ -223,14 +227,15 @@ class BuilderBackedConnector(HTTPConnector):
 
     async def _pages(
         self, path: str, since: datetime | None, tally: ReadTally | None = None
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncGenerator[dict[str, Any], None]:
         s = self.settings
         paginator = PageNumber(
             per_page=s.page_size or 100, page_param=s.page_param, per_page_param=s.page_size_param
         )
         params = {s.updated_since_param: since.isoformat()} if since else None
-        items = partial(page_content, tally=tally)
-        async for page in self.client.paginate(path, paginator, params=params, items=items):
+        async for page in self.client.paginate(
+            path, paginator, params=params, items=page_content, tally=tally
+        ):
             for item in page:
                 yield item
 
@@ -299,13 +304,8 @@ class BuilderBackedConnector(HTTPConnector):
     async def lookup(
         self, entity: str, record: CanonicalRecord, *, by: str | None = None
     ) -> str | None:
-        """Find a record by its externalId (a homeowner by email on its home).
-
-        No natural keys are offered to the engine's match before a create: a create keyed by
-        externalId answers 409 when the record exists, which resolves to it, and a homeowner
-        is checked on its home before it is added.
-        """
-        if by is not None:
+        """Find a record by its externalId (a homeowner by email on its home)."""
+        if by is not None and not (isinstance(record, Person) and by == "email"):
             raise UnsupportedValue(
                 f"Builder Backed matches by externalId only, not by {by!r}", vendor=self.vendor
             )
@@ -321,6 +321,22 @@ class BuilderBackedConnector(HTTPConnector):
             found = await self.documents.find(record.home_key, record.key)
             return record.key if found else None
         return None
+
+    async def match_index(self, entity: str, by: str, *, max_requests: int) -> MatchIndex | None:
+        """Every home's homeowners by email, from the paged list of homes; None when its
+        stated total needs more than ``max_requests`` pages."""
+        if (entity, by) != ("person", "email"):
+            return None
+        index, tally = MatchIndex(by, person_pair), ReadTally()
+        per_page = self.settings.page_size or 100
+        async with contextlib.aclosing(self._pages("/api/v2/homes", None, tally)) as homes:
+            async for payload in homes:
+                pages = -(-(tally.stated_total or 0) // per_page)
+                if max(pages, tally.pages) > max_requests:
+                    return None
+                self.homeowners.index_home(index, payload)
+        self.homeowners.index = index
+        return index
 
     async def delete(self, entity: str, ref: str, *, deactivate: bool = False) -> None:
         """Delete a document; Builder Backed documents no other delete or deactivate call."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.client.paging import ReadTally
+from hub.client.paging import Counted
 from hub.client.response import Response
 from hub.connector import ReadFailure, SourceRecord, parse_timestamp, safe_record
 from mappings import builder_backed as m
@@ -12,17 +12,15 @@ from mappings import builder_backed as m
 __all__ = ["document_records", "home_records", "page_content", "payload_field"]
 
 
-def page_content(response: Response, tally: ReadTally | None = None) -> list[Any]:
-    """A page's ``content`` list; its ``totalElements`` kept in ``tally`` when valid."""
+def page_content(response: Response) -> Counted:
+    """A page's ``content`` list, with its ``totalElements`` where that is a valid count."""
     data = response.json()
     content = data.get("content") if isinstance(data, dict) else data
-    if tally is not None:
-        total = data.get("totalElements") if isinstance(data, dict) else None
-        valid = isinstance(total, int) and not isinstance(total, bool) and total >= 0
-        tally.stated_total = total if valid else None
+    total = data.get("totalElements") if isinstance(data, dict) else None
+    valid = isinstance(total, int) and not isinstance(total, bool) and total >= 0
     if not isinstance(content, list):
         raise response.unexpected("expected a page with a content list")
-    return content
+    return Counted(content, total if valid else None)
 
 
 def home_records(entity: str, payload: Any) -> list[SourceRecord | ReadFailure]:

@@ -21,7 +21,8 @@ not public) and are settings.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any, Literal, Unpack
@@ -30,7 +31,7 @@ from pydantic import Field, SecretStr
 
 from hub.client.auth import HeaderAuth
 from hub.client.http_connector import ClientOptions, HTTPConnector
-from hub.client.paging import PageNumber
+from hub.client.paging import PageNumber, ReadTally
 from hub.client.response import Response, json_object
 from hub.client.settings import ConnectorSettings
 from hub.connector import (
@@ -54,12 +55,25 @@ from hub.errors import (
     UnsupportedValue,
     VendorError,
 )
+from hub.matching import MatchIndex
 from hub.models import Address, CanonicalRecord, Location, Person
 from mappings import propertybase as m
 
 __all__ = ["PropertybaseConnector", "PropertybaseSettings", "decode_envelope", "error_messages"]
 
 _UNASKED = object()
+
+
+def _email_of(record: CanonicalRecord) -> str | None:
+    """A person's first email as leads are matched on it."""
+    if isinstance(record, Person) and record.emails:
+        return m.email_key(str(record.emails[0]))
+    return None
+
+
+def _name_of(record: CanonicalRecord) -> str | None:
+    """A location's name as developments are matched on it."""
+    return record.name.strip() if isinstance(record, Location) else None
 
 #: collection -> (entity, resource)
 COLLECTIONS = {
@@ -157,6 +171,8 @@ class PropertybaseConnector(HTTPConnector):
         self.prefix = settings.api_prefix.rstrip("/")
         #: (entity, key) -> what the last look-up of that record found, for the create after it
         self._matched: dict[tuple[str, str], str | None] = {}
+        #: entity -> the run's index of existing records, while the run keeps it open
+        self._indexes: dict[str, MatchIndex] = {}
         super().__init__(
             settings,
             auth=HeaderAuth({"X-BL-API-Key": settings.api_key, "Content-Type": "application/json"}),
@@ -219,8 +235,12 @@ class PropertybaseConnector(HTTPConnector):
         ]
 
     async def _pages(
-        self, resource: str, since: datetime | None, params: Mapping[str, Any] | None = None
-    ) -> AsyncIterator[dict[str, Any]]:
+        self,
+        resource: str,
+        since: datetime | None,
+        params: Mapping[str, Any] | None = None,
+        tally: ReadTally | None = None,
+    ) -> AsyncGenerator[dict[str, Any], None]:
         s = self.settings
         query = dict(params or {})
         if since is not None:
@@ -229,7 +249,7 @@ class PropertybaseConnector(HTTPConnector):
             per_page=s.page_size or 100, page_param=s.page_param, per_page_param=s.per_page_param
         )
         async for page in self.client.paginate(
-            f"{self.prefix}/{resource}", paginator, params=query, items=self._items
+            f"{self.prefix}/{resource}", paginator, params=query, items=self._items, tally=tally
         ):
             for item in page:
                 yield item
@@ -287,9 +307,19 @@ class PropertybaseConnector(HTTPConnector):
 
     async def _match(self, entity: str, record: CanonicalRecord) -> str | None:
         """The match a create must not duplicate: the engine's look-up just before, when it
-        made one for this record (not asked twice), else one made now."""
+        made one for this record (not asked twice), or the run's index, else one made now."""
         slot = (entity, record.key)
         found = self._matched.pop(slot, _UNASKED)
+        index = self._indexes.get(entity)
+        if found is _UNASKED and index is not None and not index.closed:
+            refs = index.find(record)
+            if len(refs) > 1:
+                raise AmbiguousMatch(
+                    f"ambiguous match: {len(refs)} records have this {index.by}",
+                    candidates=refs,
+                    vendor=self.vendor,
+                )
+            return refs[0] if refs else None
         if found is _UNASKED:
             await self.lookup(entity, record)
             found = self._matched.pop(slot, None)
@@ -354,6 +384,26 @@ class PropertybaseConnector(HTTPConnector):
         # Kept for the create that may follow, so it does not ask again.
         self._matched[(entity, record.key)] = found[0] if found else None
         return found[0] if found else None
+
+    async def match_index(self, entity: str, by: str, *, max_requests: int) -> MatchIndex | None:
+        """Every lead by email (every development by name), exact as a look-up matches,
+        from the paged list; None past ``max_requests`` pages (the list states no total)."""
+        if (entity, by) == ("person", "email"):
+            resource, key_of, value_of = "leads", m.lead_key, _email_of
+        elif (entity, by) == ("location", "name"):
+            resource, key_of, value_of = "developments", m.development_key, _name_of
+        else:
+            return None
+        index, tally = MatchIndex(by, value_of), ReadTally()
+        async with contextlib.aclosing(self._pages(resource, None, tally=tally)) as payloads:
+            async for payload in payloads:
+                if tally.pages > max_requests:
+                    return None
+                value = key_of(payload) if isinstance(payload, dict) else None
+                if value is not None and payload.get("id") is not None:
+                    index.add(value, str(payload["id"]))
+        self._indexes[entity] = index
+        return index
 
     async def delete(self, entity: str, ref: str, *, deactivate: bool = False) -> None:
         """Delete a lead or development (deactivation is documented for staff records only)."""

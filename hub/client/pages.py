@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from hub.client.paging import Page, Paginator, ReadTally
+from hub.client.paging import Counted, Page, Paginator, ReadTally
 from hub.client.response import Response, list_body
 from hub.errors import PaginationError
 
@@ -24,7 +24,7 @@ async def read_pages(
     paginator: Paginator,
     *,
     params: Mapping[str, Any] | None = None,
-    items: Callable[[Response], list[Any]] | None = None,
+    items: Callable[[Response], list[Any] | Counted] | None = None,
     tally: ReadTally | None = None,
 ) -> AsyncIterator[list[Any]]:
     """Yield each page's items in order; ``PaginationError`` on a loop.
@@ -51,7 +51,10 @@ async def read_pages(
         if marker(page_params) in yielded:
             raise PaginationError(f"{client.vendor} {path}: the same page was asked twice")
         response = await client.request("GET", path, params={**(params or {}), **page_params})
-        return Page(page_params, extract(response), response.headers)
+        found = extract(response)
+        if isinstance(found, Counted):
+            return Page(page_params, found.items, response.headers, found.total)
+        return Page(page_params, found, response.headers)
 
     def taken(page: Page) -> int | None:
         """Count a page about to be yielded; the total it states."""

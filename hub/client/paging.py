@@ -6,18 +6,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["OffsetLimit", "Page", "PageNumber", "Paginator", "ReadTally", "SinglePage"]
+__all__ = ["Counted", "OffsetLimit", "Page", "PageNumber", "Paginator", "ReadTally", "SinglePage"]
 
 Params = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One fetched page: the params that asked for it, its items and response headers."""
+    """One fetched page: the params that asked for it, its items and response headers, and
+    the total its body stated (for a vendor that counts in the body, not a header)."""
 
     params: Params
     items: list[Any]
     headers: Mapping[str, str]
+    total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """What a page's ``items`` function returns where the body states the total: the items
+    and that total (None where it is missing or no list can have it)."""
+
+    items: list[Any]
+    total: int | None
 
 
 @dataclass(slots=True)
@@ -115,16 +126,41 @@ class OffsetLimit:
 
 @dataclass(frozen=True)
 class PageNumber:
-    """``page``/``per_page`` paging that stops on a short or empty page (Propertybase GO)."""
+    """``page``/``per_page`` paging that stops on a short or empty page (Propertybase GO).
+
+    Where the body states a total (Builder Backed's ``totalElements``, given through
+    :class:`Counted`), a full first page plans the rest of the read.
+    """
 
     per_page: int = 100
     page_param: str = "page"
     per_page_param: str = "per_page"
     start: int = 1
 
+    def total(self, page: Page) -> int | None:
+        """The total the page's body stated, if any."""
+        return page.total
+
+    def plan(self, page: Page) -> list[Params] | None:
+        """Every page after a full first one, where the first states the total."""
+        if page.total is None or len(page.items) != self.per_page:
+            return None
+        first = int(page.params[self.page_param])
+        pages = -(-page.total // self.per_page)
+        return [self.at(number) for number in range(first + 1, self.start + pages)]
+
+    def expected(self, params: Params, total: int) -> int:
+        """How many records the page at ``params`` holds if the total stays ``total``."""
+        before = (int(params[self.page_param]) - self.start) * self.per_page
+        return max(0, min(self.per_page, total - before))
+
+    def at(self, number: int) -> Params:
+        """The params of page ``number``."""
+        return {self.page_param: number, self.per_page_param: self.per_page}
+
     def first(self) -> Params:
         """The first page."""
-        return {self.page_param: self.start, self.per_page_param: self.per_page}
+        return self.at(self.start)
 
     def next(self, page: Page) -> Params | None:
         """The following page, unless this one was short."""
@@ -134,8 +170,7 @@ class PageNumber:
 
     def after(self, params: Params) -> Params:
         """The page after ``params``, whatever that one holds (for reading ahead)."""
-        number = int(params[self.page_param]) + 1
-        return {self.page_param: number, self.per_page_param: self.per_page}
+        return self.at(int(params[self.page_param]) + 1)
 
 
 def _int(value: str | None) -> int | None:

@@ -28,7 +28,7 @@ from hub.client.deadlines import Deadlines
 from hub.client.limits import Limits
 from hub.client.observer import RequestObserver
 from hub.client.pages import read_pages
-from hub.client.paging import Paginator, ReadTally
+from hub.client.paging import Counted, Paginator, ReadTally
 from hub.client.response import (
     JSON_TYPE,
     ErrorMessages,
@@ -305,7 +305,7 @@ class VendorClient:
         paginator: Paginator,
         *,
         params: Mapping[str, Any] | None = None,
-        items: Callable[[Response], list[Any]] | None = None,
+        items: Callable[[Response], list[Any] | Counted] | None = None,
         tally: ReadTally | None = None,
     ) -> AsyncIterator[list[Any]]:
         """Each page's items in order, the pages after the first asked for together where the

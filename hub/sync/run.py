@@ -77,6 +77,8 @@ class FlowRun(Deletions):
                     await self._abandon(staged)
                     raise
         finally:
+            for index in self.indexes.values():
+                index.close()
             if prepared is not None:
                 prepared.cancel()  # not needed any more (if still under way)
                 await asyncio.wait({prepared})
@@ -141,6 +143,14 @@ class FlowRun(Deletions):
         if not good:
             return
         await self._prefetched(staged)
+        entity, cache = self.flow.entity, self.cache
+        creates = sum(
+            1
+            for item in good
+            if cache.get((entity, item.record.key)) is None
+            and (entity, item.record.key) not in self.pending
+        )
+        await self._index_matches(creates)
         self.digests = staged.digests
         if not self.dry_run:
             # Written while the batch is sent: nothing in flight needs it (a parent looked up

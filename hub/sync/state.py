@@ -20,6 +20,7 @@ from hub.errors import (
     ConfigError,
     HubError,
 )
+from hub.matching import MatchIndex
 from hub.models import (
     CanonicalRecord,
 )
@@ -120,6 +121,9 @@ class RunState:
         self.keeps_keys = flow.on_delete != "ignore"
         self.read_rejected = 0
         self.match_on = match_keys(flow, target)
+        #: the target's existing records by natural key, read once for this run's matching
+        self.indexes: dict[str, MatchIndex] = {}
+        self.index_tried = False
 
     def _count(self, action: WriteAction) -> None:
         if action is WriteAction.CREATED:

@@ -15,9 +15,11 @@ from hub.connector import (
 )
 from hub.errors import (
     AmbiguousMatch,
+    HubError,
     MissingParent,
     VendorError,
 )
+from hub.matching import IndexesMatches, MatchIndex
 from hub.models import (
     REFERENCES,
     CanonicalRecord,
@@ -30,7 +32,10 @@ from hub.sync.references import references, substitute
 log = structlog.get_logger("hub.sync")
 
 
-__all__ = ["Writing"]
+__all__ = ["INDEXED_FROM", "Writing"]
+
+#: a batch's creates from which an index of the target's records may replace their look-ups
+INDEXED_FROM = 10
 
 
 class Writing(DeadLetters):
@@ -87,6 +92,8 @@ class Writing(DeadLetters):
             await self._forget_parents(record)
             return await self._write(entity, record, depth, heal - 1)
         self._wrote(entity, record.key, result.ref, digest)
+        if known is None and entity in self.indexes:
+            self.indexes[entity].created(translated, result.ref)
         if depth > 0 or entity != self.flow.entity:
             await self._flush()  # a parent: durable before its children are sent
         if known is not None and result.action is WriteAction.CREATED:
@@ -101,9 +108,13 @@ class Writing(DeadLetters):
             else self.target.capabilities.natural_keys.get(entity, ())[:1]
         )
         counted = entity == self.flow.entity
+        index = self.indexes.get(entity)
         for by in keys:
             try:
-                found = await self.target.lookup(entity, record, by=by)
+                if index is not None and index.by == by:
+                    found = self._indexed(index, record)
+                else:
+                    found = await self.target.lookup(entity, record, by=by)
             except AmbiguousMatch:
                 if counted:
                     self.report.ambiguous += 1
@@ -114,6 +125,41 @@ class Writing(DeadLetters):
                     self.report.matched += 1
                 return found
         return None
+
+    def _indexed(self, index: MatchIndex, record: CanonicalRecord) -> str | None:
+        """The match the run's index holds: the look-up's answer, without its request."""
+        refs = index.find(record)
+        if len(refs) > 1:
+            raise AmbiguousMatch(
+                f"ambiguous match: {len(refs)} records at {self.target.name} have this "
+                f"{index.by}",
+                candidates=refs,
+                vendor=self.target.vendor,
+            )
+        return refs[0] if refs else None
+
+    async def _index_matches(self, creates: int) -> None:
+        """Read the target's existing records once for this run's matching, where the
+        target can and that costs fewer requests than this batch's ``creates`` look-ups."""
+        entity, target = self.flow.entity, self.target
+        if (
+            self.index_tried
+            or creates < INDEXED_FROM
+            or not self.match_on
+            or not isinstance(target, IndexesMatches)
+        ):
+            return
+        self.index_tried = True
+        by = self.match_on[0]
+        try:
+            index = await target.match_index(entity, by, max_requests=creates)
+        except HubError as exc:
+            # The look-ups meet the same fault, record by record, with their reports.
+            log.info("matching by look-up", flow=self.flow.name, reason=str(exc))
+            return
+        if index is not None:
+            self.indexes[entity] = index
+            log.debug("matching from an index", flow=self.flow.name, records=len(index))
 
     async def _write_matched(
         self,

@@ -4,12 +4,15 @@ everything a page-by-page read guarantees still holds."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 from aiohttp import web
 
 from hub.client.limits import Limits
-from hub.client.paging import OffsetLimit, PageNumber, ReadTally
+from hub.client.paging import Counted, OffsetLimit, PageNumber, ReadTally
+from hub.client.response import Response
 from hub.client.vendor import VendorClient
 from tests.conftest import Serve, Sleeps
 
@@ -155,3 +158,96 @@ async def test_an_unknown_end_is_read_ahead_and_what_lies_past_it_dropped(
     assert read_rows == rows
     assert most > 1 and max(asked) <= 5 + 2  # the short page is 5; at most two past it
     assert len(asked) == len(set(asked))
+
+
+class CountedPages:
+    """A page-numbered list that states its total in the body (as Builder Backed does);
+    ``faults`` answers a page number with an error status once."""
+
+    def __init__(self, size: int) -> None:
+        self.rows = list(range(size))
+        self.asked: list[int] = []
+        self.in_flight = self.most_in_flight = 0
+        self.after: dict[int, Any] = {}
+        self.faults: dict[int, tuple[int, dict[str, str]]] = {}
+
+    async def handle(self, request: web.Request) -> web.Response:
+        number, size = int(request.query["page"]), int(request.query["pageSize"])
+        self.asked.append(number)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        self.in_flight -= 1
+        if number in self.faults:
+            status, headers = self.faults.pop(number)
+            return web.json_response({"message": "try later"}, status=status, headers=headers)
+        rows = self.rows[(number - 1) * size : number * size]
+        if number in self.after:
+            self.after.pop(number)(self.rows)
+        return web.json_response({"content": rows, "totalElements": len(self.rows)})
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/rows", self.handle)
+        return app
+
+    @staticmethod
+    def items(response: Response) -> Counted:
+        body = response.json()
+        return Counted(body["content"], body["totalElements"])
+
+
+async def read_counted(c: VendorClient, per_page: int, tally: ReadTally | None = None) -> list[int]:
+    rows: list[int] = []
+    paginator = PageNumber(per_page=per_page, per_page_param="pageSize")
+    async for page in c.paginate("/rows", paginator, items=CountedPages.items, tally=tally):
+        rows += page
+    return rows
+
+
+async def test_a_total_in_the_body_plans_a_page_numbered_read(serve: Serve, sleeps: Sleeps) -> None:
+    """Builder Backed's ``totalElements``: the pages after the first go out together, come
+    in order, none is asked for past the end, and the tally holds the total."""
+    endpoint = CountedPages(29)
+    async with client(await serve(endpoint.app()), sleeps, concurrency=4) as c:
+        tally = ReadTally()
+        rows = await read_counted(c, 3, tally)
+    assert rows == list(range(29))
+    assert 1 < endpoint.most_in_flight <= 4
+    assert sorted(endpoint.asked) == list(range(1, 11))
+    assert (tally.stated_total, tally.items) == (29, 29)
+
+
+async def test_page_numbers_follow_a_total_that_changes_mid_read(
+    serve: Serve, sleeps: Sleeps
+) -> None:
+    """Rows added, or removed, while the planned pages are out: the read goes on page by
+    page from where the plan broke, every row present at the end read once."""
+    grown = CountedPages(12)
+    grown.after[2] = lambda rows: rows.extend([100, 101, 102, 103])
+    shrunk = CountedPages(12)
+    shrunk.after[2] = lambda rows: rows.__delitem__(slice(10, 12))
+    async with client(await serve(grown.app()), sleeps, concurrency=2) as c:
+        more = await read_counted(c, 3)
+    async with client(await serve(shrunk.app()), sleeps, concurrency=1) as c:
+        fewer = await read_counted(c, 3)
+    assert more[:12] == list(range(12)) and more[12:] == [100, 101, 102, 103]
+    assert fewer == list(range(10))
+
+
+async def test_throttled_and_failing_pages_mid_read_are_asked_again_in_place(
+    serve: Serve, sleeps: Sleeps
+) -> None:
+    """A 429 (Retry-After in seconds, and as an HTTP date) and a 503 on planned pages: each
+    is asked again after the wait it was told, and the rows still come once, in order."""
+    endpoint = CountedPages(30)
+    date = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    endpoint.faults = {3: (429, {"Retry-After": "2"}), 5: (429, {"Retry-After": date})}
+    endpoint.faults[7] = (503, {})
+    async with client(await serve(endpoint.app()), sleeps, concurrency=4) as c:
+        rows = await read_counted(c, 3)
+    assert rows == list(range(30))
+    assert sorted(set(endpoint.asked)) == list(range(1, 11))
+    assert [endpoint.asked.count(n) for n in (3, 5, 7)] == [2, 2, 2]
+    assert 2 in sleeps.delays and any(20 < d <= 30 for d in sleeps.delays)
