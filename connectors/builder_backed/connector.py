@@ -68,6 +68,7 @@ from hub.models import (
     LocationKind,
     Person,
 )
+from hub.streams import interleave
 from mappings import builder_backed as m
 
 __all__ = ["BuilderBackedConnector", "BuilderBackedSettings"]
@@ -175,13 +176,11 @@ class BuilderBackedConnector(HTTPConnector):
         records read, for locations and homes (homeowners and documents have no total).
         """
         if entity == "location":
-            for name in collections or LOCATION_COLLECTIONS:
-                tally = ReadTally()
-                count = 0
-                async for item in self._read_locations(name, since, tally):
-                    count += 1
+            # Each level is a collection of its own: all are read at once.
+            levels = [self._level(name, since) for name in collections or LOCATION_COLLECTIONS]
+            async with contextlib.aclosing(interleave(levels)) as items:
+                async for item in items:
                     yield item
-                yield ReadEnd(name, tally.stated_total if name != "regions" else count, count)
         elif entity in ("home", "person", "document"):
             tally, count = ReadTally(), 0
             async for payload in self._pages(
@@ -194,6 +193,16 @@ class BuilderBackedConnector(HTTPConnector):
             yield ReadEnd("homes" if entity == "home" else entity, total, count)
         else:
             raise UnsupportedValue(f"Builder Backed does not hold {entity!r}", vendor=self.vendor)
+
+    async def _level(
+        self, name: str, since: datetime | None
+    ) -> AsyncIterator[SourceRecord | ReadFailure | ReadEnd]:
+        """One location level's records, then its ``ReadEnd``."""
+        tally, count = ReadTally(), 0
+        async for item in self._read_locations(name, since, tally):
+            count += 1
+            yield item
+        yield ReadEnd(name, tally.stated_total if name != "regions" else count, count)
 
     async def _from_home(self, entity: str, payload: Any) -> list[SourceRecord | ReadFailure]:
         """The records one home payload yields for an entity."""

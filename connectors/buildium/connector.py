@@ -14,6 +14,7 @@ association and unit number.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -38,6 +39,7 @@ from hub.connector import (
 )
 from hub.errors import AmbiguousMatch, MissingParent, NotFound, UnsupportedValue
 from hub.models import CanonicalRecord, Home, Location, Person
+from hub.streams import interleave
 from mappings import buildium as m
 
 __all__ = ["COLLECTIONS", "BuildiumConnector", "BuildiumSettings"]
@@ -121,28 +123,39 @@ class BuildiumConnector(HTTPConnector):
         params = {"orderby": "id"}
         if since is not None:
             params["lastupdatedfrom"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for name in pick_collections(self.vendor, entity, collections, DEFAULT_READS, entities):
-            _, path, to_canonical = COLLECTIONS[name]
-            # When records vanish mid-read the next page slides back over the end of the one
-            # before: an id already yielded from that page or this one is a repeat, whatever
-            # order the ids come in (memory: two pages of ids, for any size).
-            previous: set[Any] = set()
-            yielded = 0
-            tally = ReadTally()
-            paginator = OffsetLimit(limit=self.settings.page_size or 1000)
-            pages = self.client.paginate(path, paginator, params=params, tally=tally)
-            async for page in pages:
-                current: set[Any] = set()
-                for payload in page:
-                    record_id = payload.get("Id") if isinstance(payload, dict) else None
-                    if isinstance(record_id, int | str) and not isinstance(record_id, bool):
-                        if record_id in previous or record_id in current:
-                            continue
-                        current.add(record_id)
-                    yielded += 1
-                    yield safe_record(partial(to_canonical, payload), str(record_id), None, payload)
-                previous = current
-            yield ReadEnd(name, tally.stated_total, yielded)
+        names = pick_collections(self.vendor, entity, collections, DEFAULT_READS, entities)
+        # Several collections (association and rental units, say) are read at once.
+        async with contextlib.aclosing(
+            interleave([self._collection(name, params) for name in names])
+        ) as items:
+            async for item in items:
+                yield item
+
+    async def _collection(
+        self, name: str, params: dict[str, str]
+    ) -> AsyncIterator[SourceRecord | ReadFailure | ReadEnd]:
+        """One collection's records, each id once, then its ``ReadEnd``."""
+        _, path, to_canonical = COLLECTIONS[name]
+        # When records vanish mid-read the next page slides back over the end of the one
+        # before: an id already yielded from that page or this one is a repeat, whatever
+        # order the ids come in (memory: two pages of ids, for any size).
+        previous: set[Any] = set()
+        yielded = 0
+        tally = ReadTally()
+        paginator = OffsetLimit(limit=self.settings.page_size or 1000)
+        pages = self.client.paginate(path, paginator, params=params, tally=tally)
+        async for page in pages:
+            current: set[Any] = set()
+            for payload in page:
+                record_id = payload.get("Id") if isinstance(payload, dict) else None
+                if isinstance(record_id, int | str) and not isinstance(record_id, bool):
+                    if record_id in previous or record_id in current:
+                        continue
+                    current.add(record_id)
+                yielded += 1
+                yield safe_record(partial(to_canonical, payload), str(record_id), None, payload)
+            previous = current
+        yield ReadEnd(name, tally.stated_total, yielded)
 
     # -- writing -------------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ from hub.errors import (
 )
 from hub.matching import MatchIndex
 from hub.models import Address, CanonicalRecord, Location, Person
+from hub.streams import interleave
 from mappings import propertybase as m
 
 __all__ = ["PropertybaseConnector", "PropertybaseSettings", "decode_envelope", "error_messages"]
@@ -74,6 +75,7 @@ def _email_of(record: CanonicalRecord) -> str | None:
 def _name_of(record: CanonicalRecord) -> str | None:
     """A location's name as developments are matched on it."""
     return record.name.strip() if isinstance(record, Location) else None
+
 
 #: collection -> (entity, resource)
 COLLECTIONS = {
@@ -199,10 +201,20 @@ class PropertybaseConnector(HTTPConnector):
     ) -> AsyncIterator[SourceRecord | ReadFailure]:
         """Stream the entity's collections page by page (stops on a short or empty page)."""
         entities = {name: spec[0] for name, spec in COLLECTIONS.items()}
-        for name in pick_collections(self.vendor, entity, collections, DEFAULT_READS, entities):
-            async for payload in self._pages(COLLECTIONS[name][1], since):
-                for item in await self._records(name, payload):
-                    yield item
+        names = pick_collections(self.vendor, entity, collections, DEFAULT_READS, entities)
+        # Several collections (agents, employees and leads, say) are read at once.
+        async with contextlib.aclosing(
+            interleave([self._collection(name, since) for name in names])
+        ) as items:
+            async for item in items:
+                yield item
+
+    async def _collection(
+        self, name: str, since: datetime | None
+    ) -> AsyncIterator[SourceRecord | ReadFailure]:
+        async for payload in self._pages(COLLECTIONS[name][1], since):
+            for item in await self._records(name, payload):
+                yield item
 
     async def _records(self, name: str, payload: Any) -> list[SourceRecord | ReadFailure]:
         """The records one payload yields; a malformed payload is one ReadFailure."""
