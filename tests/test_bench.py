@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 from collections import Counter
@@ -94,3 +95,15 @@ async def test_the_bare_script_makes_the_hubs_requests(
     assert sum(hub.values()) == 60 + 9  # 2 tokens, 2 locations, 3 hoods, 2 pages
     assert sum(1 for r in hub if '"scope"' in r) == 2
     assert hub == bare
+
+
+async def test_the_dlt_peer_reads_every_unit_one_request_a_page(bench: ModuleType) -> None:
+    """peer_dlt's side is configured fairly: every unit, pages of 1,000, and no empty page
+    asked for past the ``X-Total-Count`` Buildium states."""
+    pytest.importorskip("dlt")
+    from latency import dlt_extract  # on the path once bench/run.py is loaded
+
+    async with BuildiumSandbox(SandboxOptions(size=2_500)) as box:
+        records, _ = await asyncio.to_thread(dlt_extract, box.base_url, dict(box.credentials), 1000)
+        assert records == 2_500
+        assert box.by_path == Counter({"GET /v1/associations/units": 3})
