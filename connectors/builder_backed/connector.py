@@ -208,7 +208,10 @@ class BuilderBackedConnector(HTTPConnector):
         """The records one home payload yields for an entity."""
         if entity != "document" or not isinstance(payload, dict):
             return home_records(entity, payload)
-        home = str(payload.get("externalId"))
+        if not isinstance(payload.get("externalId"), str):
+            found = payload.get("externalId")
+            return [ReadFailure(str(found), f"malformed payload: externalId {found!r:.40}")]
+        home = payload["externalId"]
         return document_records(await self.documents.of_home(home), home)
 
     async def _read_locations(

@@ -32,6 +32,8 @@ def home_records(entity: str, payload: Any) -> list[SourceRecord | ReadFailure]:
     if entity == "home":
         return [safe_record(lambda: m.to_home(payload), home, stamp, payload)]
     owners = payload.get("homeowners")
+    if owners is not None and not isinstance(owners, list):
+        return [ReadFailure(home, f"malformed payload: homeowners is not a list: {owners!r:.80}")]
     return [
         safe_record(
             lambda o=owner: m.to_homeowner(o, home),  # type: ignore[misc]
@@ -39,7 +41,7 @@ def home_records(entity: str, payload: Any) -> list[SourceRecord | ReadFailure]:
             stamp,
             owner,
         )
-        for owner in (owners if isinstance(owners, list) else [])
+        for owner in owners or []
     ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self, TypedDict, Unpack
 
@@ -22,6 +24,9 @@ class ClientOptions(TypedDict, total=False):
     name: str
     observer: RequestObserver | None
     sleep: Sleep | None
+    #: the monotonic clock backoff, Retry-After and the rate limit are measured on (tests
+    #: pass a virtual one with their ``sleep``)
+    clock: Callable[[], float] | None
     #: replaces the policy the settings describe (tests, benchmarks)
     retry: RetryPolicy | None
 
@@ -44,12 +49,12 @@ class HTTPConnector:
         **options: Unpack[ClientOptions],
     ) -> None:
         self.name = options.get("name") or self.vendor
-        sleep = options.get("sleep")
+        sleep, clock = options.get("sleep"), options.get("clock")
         self.client = VendorClient(
             vendor=self.vendor,
             base_url=settings.base_url,
             auth=auth,
-            limits=settings.limits(sleep),
+            limits=settings.limits(sleep, clock),
             retry=options.get("retry") or settings.retry_policy(),
             timeout=settings.timeout,
             max_body=settings.max_response_bytes,
@@ -57,6 +62,7 @@ class HTTPConnector:
             error_messages=error_messages,
             observer=options.get("observer"),
             sleep=sleep,
+            clock=clock or time.monotonic,
         )
 
     async def __aenter__(self) -> Self:

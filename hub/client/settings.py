@@ -8,6 +8,7 @@ contract (:mod:`hub.connector`) names the subclass, and :mod:`hub.config` valida
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -64,9 +65,18 @@ class ConnectorSettings(Strict):
             max_total=self.retry_max_time,
         )
 
-    def limits(self, sleep: Callable[[float], Awaitable[None]] | None = None) -> Limits:
+    def limits(
+        self,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> Limits:
         """The rate limit and concurrency cap these settings describe."""
-        return Limits(self.rate_limit, max_concurrency=self.max_concurrency, sleep=sleep)
+        return Limits(
+            self.rate_limit,
+            max_concurrency=self.max_concurrency,
+            sleep=sleep,
+            clock=clock or time.monotonic,
+        )
 
     @field_validator("base_url")
     @classmethod

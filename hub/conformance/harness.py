@@ -13,7 +13,6 @@ from typing import Any, Self, cast
 from pydantic import SecretStr
 
 from hub.client.settings import ConnectorSettings
-from hub.client.vendor import VendorClient
 from hub.conformance.faults import FaultScript
 from hub.connector import (
     Capabilities,
@@ -126,13 +125,7 @@ class Harness:
         self.box: SandboxServer = plugin.sandbox(options, {})
         self.script = FaultScript(self.box)
         self.time = VirtualTime()
-        own = self.box.outer_middlewares
-
-        def outer() -> list[Any]:
-            return [*own(), self.script.middleware]
-
-        # The hook a sandbox offers for middlewares around everything (see SandboxServer).
-        self.box.outer_middlewares = outer  # type: ignore[method-assign]
+        self.box.add_middleware(self.script.middleware)
         self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Self:
@@ -171,12 +164,10 @@ class Harness:
             connector = make(settings, self.time)
         else:
             factory = cast(Any, self.subject.plugin.connector)
-            connector = factory(settings, name="conformance", sleep=self.time)
-        client = getattr(connector, "client", None)
-        if isinstance(client, VendorClient):
-            # Backoff and 429 pauses are measured on the client's and its limits' clocks.
-            client.clock = self.time.clock
-            client.limits.clock = self.time.clock
+            # Backoff and 429 pauses are measured on the kit's clock, and waited on its sleep.
+            connector = factory(
+                settings, name="conformance", sleep=self.time, clock=self.time.clock
+            )
         async with connector as opened:
             yield opened
 

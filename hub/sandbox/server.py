@@ -79,6 +79,7 @@ class SandboxServer(ABC):
         self.collections: dict[str, Collection] = {}
         self.base_url = ""
         self._runner: web.AppRunner | None = None
+        self._added: list[Any] = []
 
     # -- what a vendor provides -------------------------------------------------------------
 
@@ -98,12 +99,25 @@ class SandboxServer(ABC):
         """Middlewares around everything else (recording, tracing); none by default."""
         return []
 
+    def add_middleware(self, middleware: Any) -> None:
+        """Wrap every request in ``middleware`` (outermost but the vendor's own outer ones):
+        a test's fault script, say. Added before the sandbox starts."""
+        if self._runner is not None:
+            raise RuntimeError("add middlewares before the sandbox starts")
+        self._added.append(middleware)
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     def build_app(self) -> web.Application:
         """The aiohttp application: middlewares, vendor routes and the admin surface."""
         app = web.Application(
-            middlewares=[*self.outer_middlewares(), self._count, self._limit, self._inject_faults]
+            middlewares=[
+                *self.outer_middlewares(),
+                *self._added,
+                self._count,
+                self._limit,
+                self._inject_faults,
+            ]
         )
         self.add_routes(app)
         app.router.add_get("/_sandbox/stats", self._admin_stats)

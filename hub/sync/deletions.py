@@ -5,6 +5,7 @@ from __future__ import annotations
 import structlog
 
 from hub.errors import (
+    NotFound,
     PermanentError,
     UnsupportedValue,
 )
@@ -75,6 +76,8 @@ class Deletions(Reading):
                 await self.target.delete(
                     self.flow.entity, known.ref, deactivate=policy == "deactivate"
                 )
+            except NotFound:
+                pass  # gone already: the outcome a delete wants
             except (UnsupportedValue, PermanentError) as exc:
                 await self._dead_letter(
                     key, source_id, f"cannot {policy}: {exc}", type(exc).__name__, None

@@ -118,12 +118,6 @@ TestBuilderBacked = conformance_tests(
     page_size=50,
     fault_entity="home",
     count=nested,
-    untested={
-        "bad_payloads_document": "known gap, reported: a home whose externalId is not a "
-        "string fails the document read with NotFound (connectors/builder_backed/connector.py)",
-        "bad_payloads_person": "known gap, reported: a home whose homeowners is not a list "
-        "yields no person and no ReadFailure (connectors/builder_backed/records.py)",
-    },
     writes=[
         WriteCase(
             "location",

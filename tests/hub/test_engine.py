@@ -259,6 +259,22 @@ async def test_deletions_follow_on_delete(store: StateStore) -> None:
     assert "home-0" not in target.data["home"]
 
 
+async def test_a_record_already_gone_at_the_target_counts_as_deleted(store: StateStore) -> None:
+    """A delete that meets 404 got what it wanted: deleted, its cross-reference dropped, no
+    dead letter, and the next run does not try again."""
+    source, target = pair()
+    for i in range(10):
+        source.put("home", home(i))
+    settings = flow(mode="full", on_delete="delete")
+    await run_flow(settings, source, target, store)
+    del source.data["home"]["home-0"], target.data["home"]["home-0"]
+    report = await run_flow(settings, source, target, store)
+    assert (report.deleted, report.failed) == (1, 0)
+    assert await store.dead_letters(settings.name) == []
+    again = await run_flow(settings, source, target, store)
+    assert again.deleted == 0
+
+
 async def test_ignore_deletes_nothing_and_reports_nothing(store: StateStore) -> None:
     """The default policy keeps the target's record and reports no deletion."""
     source, target = pair()
