@@ -123,6 +123,7 @@ class BuilderBackedSandbox(SandboxServer):
             return web.json_response({"error": "invalid_scope"}, status=400)
         token = "eyJhbGciOiJSUzI1NiIs." + secrets.token_urlsafe(24)
         self.tokens[token] = (frozenset(asked), self.clock() + self.token_lifetime)
+        self.claim(token)
         return web.json_response(
             {
                 "access_token": token,
@@ -178,15 +179,33 @@ class BuilderBackedSandbox(SandboxServer):
             status=status,
         )
 
-    def connector_table(self) -> dict[str, Any]:
-        """A connector config table pointing at this sandbox."""
+    def connector_table(self, tenant: int = 0) -> dict[str, Any]:
+        """A connector config table pointing at this sandbox, as ``tenant``."""
+        credentials = self.tenant_credentials(tenant)
         return {
             "type": "builder_backed",
             "base_url": self.base_url,
             "token_url": self.base_url + "/oauth2/token",
-            "client_id": self.credentials["client_id"],
-            "client_secret": self.credentials["client_secret"],
+            "client_id": credentials["client_id"],
+            "client_secret": credentials["client_secret"],
         }
+
+    async def credential_of(self, request: web.Request) -> str | None:
+        """The bearer token (claimed by the tenant that issued it), or at the token endpoint
+        the client id, from HTTP Basic or the form."""
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            return header.removeprefix("Bearer ")
+        if request.path != "/oauth2/token" or request.method != "POST":
+            return None
+        if header.startswith("Basic "):
+            try:
+                decoded = base64.b64decode(header[6:]).decode(errors="replace")
+            except ValueError:
+                return None  # the token endpoint refuses it
+            return decoded.partition(":")[0]
+        client_id = (await request.post()).get("client_id")
+        return client_id if isinstance(client_id, str) else None
 
     # -- handlers ----------------------------------------------------------------------------
 

@@ -77,14 +77,19 @@ class BuildiumSandbox(SandboxServer):
             status=problem.status,
         )
 
-    def connector_table(self) -> dict[str, Any]:
-        """A connector config table pointing at this sandbox."""
+    def connector_table(self, tenant: int = 0) -> dict[str, Any]:
+        """A connector config table pointing at this sandbox, as ``tenant``."""
+        credentials = self.tenant_credentials(tenant)
         return {
             "type": "buildium",
             "base_url": self.base_url,
-            "client_id": self.credentials["client_id"],
-            "client_secret": self.credentials["client_secret"],
+            "client_id": credentials["client_id"],
+            "client_secret": credentials["client_secret"],
         }
+
+    async def credential_of(self, request: web.Request) -> str | None:
+        """The client id header names the tenant."""
+        return request.headers.get("x-buildium-client-id")
 
     def _guard(self, handler: Callable[[web.Request], Any]) -> Any:
         async def guarded(request: web.Request) -> web.StreamResponse:

@@ -97,13 +97,17 @@ class PropertybaseSandbox(SandboxServer):
             status, {"status": "failure", "message": message, "errors": [message]}
         )
 
-    def connector_table(self) -> dict[str, Any]:
-        """A connector config table pointing at this sandbox."""
+    def connector_table(self, tenant: int = 0) -> dict[str, Any]:
+        """A connector config table pointing at this sandbox, as ``tenant``."""
         return {
             "type": "propertybase",
             "base_url": self.base_url,
-            "api_key": self.credentials["api_key"],
+            "api_key": self.tenant_credentials(tenant)["api_key"],
         }
+
+    async def credential_of(self, request: web.Request) -> str | None:
+        """The API key names the tenant."""
+        return request.headers.get("X-BL-API-Key")
 
     def _authorize(self, request: web.Request, resource: str, action: str) -> None:
         if request.headers.get("X-BL-API-Key") != self.credentials["api_key"]:

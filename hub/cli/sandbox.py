@@ -26,14 +26,22 @@ def sandbox(
         float, typer.Option(min=0.0, max=1.0, help="Share of requests meeting a fault.")
     ] = 0.0,
     latency_ms: Annotated[float, typer.Option(min=0.0, help="Added latency per request.")] = 0.0,
+    tenants: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Customer accounts served at once, each with its own credentials (suffixed "
+            "-t0001...), data and rate limit.",
+        ),
+    ] = 1,
     client_id: Annotated[str | None, typer.Option(help="Client id to accept.")] = None,
     client_secret: Annotated[str | None, typer.Option(help="Client secret to accept.")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key to accept.")] = None,
 ) -> None:
     """Serve a vendor sandbox on loopback until SIGINT or SIGTERM.
 
-    Prints one JSON line with the vendor, base URL and credentials when ready. Credential
-    defaults: each plugin's own (shown in that line).
+    Prints one JSON line with the vendor, base URL and credentials when ready (and every
+    tenant's under "tenants"). Credential defaults: each plugin's own (shown in that line).
     """
     from hub import registry
     from hub.sandbox.options import FaultSettings, SandboxOptions
@@ -52,6 +60,7 @@ def sandbox(
         rate_limit=rate_limit,
         faults=FaultSettings.spread(fault_rate),
         latency_ms=latency_ms,
+        tenants=tenants,
     )
     given = {"client_id": client_id, "client_secret": client_secret, "api_key": api_key}
     credentials = {k: v for k, v in given.items() if v is not None}

@@ -9,6 +9,7 @@ from typing import Any
 
 __all__ = ["FaultSettings", "SandboxOptions"]
 
+
 @dataclass
 class FaultSettings:
     """Per-request probabilities of each injected fault (seeded, so runs repeat)."""
@@ -57,5 +58,7 @@ class SandboxOptions:
     rate_limit: float | None = None
     faults: FaultSettings = field(default_factory=FaultSettings)
     latency_ms: float = 0.0
+    #: customer accounts served at once, each with its own credentials, data and rate limit
+    tenants: int = 1
     #: vendor-specific knobs (for example ``token_lifetime`` for OAuth2 sandboxes)
     extra: dict[str, Any] = field(default_factory=dict)

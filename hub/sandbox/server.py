@@ -5,11 +5,19 @@ keeps its data in :class:`~hub.sandbox.collection.Collection` objects that deriv
 from the seed and an index, storing only what clients created or changed, so a million
 records cost no memory.
 
+With ``tenants`` above 1 a sandbox stands for a vendor with many customer accounts: tenant 0
+is the sandbox itself, and each other tenant ``i`` is one more instance of the vendor's class
+with credentials suffixed ``-t{i:04d}``, the seed ``seed + i`` (its own data) and its own
+token bucket. A request goes to the tenant its credential names (the vendor's
+:meth:`SandboxServer.credential_of`), and the route it matched runs on that tenant's
+instance; an unknown credential goes to tenant 0, whose own auth refuses it.
+
 The admin surface lives under ``/_sandbox/`` and is not part of any vendor API:
 
-- ``GET /_sandbox/stats``: request counts by status (429s included), per path and in total;
-- ``GET /_sandbox/records``: the collections and their sizes;
-- ``GET /_sandbox/records/{collection}?offset=&limit=``: the stored records;
+- ``GET /_sandbox/stats``: request counts by status (429s included), per path and in total,
+  and per tenant where there are several;
+- ``GET /_sandbox/records?tenant=``: the collections and their sizes;
+- ``GET /_sandbox/records/{collection}?offset=&limit=&tenant=``: the stored records;
 - ``GET|PUT /_sandbox/faults``: read or change the fault settings at run time;
 - ``POST /_sandbox/reset``: zero the request counts.
 """
@@ -22,9 +30,10 @@ import math
 import random
 import time
 from abc import ABC, abstractmethod
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict
+from contextvars import ContextVar
+from dataclasses import asdict, replace
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
@@ -33,10 +42,12 @@ from aiohttp import web
 from hub.sandbox.collection import Collection
 from hub.sandbox.options import SandboxOptions
 
-__all__ = ["ADMIN_PREFIX", "Handler", "SandboxServer", "TokenBucket"]
+__all__ = ["ADMIN_PREFIX", "TENANT", "Handler", "SandboxServer", "TenantTally", "TokenBucket"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ADMIN_PREFIX = "/_sandbox/"
+#: the tenant the request being handled was routed to (a request runs in its own context)
+TENANT: ContextVar[int] = ContextVar("sandbox_tenant", default=0)
 
 
 class TokenBucket:
@@ -60,6 +71,34 @@ class TokenBucket:
         return (1.0 - self.level) / self.rate
 
 
+class TenantTally:
+    """One tenant's requests: how many, how many throttled, the most in any one second."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.throttled = 0
+        self.max_per_second = 0
+        self._recent: deque[float] = deque()
+
+    def record(self, status: int, now: float) -> None:
+        """Count one answered request."""
+        self.total += 1
+        self.throttled += status == 429
+        recent = self._recent
+        recent.append(now)
+        while recent[0] <= now - 1.0:
+            recent.popleft()
+        self.max_per_second = max(self.max_per_second, len(recent))
+
+    def as_dict(self) -> dict[str, int]:
+        """The tally as the stats endpoint shows it."""
+        return {
+            "total": self.total,
+            "throttled": self.throttled,
+            "max_per_second": self.max_per_second,
+        }
+
+
 class SandboxServer(ABC):
     """Base of a vendor sandbox: ``async with`` serves it on loopback until the block ends."""
 
@@ -80,6 +119,14 @@ class SandboxServer(ABC):
         self.base_url = ""
         self._runner: web.AppRunner | None = None
         self._added: list[Any] = []
+        #: this instance's place among its sandbox's tenants, and all of them (itself first)
+        self.tenant_index = 0
+        self.tenants: list[SandboxServer] = [self]
+        #: a credential (or token) -> its tenant; None with a single tenant
+        self._tenant_of: dict[str, int] | None = None
+        self.tallies: list[TenantTally] = []
+        if self.options.tenants > 1:
+            self._add_tenants(self.options.tenants)
 
     # -- what a vendor provides -------------------------------------------------------------
 
@@ -92,8 +139,41 @@ class SandboxServer(ABC):
         return web.json_response({"message": message}, status=status)
 
     @abstractmethod
-    def connector_table(self) -> dict[str, Any]:
-        """A ``[connectors.NAME]`` table pointing at this sandbox."""
+    def connector_table(self, tenant: int = 0) -> dict[str, Any]:
+        """A ``[connectors.NAME]`` table pointing at this sandbox, as ``tenant``."""
+
+    async def credential_of(self, request: web.Request) -> str | None:
+        """The credential (or token) a request carries, naming its tenant; a vendor whose
+        sandbox serves several tenants says where it is (none by default)."""
+        return None
+
+    # -- tenants -----------------------------------------------------------------------------
+
+    def tenant_credentials(self, tenant: int) -> dict[str, str]:
+        """The credentials of tenant ``tenant`` (0 is the sandbox's own)."""
+        return self.tenants[tenant].credentials
+
+    def new_tenant(self, options: SandboxOptions, credentials: Mapping[str, str]) -> SandboxServer:
+        """One more tenant: an instance of this vendor's class (a vendor whose constructor
+        takes more overrides this)."""
+        return type(self)(options, credentials)
+
+    def claim(self, key: str) -> None:
+        """Route requests carrying ``key`` (a token this tenant issued) to this tenant."""
+        if self._tenant_of is not None:
+            self._tenant_of[key] = self.tenant_index
+
+    def _add_tenants(self, count: int) -> None:
+        self._tenant_of = {value: 0 for value in self.credentials.values()}
+        for i in range(1, count):
+            credentials = {k: f"{v}-t{i:04d}" for k, v in self.credentials.items()}
+            options = replace(self.options, seed=self.options.seed + i, tenants=1)
+            tenant = self.new_tenant(options, credentials)
+            tenant.tenant_index = i
+            tenant._tenant_of = self._tenant_of
+            self._tenant_of.update({value: i for value in tenant.credentials.values()})
+            self.tenants.append(tenant)
+        self.tallies = [TenantTally() for _ in range(count)]
 
     def outer_middlewares(self) -> list[Any]:
         """Middlewares around everything else (recording, tracing); none by default."""
@@ -110,16 +190,20 @@ class SandboxServer(ABC):
 
     def build_app(self) -> web.Application:
         """The aiohttp application: middlewares, vendor routes and the admin surface."""
-        app = web.Application(
-            middlewares=[
-                *self.outer_middlewares(),
-                *self._added,
+        if len(self.tenants) == 1:
+            middlewares = [self._count, self._limit, self._inject_faults]
+        else:
+            middlewares = [
+                self._route_tenant,
                 self._count,
-                self._limit,
+                self._limit_tenant,
                 self._inject_faults,
+                self._dispatch,
             ]
-        )
+        app = web.Application(middlewares=[*self.outer_middlewares(), *self._added, *middlewares])
         self.add_routes(app)
+        if len(self.tenants) > 1:
+            self._tenant_routes(app)
         app.router.add_get("/_sandbox/stats", self._admin_stats)
         app.router.add_get("/_sandbox/records", self._admin_collections)
         app.router.add_get("/_sandbox/records/{collection}", self._admin_records)
@@ -138,6 +222,8 @@ class SandboxServer(ABC):
         port = self._runner.addresses[0][1]
         host = self.options.host if ":" not in self.options.host else f"[{self.options.host}]"
         self.base_url = f"http://{host}:{port}"
+        for tenant in self.tenants[1:]:
+            tenant.base_url = self.base_url
         return self
 
     async def __aexit__(
@@ -150,8 +236,16 @@ class SandboxServer(ABC):
             await self._runner.cleanup()
 
     def announcement(self) -> dict[str, Any]:
-        """The one JSON line ``prophub sandbox`` prints when ready."""
-        return {"vendor": self.vendor, "base_url": self.base_url, "credentials": self.credentials}
+        """The one JSON line ``prophub sandbox`` prints when ready (with every tenant's
+        credentials where there are several)."""
+        line: dict[str, Any] = {
+            "vendor": self.vendor,
+            "base_url": self.base_url,
+            "credentials": self.credentials,
+        }
+        if len(self.tenants) > 1:
+            line["tenants"] = [t.credentials for t in self.tenants]
+        return line
 
     # -- middlewares -------------------------------------------------------------------------
 
@@ -179,6 +273,56 @@ class SandboxServer(ABC):
         if wait > 0:
             return self._throttled(max(1, math.ceil(wait)))
         return await handler(request)
+
+    # -- middlewares of a sandbox with several tenants -----------------------------------------
+
+    def _tenant_routes(self, app: web.Application) -> None:
+        """Each tenant's handler for each vendor route: the same routes in the same order."""
+        routes = list(app.router.routes())
+        self._route_index = {id(route): k for k, route in enumerate(routes)}
+        self._tenant_handlers: list[list[Handler]] = [[r.handler for r in routes]]
+        for tenant in self.tenants[1:]:
+            scratch = web.Application()
+            tenant.add_routes(scratch)
+            handlers = [r.handler for r in scratch.router.routes()]
+            if len(handlers) != len(routes):
+                raise RuntimeError(f"tenant {tenant.tenant_index} has different routes")
+            self._tenant_handlers.append(handlers)
+
+    @web.middleware
+    async def _route_tenant(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(ADMIN_PREFIX):
+            return await handler(request)
+        assert self._tenant_of is not None
+        key = await self.credential_of(request)
+        index = self._tenant_of.get(key, 0) if key else 0
+        TENANT.set(index)
+        tally = self.tallies[index]
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            tally.record(exc.status, time.monotonic())
+            raise
+        tally.record(response.status, time.monotonic())
+        return response
+
+    @web.middleware
+    async def _limit_tenant(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(ADMIN_PREFIX):
+            return await handler(request)
+        bucket = self.tenants[TENANT.get()].bucket
+        if bucket is not None and (wait := bucket.take()) > 0:
+            return self._throttled(max(1, math.ceil(wait)))
+        return await handler(request)
+
+    @web.middleware
+    async def _dispatch(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        index = TENANT.get()
+        k = self._route_index.get(id(request.match_info.route))
+        if not index or k is None:  # tenant 0, the admin surface, or no route (404, 405)
+            return await handler(request)
+        response: web.StreamResponse = await self._tenant_handlers[index][k](request)
+        return response
 
     def _throttled(self, retry_after: int) -> web.Response:
         response = self.error_response(429, "Too many requests: rate limit exceeded")
@@ -226,25 +370,38 @@ class SandboxServer(ABC):
     # -- admin -------------------------------------------------------------------------------
 
     async def _admin_stats(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "total": sum(self.by_status.values()),
-                "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
-                "throttled": self.by_status.get(429, 0),
-                "by_path": dict(self.by_path),
-            }
-        )
+        stats: dict[str, Any] = {
+            "total": sum(self.by_status.values()),
+            "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+            "throttled": self.by_status.get(429, 0),
+            "by_path": dict(self.by_path),
+        }
+        if self.tallies:
+            stats["by_tenant"] = {str(i): t.as_dict() for i, t in enumerate(self.tallies)}
+        return web.json_response(stats)
+
+    def _admin_tenant(self, request: web.Request) -> SandboxServer | None:
+        raw = request.query.get("tenant", "0")
+        if not raw.isdigit() or int(raw) >= len(self.tenants):
+            return None
+        return self.tenants[int(raw)]
 
     async def _admin_collections(self, request: web.Request) -> web.Response:
-        return web.json_response({name: c.count() for name, c in self.collections.items()})
+        tenant = self._admin_tenant(request)
+        if tenant is None:
+            return web.json_response({"error": "no such tenant"}, status=404)
+        return web.json_response({name: c.count() for name, c in tenant.collections.items()})
 
     async def _admin_records(self, request: web.Request) -> web.Response:
         name = request.match_info["collection"]
-        if name not in self.collections:
+        tenant = self._admin_tenant(request)
+        if tenant is None:
+            return web.json_response({"error": "no such tenant"}, status=404)
+        if name not in tenant.collections:
             return web.json_response({"error": f"no collection {name!r}"}, status=404)
         offset = int(request.query.get("offset", "0"))
         limit = int(request.query.get("limit", "100"))
-        records, total = self.collections[name].page(offset, limit)
+        records, total = tenant.collections[name].page(offset, limit)
         return web.json_response({"total": total, "records": records}, dumps=_dumps)
 
     async def _admin_faults(self, request: web.Request) -> web.Response:
@@ -260,6 +417,7 @@ class SandboxServer(ABC):
     async def _admin_reset(self, request: web.Request) -> web.Response:
         self.by_status.clear()
         self.by_path.clear()
+        self.tallies = [TenantTally() for _ in self.tallies]
         return web.json_response({"ok": True})
 
 
