@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import structlog
+from pydantic import SecretStr
 
 from hub import registry
 from hub.client.observer import RequestObserver
@@ -20,8 +21,22 @@ from hub.log import configure_logging, register_secret
 from hub.models import ENTITY_ORDER
 from hub.state import StateStore
 from hub.sync import FlowReport, FlowRun, run_flow
+from hub.tenants import DEFAULT, TenantView, scoped
+from hub.tenants.directory import TenantDirectory
 
 __all__ = ["Hub", "RequestCounter", "dependency_order"]
+
+
+def _revealed(settings: Any) -> dict[str, Any]:
+    """Settings as plain values, secrets revealed (for comparing, never for showing)."""
+    return {
+        k: v.get_secret_value() if isinstance(v, SecretStr) else v
+        for k, v in dict(settings).items()
+    }
+
+
+def _secrets_of(settings: Any) -> set[str]:
+    return {v.get_secret_value() for v in dict(settings).values() if isinstance(v, SecretStr)}
 
 
 def dependency_order(flows: list[FlowSettings]) -> list[FlowSettings]:
@@ -94,6 +109,9 @@ class Hub:
         self._stack: AsyncExitStack | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         self._opened = False
+        self._tenants: TenantDirectory | None = None
+        #: each named tenant's open connectors, with the settings they were opened with
+        self._scopes: dict[str, tuple[str, dict[str, Connector], AsyncExitStack]] = {}
 
     @classmethod
     def from_config(cls, config: HubConfig | str | Path, **kw: Any) -> Hub:
@@ -101,6 +119,13 @@ class Hub:
         if not isinstance(config, HubConfig):
             config = load_config(config)
         return cls(config, **kw)
+
+    @property
+    def tenants(self) -> TenantDirectory:
+        """The hub's tenants: listed, added and removed while it runs."""
+        if self._tenants is None:
+            self._tenants = TenantDirectory(self.config, self.store)
+        return self._tenants
 
     @property
     def store(self) -> StateStore:
@@ -139,9 +164,39 @@ class Hub:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        for _, _, scope in self._scopes.values():
+            await scope.aclose()
+        self._scopes.clear()
         if self._stack is not None:
             await self._stack.aclose()
         self._store = None
+
+    async def _connectors_of(self, scope: TenantView) -> dict[str, Connector]:
+        """A named tenant's open connectors, opened on first use and again when the
+        tenant's settings change."""
+        fingerprint = repr(sorted((n, _revealed(s)) for n, s in scope.connectors.items()))
+        held = self._scopes.get(scope.tenant)
+        if held is not None and held[0] == fingerprint:
+            return held[1]
+        if held is not None:
+            self._scopes.pop(scope.tenant)
+            await held[2].aclose()
+        stack = AsyncExitStack()
+        opened: dict[str, Connector] = {}
+        try:
+            for name, settings in scope.connectors.items():
+                for value in _secrets_of(settings):
+                    register_secret(value)
+                full = scoped(scope.tenant, name)
+                counter = self.counters.setdefault(full, RequestCounter(self.observer))
+                plugin = registry.get(settings.type)
+                connector = plugin.connector(settings, name=full, observer=counter)
+                opened[name] = await stack.enter_async_context(connector)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._scopes[scope.tenant] = (fingerprint, opened, stack)
+        return opened
 
     def flow(self, name: str) -> FlowSettings:
         """The settings of the flow called ``name``."""
@@ -164,27 +219,36 @@ class Hub:
         self,
         name: str,
         *,
+        tenant: str = DEFAULT,
         full: bool = False,
         dry_run: bool = False,
         allow_mass_delete: bool = False,
     ) -> FlowReport:
-        """Run one flow once; never two runs of the same flow at once in this process."""
-        flow = self.flow(name)
-        lock = self._locks.setdefault(name, asyncio.Lock())
+        """Run one flow once, for one tenant (default: the config's own credentials); never
+        two runs of the same (tenant, flow) at once in this process."""
+        flow, connectors, settings = self.flow(name), self.connectors, self.config.connectors
+        if tenant != DEFAULT:
+            scope = await self.tenants.view(tenant)
+            connectors, settings = await self._connectors_of(scope), scope.connectors
+            # Its state is the tenant's own: every table keys by connector or flow name.
+            flow = scope.flow(name)
+            flow = flow.model_copy(update={"name": scoped(tenant, flow.name)})
+        source, target = connectors[flow.source], connectors[flow.target]
+        lock = self._locks.setdefault(flow.name, asyncio.Lock())
         async with lock:
-            involved = {flow.source, flow.target}
+            involved = {source.name, target.name}
             before = {n: (self.counters[n].requests, self.counters[n].throttled) for n in involved}
             report = await run_flow(
                 flow,
-                self.connectors[flow.source],
-                self.connectors[flow.target],
+                source,
+                target,
                 self.store,
                 full=full,
                 dry_run=dry_run,
                 allow_mass_delete=allow_mass_delete,
                 # a create's unknown outcome is settled as often as the target's policy
                 # retries a request: one policy for both layers
-                settles=self.config.connectors[flow.target].max_retries + 1,
+                settles=settings[flow.target].max_retries + 1,
             )
             report.requests = sum(self.counters[n].requests - before[n][0] for n in involved)
             report.throttled = sum(self.counters[n].throttled - before[n][1] for n in involved)

@@ -31,6 +31,7 @@ from hub.log import configure_logging
 from hub.metrics import CONTENT_TYPE, Metrics
 from hub.state import StateStore, process_owner
 from hub.sync import FlowReport
+from hub.tenants import DEFAULT, scoped
 
 __all__ = ["Daemon"]
 
@@ -94,6 +95,7 @@ class Daemon:
         self.hub: Hub | None = None
         self.address: tuple[str, int] | None = None
         self._runs: set[asyncio.Task[Any]] = set()
+        self._slots = asyncio.Semaphore(config.tenants.max_runs)
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -116,9 +118,10 @@ class Daemon:
         async with self._lifespan():
             reports = []
             for flow in self._flows():
-                report = await self._run_flow(flow)
-                if report is not None:
-                    reports.append(report)
+                for tenant in await self._tenants():
+                    report = await self._run_flow(flow, tenant)
+                    if report is not None:
+                        reports.append(report)
             return reports
 
     def stop(self) -> None:
@@ -221,12 +224,38 @@ class Daemon:
         for flow in self._flows():
             if self.stopping.is_set():
                 return
-            await self._run_flow(flow)
+            await self._for_tenants(flow)
 
     async def _flow_loop(self, flow: FlowSettings) -> None:
         while not self.stopping.is_set():
             await self.sleep(self.next_delay(flow))
-            await self._tracked(self._run_flow(flow), f"run:{flow.name}")
+            await self._tracked(self._for_tenants(flow), f"run:{flow.name}")
+
+    async def _tenants(self) -> list[str]:
+        """The tenants as they are now (added or removed since the last round included); a
+        tenant definition that cannot be read is logged, and the default tenant still runs."""
+        assert self.hub is not None
+        try:
+            return await self.hub.tenants.names()
+        except ConfigError as exc:
+            log.error("tenants could not be listed", error=str(exc))
+            return [DEFAULT] if self.config.tenants.default else []
+
+    async def _for_tenants(self, flow: FlowSettings) -> None:
+        """Run the flow for every tenant, at most ``tenants.max_runs`` runs at once."""
+        tenants = await self._tenants()
+        if len(tenants) == 1:
+            await self._run_flow(flow, tenants[0])
+            return
+
+        async def one(tenant: str) -> None:
+            async with self._slots:
+                if not self.stopping.is_set():
+                    await self._run_flow(flow, tenant)
+
+        async with asyncio.TaskGroup() as group:
+            for tenant in tenants:
+                group.create_task(one(tenant), name=f"run:{scoped(tenant, flow.name)}")
 
     async def _tracked(self, work: Coroutine[Any, Any, Any], name: str) -> None:
         """Run work as a task that a stop does not cancel: ``_drain`` decides its fate."""
@@ -239,22 +268,23 @@ class Daemon:
         finally:
             stopped.cancel()
 
-    async def _run_flow(self, flow: FlowSettings) -> FlowReport | None:
+    async def _run_flow(self, flow: FlowSettings, tenant: str = DEFAULT) -> FlowReport | None:
         assert self.hub is not None
         store = self.hub.store
-        lease = f"flow:{flow.name}"
+        name = scoped(tenant, flow.name)
+        lease = f"flow:{name}"
         await self._clear_stale(store)
         if not await store.acquire_lease(lease, self.owner, self.lease_ttl):
-            log.info("flow is running elsewhere", flow=flow.name)
+            log.info("flow is running elsewhere", flow=name)
             return None
         run = asyncio.current_task()
         assert run is not None
         keeper = asyncio.create_task(self._keep_lease(store, lease, run), name=f"lease:{lease}")
         try:
-            report = await self.hub.sync(flow.name)
+            report = await self.hub.sync(flow.name, tenant=tenant)
         except HubError as exc:
-            self.metrics.record_failure(flow.name)
-            log.error("flow failed", flow=flow.name, error=str(exc))
+            self.metrics.record_failure(name)
+            log.error("flow failed", flow=name, error=str(exc))
             return None
         finally:
             keeper.cancel()

@@ -12,6 +12,7 @@ the one Typer ``app``, in the order ``prophub --help`` lists them:
 - :mod:`hub.cli.demo`: ``demo``;
 - :mod:`hub.cli.dlq`: the ``dlq`` group;
 - :mod:`hub.cli.plugins`: ``plugins``;
+- :mod:`hub.cli.tenants`: the ``tenants`` group;
 - :mod:`hub.cli.output`: the tables, JSON lines and spinner commands print with.
 
 Importing it costs typer and these small modules: each command imports the engine, the state
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import demo, dlq, health, plugins, records, sandbox, shared, sync
+from hub.cli import demo, dlq, health, plugins, records, sandbox, shared, sync, tenants
 from hub.cli.shared import config_error, fail, load, run_async
 from hub.cli.sync import _sync as _sync  # tests drive a sync without the command line
 
@@ -45,6 +46,7 @@ app.command()(sync.sync)
 app.command()(sync.run)
 app.command()(health.status)
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(tenants.app, name="tenants")
 app.command()(demo.demo)
 app.command()(plugins.plugins)
 

@@ -29,6 +29,9 @@ def sync(
         ),
     ] = False,
     as_json: JsonOption = False,
+    tenant: Annotated[
+        str, typer.Option("--tenant", help="Run as this tenant (default: the config's own).")
+    ] = "",
 ) -> None:
     """Run flows once, in dependency order, and report what each did."""
     from hub.cli.output import console, report_table
@@ -48,6 +51,7 @@ def sync(
             dry_run=dry_run,
             allow_mass_delete=allow_mass_delete,
             as_json=as_json,
+            tenant=tenant,
         )
     )
     if not as_json:
@@ -83,6 +87,7 @@ async def _sync(
     dry_run: bool,
     allow_mass_delete: bool,
     as_json: bool,
+    tenant: str = "",
 ) -> tuple[list[FlowReport], list[tuple[str, str]]]:
     """Each flow in dependency order; one that fails is reported and the rest still run."""
     from hub.app import Hub
@@ -92,11 +97,15 @@ async def _sync(
     reports: list[FlowReport] = []
     errors: list[tuple[str, str]] = []
     async with Hub.from_config(cfg) as hub:
+        runs = {f.name for f in (await hub.tenants.view(tenant)).flows} if tenant else None
         for flow in hub.ordered(names):
+            if runs is not None and flow.name not in runs:
+                continue
             try:
                 with progress(f"sync {flow.name}", quiet=as_json):
                     report = await hub.sync(
                         flow.name,
+                        tenant=tenant,
                         full=full,
                         dry_run=dry_run,
                         allow_mass_delete=allow_mass_delete,

@@ -25,6 +25,7 @@ from hub.config.settings import (
     FlowSettings,
     HubConfig,
     StateSettings,
+    TenantSettings,
     parse_duration,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "FlowSettings",
     "HubConfig",
     "StateSettings",
+    "TenantSettings",
     "load_config",
     "parse_config",
     "parse_duration",

@@ -25,6 +25,7 @@ __all__ = [
     "FlowSettings",
     "HubConfig",
     "StateSettings",
+    "TenantSettings",
     "parse_duration",
 ]
 
@@ -204,11 +205,23 @@ class FlowSettings(Strict):
         return parse_duration(self.every)
 
 
+class TenantSettings(Strict):
+    """Where tenants come from besides the state store, and whether the config's own
+    credentials are a tenant too (the default tenant, its names unprefixed)."""
+
+    #: a directory of ``NAME.toml`` tenant definitions (secrets as ``${ENV}`` or ``_file``)
+    dir: str | None = None
+    default: bool = True
+    #: flow runs a daemon holds at once, across tenants
+    max_runs: int = Field(default=8, ge=1, le=1000)
+
+
 class HubConfig(Strict):
     """The whole configuration."""
 
     state: StateSettings = Field(default_factory=StateSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    tenants: TenantSettings = Field(default_factory=TenantSettings)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     connectors: dict[str, ConnectorSettings] = Field(default_factory=dict)
     flows: list[FlowSettings] = Field(default_factory=list)

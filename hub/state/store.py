@@ -16,15 +16,16 @@ from hub.state.leases import Leases
 from hub.state.records import SourceRecords
 from hub.state.runs import Runs
 from hub.state.schema import HEAD
+from hub.state.tenants import StoredTenants
 
 __all__ = ["StateStore"]
 
 
-class StateStore(CrossReferences, SourceRecords, Runs, DeadLetters, Leases):
+class StateStore(CrossReferences, SourceRecords, Runs, DeadLetters, Leases, StoredTenants):
     """The hub's durable state; open with ``async with StateStore.open(url) as store``.
 
     Its methods come from one class per job (cross-reference and ledger, source records,
-    runs and cursors, dead letters, leases), each over the same database.
+    runs and cursors, dead letters, leases, tenants), each over the same database.
     """
 
     @classmethod

@@ -1,0 +1,109 @@
+"""Where a hub's tenants are kept: the state store (added through the API or the CLI, shared
+by every replica) and, for those kept in git, a directory of TOML files."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from hub.config import HubConfig
+from hub.config.messages import validation_error
+from hub.errors import ConfigError
+from hub.state import StateStore
+from hub.tenants.model import DEFAULT, Tenant, TenantView, view
+from hub.tenants.sealing import SecretBox, seal_tenant
+
+__all__ = ["TenantDirectory"]
+
+
+class TenantDirectory:
+    """The tenants of one config: listed afresh on each call, so tenants added, changed or
+    removed (by another process, or in the directory) apply without a restart."""
+
+    def __init__(self, config: HubConfig, store: StateStore, box: SecretBox | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.box = box or SecretBox.from_env()
+
+    def _kinds(self) -> dict[str, type[Any]]:
+        return {name: type(settings) for name, settings in self.config.connectors.items()}
+
+    async def all(self) -> dict[str, Tenant]:
+        """Every tenant, stored or in the directory (a name in both is an error)."""
+        found = {
+            name: _parse(body, f"tenant {name!r} in the state store")
+            for name, body in (await self.store.tenant_bodies()).items()
+        }
+        for name, tenant in self._files().items():
+            if name in found:
+                raise ConfigError(
+                    f"tenant {name!r} is both in the state store and in the directory",
+                    key="tenants.dir",
+                )
+            found[name] = tenant
+        return found
+
+    def _files(self) -> dict[str, Tenant]:
+        folder = self.config.tenants.dir
+        if folder is None:
+            return {}
+        path = Path(folder)
+        if not path.is_dir():
+            raise ConfigError(f"{folder} is not a directory", key="tenants.dir")
+        tenants = {}
+        for file in sorted(path.glob("*.toml")):
+            try:
+                data = tomllib.loads(file.read_text("utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigError(f"{file}: {exc}", key="tenants.dir") from None
+            tenant = _parse({"name": file.stem, **data}, str(file))
+            tenants[tenant.name] = tenant
+        return tenants
+
+    async def names(self) -> list[str]:
+        """The tenants that run: the default one (unless the config says not), then every
+        enabled tenant by name."""
+        named = [name for name, t in sorted((await self.all()).items()) if t.enabled]
+        return [DEFAULT, *named] if self.config.tenants.default else named
+
+    async def view(self, name: str) -> TenantView:
+        """The config as tenant ``name`` runs it (``DEFAULT``: the config itself)."""
+        if name == DEFAULT:
+            return view(self.config)
+        tenants = await self.all()
+        if name not in tenants:
+            raise ConfigError(f"no tenant named {name!r}", key="tenants")
+        return view(self.config, tenants[name], open_secret=self.box.open)
+
+    async def add(self, definition: dict[str, Any]) -> Tenant:
+        """Store a tenant (replacing one of its name), its secrets sealed; it is checked
+        against the config first, so a tenant that cannot run is refused."""
+        tenant = _parse(definition, "the tenant")
+        if tenant.name in self._files():
+            raise ConfigError(f"tenant {tenant.name!r} is defined by a file", key="tenants.dir")
+        view(self.config, tenant)  # refused here, not at its first run
+        body = seal_tenant(tenant.model_dump(), self._kinds(), self.box)
+        await self.store.put_tenant(tenant.name, body)
+        return tenant
+
+    async def remove(self, name: str) -> bool:
+        """Forget a stored tenant; whether there was one."""
+        return await self.store.remove_tenant(name)
+
+    async def rotate(self) -> int:
+        """Seal every stored tenant's secrets again under the newest key; how many."""
+        bodies = await self.store.tenant_bodies()
+        for name, body in bodies.items():
+            resealed = seal_tenant(body, self._kinds(), self.box, reseal=True)
+            await self.store.put_tenant(name, resealed)
+        return len(bodies)
+
+
+def _parse(body: dict[str, Any], where: str) -> Tenant:
+    try:
+        return Tenant.model_validate(body)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {validation_error(exc, 'tenant')}") from None
