@@ -9,6 +9,7 @@ aiohttp with it:
 - :mod:`hub.client.response`: an answer read whole, its JSON and its error messages;
 - :mod:`hub.client.auth`: header and OAuth2 client-credentials auth middlewares;
 - :mod:`hub.client.limits`: rate limit, concurrency cap and the 429 pause;
+- :mod:`hub.client.shared_limits`: a credential's rate and 429 pause shared by replicas in Redis;
 - :mod:`hub.client.retry`: when to retry and how long to wait;
 - :mod:`hub.client.paging`: pagination strategies and the tally of what a read yielded;
 - :mod:`hub.client.deadlines`: request timeouts kept by one sweeping timer;

@@ -75,7 +75,10 @@ class HTTPConnector:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.client.__aexit__(exc_type, exc, tb)
+        try:
+            await self.client.__aexit__(exc_type, exc, tb)
+        finally:
+            await self.client.limits.aclose()
 
     async def get_object(self, path: str) -> dict[str, Any] | None:
         """The JSON object at ``path``, or None when the vendor answers 404.

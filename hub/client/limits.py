@@ -1,12 +1,18 @@
-"""Per-connector rate limit and concurrency cap, shared by every flow that uses the connector."""
+"""Per-connector rate limit and concurrency cap, shared by every flow that uses the connector
+(and, with a :class:`~hub.client.shared_limits.SharedBudget`, by every replica using its
+credential)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiolimiter import AsyncLimiter
+
+if TYPE_CHECKING:
+    from hub.client.shared_limits import SharedBudget
 
 __all__ = ["Limits"]
 
@@ -16,6 +22,10 @@ class Limits:
 
     A rate of 0 means no rate limit (an internal API, a sandbox): no limiter is consulted at
     all, while the concurrency cap and the 429 pause still hold.
+
+    With ``shared``, the credential's budget in Redis paces the requests instead of the
+    in-process limiter, and a 429 pauses every replica; the concurrency cap stays this
+    process's own.
     """
 
     def __init__(
@@ -27,11 +37,13 @@ class Limits:
         burst: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        shared: SharedBudget | None = None,
     ) -> None:
         self.rate = rate
         self.period = period
         self.limiter: AsyncLimiter | None = None
-        if rate > 0:
+        self.shared = shared
+        if rate > 0 and shared is None:
             # A steady pace with small bursts (a tenth of the rate): a vendor's own token
             # bucket of ``rate`` never runs dry, however its window lines up with ours, and a
             # high rate does not cost a timer per request.
@@ -46,6 +58,8 @@ class Limits:
     def pause(self, seconds: float) -> None:
         """Hold every request of this connector for ``seconds`` (a vendor's Retry-After)."""
         self.resume_at = max(self.resume_at, self.clock() + seconds)
+        if self.shared is not None:
+            self.shared.pause(seconds)
 
     async def _wait_pause(self) -> None:
         while (wait := self.resume_at - self.clock()) > 0:
@@ -66,6 +80,8 @@ class Limits:
                 await self._wait_pause()
             if self.limiter is not None:
                 await self.limiter.acquire()
+            elif self.shared is not None:
+                await self.shared.acquire()
         except BaseException:
             self.semaphore.release()
             raise
@@ -73,6 +89,11 @@ class Limits:
     def release(self) -> None:
         """Give the concurrency slot back."""
         self.semaphore.release()
+
+    async def aclose(self) -> None:
+        """Let go of the shared budget's connection, if any (the connector closes)."""
+        if self.shared is not None:
+            await self.shared.aclose()
 
     async def __aenter__(self) -> None:
         await self.acquire()

@@ -7,11 +7,14 @@ contract (:mod:`hub.connector`) names the subclass, and :mod:`hub.config` valida
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import re
 import time
 from collections.abc import Awaitable, Callable
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from yarl import URL
 
 from hub.client.limits import Limits
@@ -55,6 +58,26 @@ class ConnectorSettings(Strict):
     #: pages asked for at once where a read's end is unknown (past the end: a few requests
     #: spent on empty pages, at most this many a read); 0 or 1: one page at a time
     read_ahead: int = Field(default=2, ge=0, le=64)
+    #: a Redis URL (``redis://host:6379/0``) where every replica keeps this credential's
+    #: request budget and 429 pause; unset: the limit holds within this process only
+    shared_limit_url: str | None = None
+
+    #: the fields naming the credential a vendor counts requests against, the first one set
+    #: wins (a vendor subclass may name its own)
+    credential_fields: ClassVar[tuple[str, ...]] = ("client_id", "api_key", "username")
+
+    def credential_id(self) -> str:
+        """A stable name of the credential these settings use, holding no secret: the hash of
+        the vendor, its URL and the credential's identifying field."""
+        digest = hashlib.sha256(f"{self.type}\n{self.base_url}\n".encode())
+        for name in self.credential_fields:
+            value = getattr(self, name, None)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if value:
+                digest.update(f"{name}\n{value}".encode())
+                break
+        return digest.hexdigest()[:32]
 
     def retry_policy(self) -> RetryPolicy:
         """The retry policy these settings describe."""
@@ -70,13 +93,37 @@ class ConnectorSettings(Strict):
         sleep: Callable[[float], Awaitable[None]] | None = None,
         clock: Callable[[], float] | None = None,
     ) -> Limits:
-        """The rate limit and concurrency cap these settings describe."""
+        """The rate limit and concurrency cap these settings describe (the rate shared by
+        every replica through ``shared_limit_url`` when it is set)."""
+        shared = None
+        if self.shared_limit_url and self.rate_limit > 0:
+            from hub.client.shared_limits import SharedBudget
+
+            shared = SharedBudget(
+                self.shared_limit_url,
+                self.credential_id(),
+                self.rate_limit,
+                vendor=self.type,
+            )  # real sleeps: the budget is kept on Redis's clock, which a test's cannot move
         return Limits(
             self.rate_limit,
             max_concurrency=self.max_concurrency,
             sleep=sleep,
             clock=clock or time.monotonic,
+            shared=shared,
         )
+
+    @field_validator("shared_limit_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.match(r"^(redis|rediss|unix)://\S+$", value):
+            # Not the value itself: a Redis URL may carry a password.
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        if importlib.util.find_spec("redis") is None:
+            raise ValueError("needs the redis client: pip install 'property-hub[scale]'")
+        return value
 
     @field_validator("base_url")
     @classmethod
