@@ -3,10 +3,13 @@
 ``serve()`` is capture signals -> startup -> loop -> shutdown. The first SIGTERM, SIGINT or
 SIGHUP stops new runs and lets in-flight ones finish within ``daemon.shutdown_timeout``; what
 is still running then is cancelled (the engine's ledger and cursor make that safe); a second
-signal cancels at once. Several replicas sharing a PostgreSQL store never run one flow
-together: each run holds the flow's lease in the store, renewed while the run lasts, so a
-short lease outlives no crash for long. What a killed process left behind (a run still
-"running", a lease still held) is cleared as the daemon starts and before each run.
+signal cancels at once.
+
+On a SQLite store the daemon is the store's one process and runs every (tenant, flow) on its
+schedule itself. On PostgreSQL it is one replica of many: each schedules runs as jobs of
+procrastinate (:mod:`hub.jobs`) and works the queue, so one (tenant, flow) never runs twice
+at once, and a replica killed mid-run has its run taken over by another. What a killed
+process left behind in the runs table is cleared as the daemon starts and before each run.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib.util
 import random
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import structlog
@@ -33,6 +37,9 @@ from hub.state import StateStore, process_owner
 from hub.sync import FlowReport
 from hub.tenants import DEFAULT, scoped
 
+if TYPE_CHECKING:
+    from hub.jobs import FlowJobs
+
 __all__ = ["Daemon"]
 
 log = structlog.get_logger("hub.daemon")
@@ -40,7 +47,7 @@ log = structlog.get_logger("hub.daemon")
 
 #: young objects allowed before a collection (CPython's default is 700)
 YOUNG_GENERATION = 200_000
-#: seconds a flow's lease (and its run) is held without renewal; renewed every third of it
+#: seconds a run is presumed alive without renewal; renewed every third of it
 LEASE_TTL = 60.0
 #: the signals that stop the daemon gracefully (SIGHUP: the terminal or the supervisor went)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -50,6 +57,33 @@ def stop_signals() -> tuple[signal.Signals, ...]:
     """The stop signals to handle: those the process was not started ignoring (``nohup``
     ignores SIGHUP so the daemon outlives its terminal; that choice is kept)."""
     return tuple(sig for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def sole_process(url: str) -> Iterator[None]:
+    """Hold the SQLite store for this daemon alone (one process runs an embedded store;
+    replicas share PostgreSQL): a second daemon on the file stops with one line."""
+    import fcntl
+
+    from hub.state import sqlite_path
+
+    path = sqlite_path(url)
+    if path is None:  # in memory: nobody else can open it
+        yield
+        return
+    with open(f"{path}.daemon.lock", "a+") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(
+                "another prophub run uses this SQLite store; run one daemon per SQLite file, "
+                "or replicas on PostgreSQL",
+                key="state.url",
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
 
 
 def freeze_startup_heap() -> None:
@@ -96,6 +130,9 @@ class Daemon:
         self.address: tuple[str, int] | None = None
         self._runs: set[asyncio.Task[Any]] = set()
         self._slots = asyncio.Semaphore(config.tenants.max_runs)
+        self.jobs: FlowJobs | None = None
+        self.heartbeat = config.daemon.heartbeat
+        self.stalled_after = config.daemon.stalled_after
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -162,16 +199,42 @@ class Daemon:
                 # Runs renewed by this daemon may be presumed dead soon after it stops renewing.
                 hub.store.run_ttl = self.lease_ttl
                 await self._clear_stale(hub.store)
-                self.ready = True
-                try:
-                    yield
-                finally:
-                    self.ready = False
-                    await self._drain()
+                async with self._queue(hub) as jobs:
+                    self.jobs = jobs
+                    self.ready = True
+                    try:
+                        yield
+                    finally:
+                        self.ready = False
+                        await self._drain()
+                        self.jobs = None
         finally:
             self.hub = None
             await runner.cleanup()
             log.info("stopped")
+
+    @contextlib.asynccontextmanager
+    async def _queue(self, hub: Hub) -> AsyncIterator[FlowJobs | None]:
+        """The job queue on a PostgreSQL store (None on SQLite, whose one process is this)."""
+        if hub.store.dialect.name != "postgresql":
+            with sole_process(self.config.state.url):
+                yield None
+            return
+        if importlib.util.find_spec("procrastinate") is None:
+            message = "replicas on PostgreSQL need: pip install 'property-hub[postgres]'"
+            raise ConfigError(message, key="state.url")
+        from hub.jobs import FlowJobs
+
+        jobs = FlowJobs(
+            self.config.state.url,
+            self._job,
+            concurrency=self.config.tenants.max_runs,
+            heartbeat=self.heartbeat,
+            stalled_after=self.stalled_after,
+            graceful=self.config.daemon.shutdown_timeout,
+        )
+        async with jobs:
+            yield jobs
 
     async def _listen(self) -> web.AppRunner:
         """Serve the endpoints; an address that cannot be bound is a config error."""
@@ -209,6 +272,9 @@ class Daemon:
         return flow.every_seconds * (0.9 + 0.2 * self.rand())
 
     async def _main_loop(self) -> None:
+        if self.jobs is not None:
+            await self._replica_loop(self.jobs)
+            return
         # The first round runs in dependency order, so parents land before children; after
         # that each flow keeps its own schedule.
         await self._tracked(self._first_round(), "first-round")
@@ -230,6 +296,58 @@ class Daemon:
         while not self.stopping.is_set():
             await self.sleep(self.next_delay(flow))
             await self._tracked(self._for_tenants(flow), f"run:{flow.name}")
+
+    async def _replica_loop(self, jobs: FlowJobs) -> None:
+        """Schedule every (tenant, flow) as a job on its interval, work the queue, and take
+        over the runs of replicas gone silent, until told to stop."""
+        worker = asyncio.create_task(jobs.work(), name="worker")
+        side = [asyncio.create_task(self._recover_loop(jobs), name="recover")]
+        for rank, flow in enumerate(self._flows()):
+            side.append(
+                asyncio.create_task(
+                    self._schedule_loop(jobs, flow, rank), name=f"schedule:{flow.name}"
+                )
+            )
+        stopped = asyncio.ensure_future(self.stopping.wait())
+        await asyncio.wait({stopped, worker}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        for task in side:
+            task.cancel()
+        await asyncio.gather(*side, return_exceptions=True)
+        # The worker ends its running jobs within the shutdown budget, then cancels them.
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+
+    async def _schedule_loop(self, jobs: FlowJobs, flow: FlowSettings, rank: int) -> None:
+        """Queue the flow for every tenant now, then on each interval; parents' flows and
+        incremental runs at a higher priority than children's and backfills."""
+        from hub.jobs import BACKFILL, INCREMENTAL
+
+        assert self.hub is not None
+        while not self.stopping.is_set():
+            for tenant in await self._tenants():
+                name = scoped(tenant, flow.name)
+                backfill = await self.hub.store.get_cursor(name) is None
+                priority = (BACKFILL if backfill else INCREMENTAL) - rank
+                await jobs.schedule(tenant, flow.name, priority=priority)
+            await self.sleep(self.next_delay(flow))
+
+    async def _recover_loop(self, jobs: FlowJobs) -> None:
+        """Every heartbeat, queue again the runs of replicas gone silent."""
+        while True:
+            try:
+                await jobs.recover()
+            except (OSError, HubError) as exc:
+                log.warning("stalled runs could not be checked", error=str(exc))
+            await self.sleep(self.heartbeat)
+
+    async def _job(self, tenant: str, name: str, full: bool) -> None:
+        """One queued run: the flow as the config has it now."""
+        flow = next((f for f in self.config.flows if f.name == name), None)
+        if flow is None:
+            log.warning("queued run of a flow the config no longer has", flow=name)
+            return
+        await self._run_flow(flow, tenant)
 
     async def _tenants(self) -> list[str]:
         """The tenants as they are now (added or removed since the last round included); a
@@ -272,14 +390,8 @@ class Daemon:
         assert self.hub is not None
         store = self.hub.store
         name = scoped(tenant, flow.name)
-        lease = f"flow:{name}"
         await self._clear_stale(store)
-        if not await store.acquire_lease(lease, self.owner, self.lease_ttl):
-            log.info("flow is running elsewhere", flow=name)
-            return None
-        run = asyncio.current_task()
-        assert run is not None
-        keeper = asyncio.create_task(self._keep_lease(store, lease, run), name=f"lease:{lease}")
+        keeper = asyncio.create_task(self._keep_alive(store), name=f"alive:{name}")
         try:
             report = await self.hub.sync(flow.name, tenant=tenant)
         except HubError as exc:
@@ -289,28 +401,19 @@ class Daemon:
         finally:
             keeper.cancel()
             await asyncio.wait({keeper})
-            await asyncio.shield(store.release_lease(lease, self.owner))
         self.metrics.record_report(report, time.time())
         log.info("flow finished", **report.as_json())
         return report
 
-    async def _keep_lease(self, store: StateStore, lease: str, run: asyncio.Task[Any]) -> None:
-        """Renew the flow's lease and this process's runs while the run lasts; a lease
-        another replica took meanwhile (this one went unrenewed too long) stops the run
-        rather than have two run the flow at once."""
+    async def _keep_alive(self, store: StateStore) -> None:
+        """Renew this process's runs while one lasts, so no one takes them for abandoned."""
         while True:
             await self.sleep(self.lease_ttl / 3)
             try:
-                held = await store.acquire_lease(lease, self.owner, self.lease_ttl)
                 await store.renew_runs(self.lease_ttl)
             except (OSError, sa.exc.SQLAlchemyError) as exc:
-                # The store is out of reach for now: the lease lasts a while yet, try again.
-                log.warning("lease renewal failed", lease=lease, error=str(exc).splitlines()[0])
-                continue
-            if not held:
-                log.error("lease lost to another replica, stopping the run", lease=lease)
-                run.cancel()
-                return
+                # The store is out of reach for now: the run lasts a while yet, try again.
+                log.warning("run renewal failed", error=str(exc).splitlines()[0])
 
     async def _clear_stale(self, store: StateStore) -> None:
         """Clear the runs and leases of processes that are gone, so their flows run again

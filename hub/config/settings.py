@@ -82,6 +82,10 @@ class DaemonSettings(Strict):
     listen: str = "127.0.0.1:9464"
     log_format: Literal["json", "console"] = "json"
     shutdown_timeout: float = Field(default=10.0, gt=0, le=MAX_WAIT)
+    #: replicas on PostgreSQL: how often each says it is alive, and the silence after which
+    #: its runs are taken over by another
+    heartbeat: float = Field(default=10.0, gt=0, le=300)
+    stalled_after: float = Field(default=30.0, gt=0, le=MAX_WAIT)
 
     @field_validator("listen")
     @classmethod

@@ -13,7 +13,7 @@ migrated by Alembic when the store opens; nobody runs DDL by hand.
 
 from __future__ import annotations
 
-from hub.state.backends import async_url
+from hub.state.backends import async_url, sqlite_path
 from hub.state.crossref import Batch, XRef
 from hub.state.owners import RUN_TTL, Stale, owner_alive, process_owner
 from hub.state.store import StateStore
@@ -27,4 +27,5 @@ __all__ = [
     "async_url",
     "owner_alive",
     "process_owner",
+    "sqlite_path",
 ]

@@ -31,6 +31,7 @@ __all__ = [
     "ThreadedSQLite",
     "async_url",
     "open_database",
+    "sqlite_path",
 ]
 
 T = TypeVar("T")
@@ -63,6 +64,14 @@ def async_url(url: str) -> str:
         if url.startswith(plain):
             return driver + url.removeprefix(plain)
     return url
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite ``state.url``; None for memory, or a URL of another database."""
+    if not url.startswith("sqlite"):
+        return None
+    database = sa.engine.make_url("sqlite://" + url.split("://", 1)[1]).database
+    return database if database and database != ":memory:" else None
 
 
 def open_database(url: str) -> Database:

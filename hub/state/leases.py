@@ -1,8 +1,9 @@
-"""Leases (a flow runs in one replica at a time) and clearing what dead processes left behind."""
+"""Clearing what dead processes left behind: their runs, and the leases of versions before
+the job queue (flow runs across replicas are procrastinate's jobs now, see hub.jobs)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -14,40 +15,7 @@ __all__ = ["Leases", "clear_stale"]
 
 
 class Leases(StoreBase):
-    """Named leases with an owner and an expiry."""
-
-    async def acquire_lease(self, name: str, owner: str, ttl: float) -> bool:
-        """Take or renew the lease ``name`` for ``ttl`` seconds unless another owner holds it."""
-        moment = now()
-        expires = moment + timedelta(seconds=ttl)
-
-        def work(conn: sa.Connection) -> bool:
-            taken = conn.execute(
-                leases.update()
-                .where(
-                    leases.c.name == name,
-                    sa.or_(leases.c.owner == owner, leases.c.expires_at < moment),
-                )
-                .values(owner=owner, expires_at=expires)
-            )
-            if taken.rowcount:
-                return True
-            exists = conn.execute(sa.select(leases.c.owner).where(leases.c.name == name)).first()
-            if exists is not None:
-                return False
-            try:
-                with conn.begin_nested():
-                    conn.execute(leases.insert().values(name=name, owner=owner, expires_at=expires))
-            except sa.exc.IntegrityError:
-                return False
-            return True
-
-        return await self.run(work, write=True)
-
-    async def release_lease(self, name: str, owner: str) -> None:
-        """Give the lease back if ``owner`` holds it."""
-        statement = leases.delete().where(leases.c.name == name, leases.c.owner == owner)
-        await self.run(lambda conn: conn.execute(statement), write=True)
+    """What processes that are gone left behind."""
 
     async def clear_stale(self) -> list[Stale]:
         """Clear what processes that are gone left behind: their leases are dropped, their

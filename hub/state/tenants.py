@@ -22,9 +22,7 @@ class StoredTenants(StoreBase):
 
         def work(conn: sa.Connection) -> None:
             changed = conn.execute(
-                tenants.update()
-                .where(tenants.c.name == name)
-                .values(body=text, updated_at=moment)
+                tenants.update().where(tenants.c.name == name).values(body=text, updated_at=moment)
             )
             if not changed.rowcount:
                 conn.execute(tenants.insert().values(name=name, body=text, updated_at=moment))

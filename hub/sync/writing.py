@@ -131,8 +131,7 @@ class Writing(DeadLetters):
         refs = index.find(record)
         if len(refs) > 1:
             raise AmbiguousMatch(
-                f"ambiguous match: {len(refs)} records at {self.target.name} have this "
-                f"{index.by}",
+                f"ambiguous match: {len(refs)} records at {self.target.name} have this {index.by}",
                 candidates=refs,
                 vendor=self.target.vendor,
             )

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from hub.config import FlowSettings, HubConfig
 from hub.daemon import STOP_SIGNALS, YOUNG_GENERATION, Daemon, freeze_startup_heap, stop_signals
+from hub.errors import ConfigError
 from hub.sandbox.server import SandboxServer
 from hub.state import StateStore
 
@@ -86,18 +87,19 @@ async def test_serves_health_readiness_and_metrics(config: HubConfig) -> None:
     assert 'prophub_runs_total{flow="hoa-units-to-warranty",result="ok"} 1.0' in metrics
 
 
-async def test_a_flow_never_runs_twice_at_once(config: HubConfig) -> None:
-    """A flow whose lease another replica holds is skipped, not run in parallel."""
-    daemon = Daemon(config, handle_signals=False, configure_logs=False)
-    async with daemon._lifespan():
-        assert daemon.hub is not None
-        store = daemon.hub.store
-        assert await store.acquire_lease("flow:hoa-units-to-warranty", "other-replica", 60)
-        flow = next(f for f in config.flows if f.name == "hoa-units-to-warranty")
-        assert await daemon._run_flow(flow) is None
-        await store.release_lease("flow:hoa-units-to-warranty", "other-replica")
-        report = await daemon._run_flow(flow)
-        assert report is not None
+async def test_a_second_daemon_on_one_sqlite_store_stops_with_one_line(
+    config: HubConfig,
+) -> None:
+    """An embedded SQLite store has one daemon: a second one is refused, naming the way to
+    run several (replicas on PostgreSQL); once the first stops, another may start."""
+    first = Daemon(config, handle_signals=False, configure_logs=False)
+    second = Daemon(config, handle_signals=False, configure_logs=False)
+    async with first._lifespan():
+        with pytest.raises(ConfigError, match="another prophub run uses this SQLite store"):
+            async with second._lifespan():
+                pass
+    async with second._lifespan():
+        assert second.jobs is None and second.ready
 
 
 def free_port() -> int:
@@ -219,18 +221,18 @@ async def test_a_stop_signal_mid_run_drains_and_exits_zero(
     assert leases == []
 
 
-async def test_a_killed_daemons_run_and_lease_are_cleared_by_status(
+async def test_a_killed_daemons_run_is_cleared_by_status(
     boxes: dict[str, SandboxServer], config: HubConfig, tmp_path: Path
 ) -> None:
-    """A daemon killed by SIGKILL mid-run leaves its run "running" and its lease held;
-    ``prophub status`` sees the process is gone, clears both and says so."""
+    """A daemon killed by SIGKILL mid-run leaves its run "running"; ``prophub status`` sees
+    the process is gone, clears it and says so."""
     proc, _, path = start_daemon(boxes, config, tmp_path)
     try:
         async with StateStore.open(config.state.url) as store:
 
             async def mid_run() -> bool:
-                runs, leases = await store.run(runs_and_leases)
-                return any(status == "running" for _, status in runs) and bool(leases)
+                runs, _ = await store.run(runs_and_leases)
+                return any(status == "running" for _, status in runs)
 
             await wait_for(mid_run)
         proc.kill()
@@ -240,9 +242,8 @@ async def test_a_killed_daemons_run_and_lease_are_cleared_by_status(
     async with StateStore.open(config.state.url) as store:
         runs, leases = await store.run(runs_and_leases)
     running = [flow for flow, status in runs if status == "running"]
-    # One run at a time in the first round: killed mid-run, one is left running with its
-    # lease (or, killed between two runs' bookkeeping, one of the two).
-    assert len(running) <= 1 and len(leases) <= 1 and (running or leases), (runs, leases)
+    # One run at a time in the first round: killed mid-run, one is left running.
+    assert len(running) == 1 and leases == [], (runs, leases)
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "hub", "status", "--config", str(path)],
@@ -254,8 +255,6 @@ async def test_a_killed_daemons_run_and_lease_are_cleared_by_status(
     gone = f"its process {socket.gethostname()}:{proc.pid} is gone"
     for flow in running:
         assert f"of flow {flow}: {gone}" in done.stdout and "stale" in done.stdout
-    for lease in leases:
-        assert f"cleared stale lease {lease}: {gone}" in done.stdout
     async with StateStore.open(config.state.url) as store:
         runs, leases = await store.run(runs_and_leases)
         lasts = [await store.last_run(flow) for flow in running]
@@ -265,11 +264,9 @@ async def test_a_killed_daemons_run_and_lease_are_cleared_by_status(
         assert last["error"] == f"abandoned: {gone}"
 
 
-async def test_the_lease_is_renewed_while_a_run_lasts_and_a_lost_one_stops_it(
-    config: HubConfig,
-) -> None:
-    """Every third of the lease's time the daemon renews it and its runs; a lease another
-    replica took meanwhile cancels the run."""
+async def test_runs_are_renewed_while_they_last(config: HubConfig) -> None:
+    """Every third of the run's time to live the daemon renews its runs, so no one takes a
+    long run for abandoned."""
     ticks: asyncio.Queue[tuple[float, asyncio.Future[None]]] = asyncio.Queue()
 
     async def sleep(seconds: float) -> None:
@@ -283,7 +280,6 @@ async def test_the_lease_is_renewed_while_a_run_lasts_and_a_lost_one_stops_it(
         store = daemon.hub.store
         assert store.owner == daemon.owner and store.run_ttl == 90
         past = datetime.now(UTC) - timedelta(minutes=5)
-        assert await store.acquire_lease("flow:x", daemon.owner, -300)
         run_id = await store.start_run("x")
         await store.run(
             lambda conn: conn.execute(
@@ -291,28 +287,19 @@ async def test_the_lease_is_renewed_while_a_run_lasts_and_a_lost_one_stops_it(
             ),
             write=True,
         )
-        run = asyncio.create_task(asyncio.Event().wait())
-        keeper = asyncio.create_task(daemon._keep_lease(store, "flow:x", run))
+        keeper = asyncio.create_task(daemon._keep_alive(store))
         seconds, tick = await ticks.get()
         assert seconds == 30
         tick.set_result(None)
         seconds, tick = await ticks.get()  # renewed, and waiting for the next round
 
-        def expiries(conn: sa.Connection) -> list[datetime]:
-            lease = conn.execute(sa.text("SELECT expires_at FROM leases")).scalar_one()
-            row = conn.execute(
-                sa.text("SELECT expires_at FROM runs WHERE id = :id"), {"id": run_id}
-            ).scalar_one()
-            return [_aware(lease), _aware(row)]
+        def expiry(conn: sa.Connection) -> datetime:
+            statement = sa.text("SELECT expires_at FROM runs WHERE id = :id")
+            return _aware(conn.execute(statement, {"id": run_id}).scalar_one())
 
-        now = datetime.now(UTC)
-        assert all(moment > now for moment in await store.run(expiries))
-        await store.release_lease("flow:x", daemon.owner)
-        assert await store.acquire_lease("flow:x", "elsewhere.example:1", 600)
-        tick.set_result(None)
-        await asyncio.wait_for(keeper, 10)
-        await asyncio.gather(run, return_exceptions=True)
-        assert run.cancelled()
+        assert await store.run(expiry) > datetime.now(UTC)
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)
 
 
 def _aware(value: Any) -> datetime:

@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from hub.state import StateStore, process_owner
 from hub.state.migrate import SCRIPT_LOCATION
 from hub.state.schema import HEAD, metadata
+from tests.hub.test_store import hold_lease
 
 REVISION = "SELECT version_num FROM alembic_version"
 
@@ -143,7 +144,7 @@ async def test_v3_gives_runs_owners_and_clears_old_running_ones_by_lease(url: st
     async with StateStore.open(url) as store:
         await store.run(back_to_v2, write=True)
     async with StateStore.open(url) as store:
-        assert await store.acquire_lease("flow:held", "elsewhere.example:1", 600)
+        await hold_lease(store, "flow:held", "elsewhere.example:1", 600)
         cleared = await store.clear_stale()
         assert [(s.kind, s.name) for s in cleared] == [("run", "orphan")]
         assert (await store.last_run("held"))["status"] == "running"  # type: ignore[index]

@@ -1,0 +1,163 @@
+"""Flow runs across replicas: jobs of procrastinate on the state store's PostgreSQL.
+
+Every replica (``prophub run`` against one PostgreSQL store) schedules each (tenant, flow) on
+its ``every`` and works the queue. One job per (tenant, flow) waits at a time (procrastinate's
+queueing lock: a replica scheduling one already waiting schedules nothing) and one runs at a
+time (its lock: a second waits until the first ends). A replica killed mid-run stops sending
+its worker's heartbeat; the others find its job stalled and run it again (the engine's
+idempotency ledger settles what the killed run had sent). Incremental runs go before a
+backfill (a flow's first run, or a full one): they are queued at a higher priority.
+Why procrastinate, and not a queue of our own, is in ``docs/architecture.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, Self
+
+import sqlalchemy as sa
+import structlog
+
+from hub.tenants import scoped
+
+__all__ = ["BACKFILL", "INCREMENTAL", "QUEUE", "TASK", "FlowJobs", "conninfo"]
+
+log = structlog.get_logger("hub.jobs")
+
+TASK = "prophub.run_flow"
+QUEUE = "prophub"
+#: queue priorities (higher first): an incremental run is not held behind a backfill
+INCREMENTAL, BACKFILL = 10, 0
+#: held while the job tables are made, so replicas starting together make them once
+SCHEMA_LOCK = 0x70726F70  # "prop"
+
+RunFlow = Callable[[str, str, bool], Awaitable[None]]
+
+
+def conninfo(url: str) -> str:
+    """The state store's URL as libpq takes it (no SQLAlchemy driver name)."""
+    parsed = sa.engine.make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+class FlowJobs:
+    """A replica's share of the job queue: it schedules flow runs and works them.
+
+    ``run(tenant, flow, full)`` runs one flow; ``concurrency`` is how many this replica runs
+    at once; a worker silent for ``stalled_after`` seconds is presumed dead.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        run: RunFlow,
+        *,
+        concurrency: int,
+        heartbeat: float = 10.0,
+        stalled_after: float = 30.0,
+        graceful: float = 10.0,
+    ) -> None:
+        from procrastinate import App, PsycopgConnector
+
+        self.url = url
+        self.concurrency = concurrency
+        self.heartbeat = heartbeat
+        self.stalled_after = stalled_after
+        self.graceful = graceful
+        self.app = App(connector=PsycopgConnector(conninfo=conninfo(url)))
+
+        @self.app.task(name=TASK, queue=QUEUE)
+        async def run_flow(tenant: str, flow: str, full: bool = False) -> None:
+            await run(tenant, flow, full)
+
+        self.task = run_flow
+
+    async def __aenter__(self) -> Self:
+        await self._ensure_schema()
+        await self.app.open_async()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.app.close_async()
+
+    async def _ensure_schema(self) -> None:
+        """Make procrastinate's tables unless they are there, once across replicas."""
+        import psycopg
+
+        async with await psycopg.AsyncConnection.connect(
+            conninfo(self.url), autocommit=True
+        ) as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+            try:
+                found = await (
+                    await conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")
+                ).fetchone()
+                if found is not None and not found[0]:
+                    from procrastinate.schema import SchemaManager
+
+                    await conn.execute(SchemaManager.get_schema())
+                    log.info("job tables made")
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+    async def schedule(
+        self, tenant: str, flow: str, *, priority: int = INCREMENTAL, full: bool = False
+    ) -> bool:
+        """Queue a run of the tenant's flow unless one is waiting already; whether queued."""
+        from procrastinate.exceptions import AlreadyEnqueued
+
+        key = f"flow:{scoped(tenant, flow)}"
+        if list(await self.app.job_manager.list_jobs_async(lock=key, status="doing")):
+            return False  # running now: its next round comes on the next interval
+        deferrer = self.task.configure(lock=key, queueing_lock=key, priority=priority)
+        try:
+            await deferrer.defer_async(tenant=tenant, flow=flow, full=full)
+        except AlreadyEnqueued:
+            return False
+        return True
+
+    async def work(self) -> None:
+        """Work the queue until cancelled; a cancel lets running jobs end within the
+        graceful budget, then cancels them (the ledger and cursor make that safe)."""
+        await self.app.run_worker_async(
+            queues=[QUEUE],
+            concurrency=self.concurrency,
+            install_signal_handlers=False,
+            update_heartbeat_interval=self.heartbeat,
+            stalled_worker_timeout=self.stalled_after,
+            shutdown_graceful_timeout=self.graceful,
+            delete_jobs="successful",
+        )
+
+    async def recover(self) -> int:
+        """Queue again the jobs of workers gone silent (a replica killed mid-run)."""
+        manager = self.app.job_manager
+        stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=self.stalled_after))
+        for job in stalled:
+            log.warning("stalled flow run taken over", flow=_flow_of(job.task_kwargs))
+            await manager.retry_job(job)
+        return len(stalled)
+
+    async def runs(self) -> list[dict[str, Any]]:
+        """The queue as it stands: each flow job's status, tenant, flow and priority."""
+        rows = await self.app.job_manager.list_jobs_async(queue=QUEUE)
+        return [
+            {
+                "id": job.id,
+                "status": job.status,
+                "flow": _flow_of(job.task_kwargs),
+                "priority": job.priority,
+            }
+            for job in rows
+        ]
+
+
+def _flow_of(kwargs: dict[str, Any] | None) -> str:
+    kwargs = kwargs or {}
+    return scoped(str(kwargs.get("tenant", "")), str(kwargs.get("flow", "")))
