@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from hub import registry
 from hub.client.observer import RequestObserver
+from hub.client.settings import ConnectorSettings
 from hub.config import FlowSettings, HubConfig, load_config, secret_values
 from hub.connector import Connector
 from hub.errors import ConfigError, HubError
@@ -148,7 +149,7 @@ class Hub:
         try:
             self._store = await stack.enter_async_context(StateStore.open(self.config.state.url))
             for name, settings in self.config.connectors.items():
-                counter = self.counters[name] = RequestCounter(self.observer)
+                counter = self.counters[name] = RequestCounter(self._observer(DEFAULT, settings))
                 plugin = registry.get(settings.type)
                 connector = plugin.connector(settings, name=name, observer=counter)
                 self.connectors[name] = await stack.enter_async_context(connector)
@@ -171,6 +172,14 @@ class Hub:
             await self._stack.aclose()
         self._store = None
 
+    def _observer(self, tenant: str, settings: ConnectorSettings) -> RequestObserver | None:
+        """The observer of one connector: told its tenant and credential where it asks."""
+        scoped = getattr(self.observer, "scoped", None)
+        if scoped is None:
+            return self.observer
+        observer: RequestObserver = scoped(tenant, settings.credential_id(), settings.rate_limit)
+        return observer
+
     async def _connectors_of(self, scope: TenantView) -> dict[str, Connector]:
         """A named tenant's open connectors, opened on first use and again when the
         tenant's settings change."""
@@ -188,7 +197,9 @@ class Hub:
                 for value in _secrets_of(settings):
                     register_secret(value)
                 full = scoped(scope.tenant, name)
-                counter = self.counters.setdefault(full, RequestCounter(self.observer))
+                counter = self.counters.setdefault(
+                    full, RequestCounter(self._observer(scope.tenant, settings))
+                )
                 plugin = registry.get(settings.type)
                 connector = plugin.connector(settings, name=full, observer=counter)
                 opened[name] = await stack.enter_async_context(connector)

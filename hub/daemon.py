@@ -48,7 +48,7 @@ log = structlog.get_logger("hub.daemon")
 #: young objects allowed before a collection (CPython's default is 700)
 YOUNG_GENERATION = 200_000
 #: seconds a run is presumed alive without renewal; renewed every third of it
-LEASE_TTL = 60.0
+RUN_TTL = 60.0
 #: the signals that stop the daemon gracefully (SIGHUP: the terminal or the supervisor went)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -113,14 +113,14 @@ class Daemon:
         rand: Callable[[], float] = random.random,
         handle_signals: bool = True,
         configure_logs: bool = True,
-        lease_ttl: float = LEASE_TTL,
+        run_ttl: float = RUN_TTL,
     ) -> None:
         self.config = config
         self.sleep = sleep
         self.rand = rand
         self.handle_signals = handle_signals
         self.configure_logs = configure_logs
-        self.lease_ttl = lease_ttl
+        self.run_ttl = run_ttl
         self.metrics = Metrics()
         self.owner = process_owner()
         self.stopping = asyncio.Event()
@@ -197,7 +197,7 @@ class Daemon:
             async with Hub(self.config, observer=self.metrics) as hub:
                 self.hub = hub
                 # Runs renewed by this daemon may be presumed dead soon after it stops renewing.
-                hub.store.run_ttl = self.lease_ttl
+                hub.store.run_ttl = self.run_ttl
                 await self._clear_stale(hub.store)
                 async with self._queue(hub) as jobs:
                     self.jobs = jobs
@@ -341,13 +341,13 @@ class Daemon:
                 log.warning("stalled runs could not be checked", error=str(exc))
             await self.sleep(self.heartbeat)
 
-    async def _job(self, tenant: str, name: str, full: bool) -> None:
+    async def _job(self, tenant: str, name: str, full: bool, due: float | None) -> None:
         """One queued run: the flow as the config has it now."""
         flow = next((f for f in self.config.flows if f.name == name), None)
         if flow is None:
             log.warning("queued run of a flow the config no longer has", flow=name)
             return
-        await self._run_flow(flow, tenant)
+        await self._run_flow(flow, tenant, due=due)
 
     async def _tenants(self) -> list[str]:
         """The tenants as they are now (added or removed since the last round included); a
@@ -366,10 +366,12 @@ class Daemon:
             await self._run_flow(flow, tenants[0])
             return
 
+        due = time.time()
+
         async def one(tenant: str) -> None:
             async with self._slots:
                 if not self.stopping.is_set():
-                    await self._run_flow(flow, tenant)
+                    await self._run_flow(flow, tenant, due=due)
 
         async with asyncio.TaskGroup() as group:
             for tenant in tenants:
@@ -386,8 +388,12 @@ class Daemon:
         finally:
             stopped.cancel()
 
-    async def _run_flow(self, flow: FlowSettings, tenant: str = DEFAULT) -> FlowReport | None:
+    async def _run_flow(
+        self, flow: FlowSettings, tenant: str = DEFAULT, *, due: float | None = None
+    ) -> FlowReport | None:
         assert self.hub is not None
+        if due is not None:
+            self.metrics.record_lag(tenant, max(0.0, time.time() - due))
         store = self.hub.store
         name = scoped(tenant, flow.name)
         await self._clear_stale(store)
@@ -395,29 +401,29 @@ class Daemon:
         try:
             report = await self.hub.sync(flow.name, tenant=tenant)
         except HubError as exc:
-            self.metrics.record_failure(name)
+            self.metrics.record_failure(flow.name, tenant)
             log.error("flow failed", flow=name, error=str(exc))
             return None
         finally:
             keeper.cancel()
             await asyncio.wait({keeper})
-        self.metrics.record_report(report, time.time())
+        self.metrics.record_report(report, time.time(), tenant, flow.name)
         log.info("flow finished", **report.as_json())
         return report
 
     async def _keep_alive(self, store: StateStore) -> None:
         """Renew this process's runs while one lasts, so no one takes them for abandoned."""
         while True:
-            await self.sleep(self.lease_ttl / 3)
+            await self.sleep(self.run_ttl / 3)
             try:
-                await store.renew_runs(self.lease_ttl)
+                await store.renew_runs(self.run_ttl)
             except (OSError, sa.exc.SQLAlchemyError) as exc:
                 # The store is out of reach for now: the run lasts a while yet, try again.
                 log.warning("run renewal failed", error=str(exc).splitlines()[0])
 
     async def _clear_stale(self, store: StateStore) -> None:
-        """Clear the runs and leases of processes that are gone, so their flows run again
-        now, not once a lease expires."""
+        """Clear the runs of processes that are gone (and leases older versions left), so
+        they show as abandoned now, not once their time runs out."""
         for stale in await store.clear_stale():
             log.warning(
                 f"stale {stale.kind} cleared",

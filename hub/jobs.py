@@ -12,6 +12,7 @@ Why procrastinate, and not a queue of our own, is in ``docs/architecture.md``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any, Self
@@ -32,7 +33,7 @@ INCREMENTAL, BACKFILL = 10, 0
 #: held while the job tables are made, so replicas starting together make them once
 SCHEMA_LOCK = 0x70726F70  # "prop"
 
-RunFlow = Callable[[str, str, bool], Awaitable[None]]
+RunFlow = Callable[[str, str, bool, float | None], Awaitable[None]]
 
 
 def conninfo(url: str) -> str:
@@ -44,8 +45,9 @@ def conninfo(url: str) -> str:
 class FlowJobs:
     """A replica's share of the job queue: it schedules flow runs and works them.
 
-    ``run(tenant, flow, full)`` runs one flow; ``concurrency`` is how many this replica runs
-    at once; a worker silent for ``stalled_after`` seconds is presumed dead.
+    ``run(tenant, flow, full, due)`` runs one flow (``due``: when it was queued);
+    ``concurrency`` is how many this replica runs at once; a worker silent for
+    ``stalled_after`` seconds is presumed dead.
     """
 
     def __init__(
@@ -68,8 +70,10 @@ class FlowJobs:
         self.app = App(connector=PsycopgConnector(conninfo=conninfo(url)))
 
         @self.app.task(name=TASK, queue=QUEUE)
-        async def run_flow(tenant: str, flow: str, full: bool = False) -> None:
-            await run(tenant, flow, full)
+        async def run_flow(
+            tenant: str, flow: str, full: bool = False, due: float | None = None
+        ) -> None:
+            await run(tenant, flow, full, due)
 
         self.task = run_flow
 
@@ -117,7 +121,7 @@ class FlowJobs:
             return False  # running now: its next round comes on the next interval
         deferrer = self.task.configure(lock=key, queueing_lock=key, priority=priority)
         try:
-            await deferrer.defer_async(tenant=tenant, flow=flow, full=full)
+            await deferrer.defer_async(tenant=tenant, flow=flow, full=full, due=time.time())
         except AlreadyEnqueued:
             return False
         return True

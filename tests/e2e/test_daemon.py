@@ -274,7 +274,7 @@ async def test_runs_are_renewed_while_they_last(config: HubConfig) -> None:
         await ticks.put((seconds, tick))
         await tick
 
-    daemon = Daemon(config, sleep=sleep, handle_signals=False, configure_logs=False, lease_ttl=90)
+    daemon = Daemon(config, sleep=sleep, handle_signals=False, configure_logs=False, run_ttl=90)
     async with daemon._lifespan():
         assert daemon.hub is not None
         store = daemon.hub.store

@@ -191,7 +191,19 @@ async def test_the_daemon_runs_each_flow_for_every_tenant_and_picks_up_new_ones(
     config = config.model_copy(update={"flows": only})
     async with Hub.from_config(config) as hub:
         await hub.tenants.add(tenant("acme", acme))
-    reports = await Daemon(config, handle_signals=False, configure_logs=False).run_once()
+    daemon = Daemon(config, handle_signals=False, configure_logs=False)
+    reports = await daemon.run_once()
+    metrics = daemon.metrics.render().decode()
+    # Per tenant and per credential, a few series each; flows by the config's own names.
+    assert 'prophub_tenant_requests_total{tenant="acme"}' in metrics
+    assert 'prophub_tenant_runs_total{result="ok",tenant="default"} 2.0' in metrics
+    assert "acme/" not in metrics and acme["hoa"].connector_table()["client_secret"] not in metrics
+    credentials = {
+        line.split('"')[1]
+        for line in metrics.splitlines()
+        if line.startswith("prophub_credential_requests_total{")
+    }
+    assert len(credentials) == 5  # the config's three connectors, and acme's two it changes
     assert [r.flow for r in reports] == [
         f"{prefix}{flow}" for flow in FLOWS for prefix in ("", "acme/")
     ]
