@@ -5,9 +5,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
-__all__ = ["CanonicalRecord", "Detail", "Key", "StrictModel", "Text"]
+__all__ = ["CanonicalRecord", "Detail", "Email", "Key", "StrictModel", "Text"]
+
+
+def _email(value: str) -> str:
+    """The address as pydantic's ``EmailStr`` normalises it."""
+    # email-validator (and pydantic's networks) load on the first email validated, not with
+    # the model: `prophub schema` and every mapping import start that much sooner.
+    from pydantic.networks import validate_email
+
+    return validate_email(value)[1]
+
+
+#: an email address, validated as ``pydantic.EmailStr`` validates one
+Email = Annotated[
+    str, AfterValidator(_email), WithJsonSchema({"type": "string", "format": "email"})
+]
 
 Key = Annotated[str, StringConstraints(min_length=1, max_length=255, strip_whitespace=True)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]

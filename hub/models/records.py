@@ -12,7 +12,6 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    EmailStr,
     Field,
     StringConstraints,
     computed_field,
@@ -21,7 +20,7 @@ from pydantic import (
 )
 
 from hub.models.address import Address
-from hub.models.base import CanonicalRecord, Detail, Key, StrictModel, Text
+from hub.models.base import CanonicalRecord, Detail, Email, Key, StrictModel, Text
 
 __all__ = [
     "Document",
@@ -131,7 +130,7 @@ class Person(CanonicalRecord):
     suffix: Text | None = None  # "Jr.", "III"...
     company_name: Text | None = None
     is_company: bool = False
-    emails: list[EmailStr] = Field(default_factory=list)
+    emails: list[Email] = Field(default_factory=list)
     phones: list[Phone] = Field(default_factory=list)
     address: Address | None = None
     roles: list[PersonRole] = Field(default_factory=list)
@@ -253,7 +252,7 @@ class Organization(CanonicalRecord):
     entity: Literal["organization"] = Field(default="organization", exclude=True, repr=False)
     kind: OrganizationKind
     name: Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
-    email: EmailStr | None = None
+    email: Email | None = None
     phone: Text | None = None
     address: Address | None = None
     parent_key: Key | None = None

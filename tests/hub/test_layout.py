@@ -25,12 +25,17 @@ def _imported(path: Path) -> set[str]:
 
 
 def test_the_model_imports_alone() -> None:
-    """A mapping importing ``hub.models`` loads neither SQLAlchemy nor aiohttp."""
-    code = "import hub.models, sys; print('sqlalchemy' in sys.modules, 'aiohttp' in sys.modules)"
+    """A mapping importing ``hub.models`` loads neither SQLAlchemy nor aiohttp, and the email
+    validator only once an email is validated."""
+    code = (
+        "import hub.models, sys; loaded = lambda: ["
+        "m in sys.modules for m in ('sqlalchemy', 'aiohttp', 'email_validator')]; "
+        "print(*loaded()); hub.models.Person(key='p', emails=['a@example.com']); print(*loaded())"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
-    assert done.stdout.split() == ["False", "False"]
+    assert done.stdout.split() == ["False", "False", "False", "False", "False", "True"]
 
 
 def test_the_connector_contract_loads_no_http_stack() -> None:
