@@ -1,0 +1,87 @@
+"""The job queue replicas share (hub.jobs) on a fresh PostgreSQL database: one waiting job
+per (tenant, flow), incremental runs before backfills, and a silent worker's run queued again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from hub.jobs import BACKFILL, INCREMENTAL, FlowJobs
+from tests.postgres import fresh_database
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[str]:
+    async with fresh_database() as url:
+        yield url
+
+
+class Recorder:
+    """A flow runner that records what it ran, in order, and can be held mid-run."""
+
+    def __init__(self) -> None:
+        self.ran: list[tuple[str, str]] = []
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def __call__(self, tenant: str, flow: str, full: bool, due: float | None) -> None:
+        self.ran.append((tenant, flow))
+        self.started.set()
+        await self.release.wait()
+
+    async def until(self, count: int) -> None:
+        """Until ``count`` runs have started."""
+        while len(self.ran) < count:
+            self.started.clear()
+            await self.started.wait()
+
+
+async def drained(jobs: FlowJobs, count: int, recorder: Recorder) -> None:
+    """Work the queue until ``count`` runs were made, then stop the worker."""
+    worker = asyncio.create_task(jobs.work())
+    try:
+        async with asyncio.timeout(30):
+            await recorder.until(count)
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+
+
+async def test_one_waiting_run_per_tenant_flow_and_incremental_first(database: str) -> None:
+    recorder = Recorder()
+    async with FlowJobs(database, recorder, concurrency=1, graceful=1) as jobs:
+        assert await jobs.schedule("big", "homes", priority=BACKFILL)
+        assert await jobs.schedule("acme", "homes", priority=INCREMENTAL)
+        # Another replica queueing what is already waiting queues nothing.
+        assert not await jobs.schedule("acme", "homes", priority=INCREMENTAL)
+        assert await jobs.schedule("", "homes", priority=INCREMENTAL - 1)
+        assert len(await jobs.runs()) == 3
+        await drained(jobs, 3, recorder)
+    assert recorder.ran == [("acme", "homes"), ("", "homes"), ("big", "homes")]
+
+
+async def test_a_running_flow_is_not_queued_again_and_a_silent_workers_run_is(
+    database: str,
+) -> None:
+    held = Recorder()
+    held.release.clear()  # the run never ends: its replica "dies" mid-run
+    async with FlowJobs(
+        database, held, concurrency=1, heartbeat=0.2, stalled_after=1, graceful=0.1
+    ) as jobs:
+        assert await jobs.schedule("acme", "homes")
+        worker = asyncio.create_task(jobs.work())
+        async with asyncio.timeout(30):
+            await held.until(1)
+        assert not await jobs.schedule("acme", "homes")  # running now
+        # The worker stops sending its heartbeat without ending the job, as a killed
+        # process would: its job stays "doing" until another replica recovers it.
+        worker_task = next(t for t in asyncio.all_tasks() if t.get_name() == "update_heartbeats")
+        worker_task.cancel()
+        await asyncio.sleep(1.5)
+        assert await jobs.recover() == 1
+        assert [run["status"] for run in await jobs.runs()] == ["todo"]
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
