@@ -334,10 +334,13 @@ class Daemon:
 
     async def _recover_loop(self, jobs: FlowJobs) -> None:
         """Every heartbeat, queue again the runs of replicas gone silent."""
+        from procrastinate.exceptions import ProcrastinateException
+
         while True:
             try:
                 await jobs.recover()
-            except (OSError, HubError) as exc:
+            except (OSError, HubError, ProcrastinateException) as exc:
+                # A failed check must not end the loop: no stalled run would be taken over again.
                 log.warning("stalled runs could not be checked", error=str(exc))
             await self.sleep(self.heartbeat)
 

@@ -140,13 +140,30 @@ class FlowJobs:
         )
 
     async def recover(self) -> int:
-        """Queue again the jobs of workers gone silent (a replica killed mid-run)."""
+        """Queue again the jobs of workers gone silent (a replica killed mid-run); how many
+        this replica took over."""
+        from procrastinate.exceptions import ConnectorException, UniqueViolation
+        from procrastinate.jobs import Status
+
         manager = self.app.job_manager
         stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=self.stalled_after))
+        taken = 0
         for job in stalled:
+            assert job.id is not None
+            try:
+                try:
+                    await manager.retry_job(job)
+                except UniqueViolation:
+                    # A run of the flow was queued while this one ran (its queueing lock is
+                    # taken): that one does the work once the stalled job lets go of the lock.
+                    await manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=False)
+            except ConnectorException:
+                # Every replica sees the same stalled jobs: another one took this job first
+                # (it is no longer "doing"), and the others must still be taken over.
+                continue
             log.warning("stalled flow run taken over", flow=_flow_of(job.task_kwargs))
-            await manager.retry_job(job)
-        return len(stalled)
+            taken += 1
+        return taken
 
     async def runs(self) -> list[dict[str, Any]]:
         """The queue as it stands: each flow job's status, tenant, flow and priority."""

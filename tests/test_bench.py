@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
@@ -107,3 +108,57 @@ async def test_the_dlt_peer_reads_every_unit_one_request_a_page(bench: ModuleTyp
         records, _ = await asyncio.to_thread(dlt_extract, box.base_url, dict(box.credentials), 1000)
         assert records == 2_500
         assert box.by_path == Counter({"GET /v1/associations/units": 3})
+
+
+SCALE = Path(__file__).resolve().parent.parent / "bench" / "scale.py"
+
+
+@pytest.fixture(scope="module")
+def scale() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_scale", SCALE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_scale_benchmark_finds_overlapping_runs_of_one_flow(scale: ModuleType) -> None:
+    """Overlaps are per (tenant, flow); a long run overlaps every later one it spans; an
+    unfinished run overlaps whatever starts after it; back-to-back runs do not overlap."""
+    run = scale.Run
+    runs = [
+        run("a/f", "ok", "r1", 0.0, 10.0),
+        run("a/f", "ok", "r2", 10.0, 12.0),  # starts as the first ends: fine
+        run("b/f", "ok", "r1", 0.0, 10.0),
+        run("b/f", "ok", "r2", 2.0, 3.0),  # inside the first
+        run("b/f", "ok", "r3", 5.0, 6.0),  # still inside the first, not the second
+        run("a/g", "running", "r1", 0.0, None),
+        run("a/g", "ok", "r2", 50.0, 51.0),
+        run("c/f", "ok", "r1", 0.0, 1.0),
+    ]
+    pairs = [(a.flow, a.owner, b.owner) for a, b in scale.overlapping_runs(runs)]
+    assert pairs == [("b/f", "r1", "r2"), ("b/f", "r1", "r3"), ("a/g", "r1", "r2")]
+
+
+def test_the_scale_benchmark_takes_nearest_rank_percentiles(scale: ModuleType) -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert scale.percentile(values, 0.99) == 99.0
+    assert scale.percentile(values, 0.5) == 50.0
+    assert scale.percentile([3.0], 0.99) == 3.0
+    assert scale.percentile([], 0.99) == 0.0
+
+
+def test_the_scale_benchmark_counts_start_lags_from_each_jobs_deferral(
+    scale: ModuleType,
+) -> None:
+    events = [
+        (1, "deferred", 10.0),
+        (1, "started", 12.5),
+        (2, "deferred", 11.0),
+        (2, "started", 11.0),
+        (2, "retried", 30.0),
+        (2, "started", 31.0),  # a retry's start is not the job's lateness
+        (3, "deferred", 20.0),  # never started: waiting until the window's end
+    ]
+    assert sorted(scale.start_lags(events, until=50.0)) == [0.0, 2.5, 30.0]
