@@ -180,17 +180,26 @@ class SharedBudget:
         """Wait for this request's slot (and out any pause every replica shares)."""
         if self._pausing:
             await asyncio.gather(*self._pausing)
+        loop = asyncio.get_running_loop()
+        second_chance = True
         while True:
             wait = await self._run("reserve", [self.tat_key, self.pause_key], self.interval_us)
             if wait <= 0:
                 return  # the script saw no pause: nothing can have begun since
+            due = loop.time() + wait / 1_000_000
             await self.sleep(wait / 1_000_000)
             # A 429 met by any replica while this request slept holds it too; its slot is
             # given up and a new one taken after the pause.
             left = await self._run("pause", [self.pause_key], 0)
-            if left <= 0:
+            if left > 0:
+                await self.sleep(left / 1_000_000)
+                continue
+            if loop.time() - due <= self.interval_us / 1_000_000 or not second_chance:
                 return
-            await self.sleep(left / 1_000_000)
+            # Woken more than a slot late (a busy loop): sent now, it would go out with the
+            # requests of the slots after it, more in a second than the rate. Its slot is
+            # given up and a new one taken, once (a loop late every time still sends).
+            second_chance = False
 
     def pause(self, seconds: float) -> None:
         """Pause the credential for every replica for ``seconds`` (a vendor's Retry-After);

@@ -80,10 +80,9 @@ class TenantTally:
         self.max_per_second = 0
         self._recent: deque[float] = deque()
 
-    def record(self, status: int, now: float) -> None:
-        """Count one answered request."""
+    def arrived(self, now: float) -> None:
+        """Count one request as it arrives (as a vendor's gateway counts it)."""
         self.total += 1
-        self.throttled += status == 429
         recent = self._recent
         recent.append(now)
         while recent[0] <= now - 1.0:
@@ -298,12 +297,15 @@ class SandboxServer(ABC):
         index = self._tenant_of.get(key, 0) if key else 0
         TENANT.set(index)
         tally = self.tallies[index]
+        # Counted when it arrives, as a vendor's gateway counts it (not when the answer
+        # leaves, after the sandbox's latency and whatever its CPU made it wait).
+        tally.arrived(time.monotonic())
         try:
             response = await handler(request)
         except web.HTTPException as exc:
-            tally.record(exc.status, time.monotonic())
+            tally.throttled += exc.status == 429
             raise
-        tally.record(response.status, time.monotonic())
+        tally.throttled += response.status == 429
         return response
 
     @web.middleware

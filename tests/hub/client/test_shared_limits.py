@@ -300,3 +300,37 @@ async def test_an_unreachable_store_is_a_retryable_failure_naming_no_password() 
     assert "127.0.0.1:1" in str(caught.value)
     assert caught.value.retryable and not caught.value.outcome_unknown
     await budget.aclose()
+
+
+async def test_a_slot_woken_late_is_given_up_once_not_sent_with_the_next_ones(
+    prefix: str,
+) -> None:
+    """A replica whose loop oversleeps past its slot takes a new slot rather than send with
+    the slots after it; a loop late every time still sends, after one new slot."""
+    from hub.client.shared_limits import SharedBudget
+
+    reserved: list[int] = []
+    late_by = 0.25  # a busy loop: every wake a quarter second past the slot
+
+    async def oversleep(seconds: float) -> None:
+        await asyncio.sleep(seconds + late_by)
+
+    budget = SharedBudget(REDIS, "late", 10, prefix=prefix, sleep=oversleep)
+    run = budget._run
+
+    async def counted(name: str, keys: list[str], arg: int) -> int:
+        if name == "reserve":
+            reserved.append(arg)
+        return await run(name, keys, arg)
+
+    budget._run = counted  # type: ignore[method-assign]
+    try:
+        await budget.acquire()  # the first slot is now: no wait, nothing late
+        assert len(reserved) == 1
+        await budget.acquire()  # its slot a tenth later, woken late: one new slot, then sent
+        assert len(reserved) == 3
+        late_by = 0.0
+        await budget.acquire()  # on time: one slot
+        assert len(reserved) == 4
+    finally:
+        await budget.aclose()
