@@ -59,6 +59,15 @@ def stop_signals() -> tuple[signal.Signals, ...]:
     return tuple(sig for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN)
 
 
+def _age(moment: Any) -> float:
+    """Seconds since ``moment`` (a stored timestamp, UTC when it carries no zone)."""
+    from datetime import UTC, datetime
+
+    when = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - when).total_seconds()
+
+
 @contextlib.contextmanager
 def sole_process(url: str) -> Iterator[None]:
     """Hold the SQLite store for this daemon alone (one process runs an embedded store;
@@ -155,7 +164,7 @@ class Daemon:
         async with self._lifespan():
             reports = []
             for flow in self._flows():
-                for tenant in await self._tenants():
+                for tenant in await self._running(flow):
                     report = await self._run_flow(flow, tenant)
                     if report is not None:
                         reports.append(report)
@@ -319,18 +328,48 @@ class Daemon:
         await asyncio.gather(worker, return_exceptions=True)
 
     async def _schedule_loop(self, jobs: FlowJobs, flow: FlowSettings, rank: int) -> None:
-        """Queue the flow for every tenant now, then on each interval; parents' flows and
-        incremental runs at a higher priority than children's and backfills."""
+        """Queue the flow for every tenant now, then on each interval."""
+        while not self.stopping.is_set():
+            for tenant, runs in (await self._tenants()).items():
+                if runs is None or flow.name in runs:
+                    await self._schedule(jobs, tenant, flow, rank, runs)
+            await self.sleep(self.next_delay(flow))
+
+    async def _schedule(
+        self,
+        jobs: FlowJobs,
+        tenant: str,
+        flow: FlowSettings,
+        rank: int,
+        runs: frozenset[str] | None,
+    ) -> None:
+        """Queue the tenant's flow, parents' flows and incremental runs at a higher priority
+        than children's and backfills; unless another replica's timer ran it within half its
+        interval (each replica keeps the schedule), or a flow ranked before it has not run
+        once for the tenant yet (its first run queues this one: a first sync then finds the
+        parents it needs written)."""
         from hub.jobs import BACKFILL, INCREMENTAL
 
         assert self.hub is not None
-        while not self.stopping.is_set():
-            for tenant in await self._tenants():
-                name = scoped(tenant, flow.name)
-                backfill = await self.hub.store.get_cursor(name) is None
-                priority = (BACKFILL if backfill else INCREMENTAL) - rank
-                await jobs.schedule(tenant, flow.name, priority=priority)
-            await self.sleep(self.next_delay(flow))
+        store, name = self.hub.store, scoped(tenant, flow.name)
+        last = await store.last_run(name)
+        if last is not None and _age(last["started_at"]) < flow.every_seconds / 2:
+            return
+        for earlier in self._flows()[:rank]:
+            mine = runs is None or earlier.name in runs
+            if mine and not await self._has_run(scoped(tenant, earlier.name)):
+                return
+        backfill = await store.get_cursor(name) is None
+        priority = (BACKFILL if backfill else INCREMENTAL) - rank
+        await jobs.schedule(tenant, flow.name, priority=priority)
+
+    async def _has_run(self, name: str) -> bool:
+        """Whether the (tenant's) flow has finished a run (or has a cursor from one)."""
+        assert self.hub is not None
+        if await self.hub.store.get_cursor(name) is not None:
+            return True
+        last = await self.hub.store.last_run(name)
+        return last is not None and last["status"] != "running"
 
     async def _recover_loop(self, jobs: FlowJobs) -> None:
         """Every heartbeat, queue again the runs of replicas gone silent."""
@@ -346,25 +385,41 @@ class Daemon:
 
     async def _job(self, tenant: str, name: str, full: bool, due: float | None) -> None:
         """One queued run: the flow as the config has it now."""
-        flow = next((f for f in self.config.flows if f.name == name), None)
-        if flow is None:
+        flows = self._flows()
+        rank = next((i for i, f in enumerate(flows) if f.name == name), None)
+        if rank is None:
             log.warning("queued run of a flow the config no longer has", flow=name)
             return
-        await self._run_flow(flow, tenant, due=due)
+        first = not await self._has_run(scoped(tenant, name))
+        await self._run_flow(flows[rank], tenant, due=due)
+        if first and self.jobs is not None:
+            # The flows ranked after it waited for this first run: they are queued now.
+            runs = (await self._tenants()).get(tenant)
+            for later, follower in enumerate(flows[rank + 1 :], start=rank + 1):
+                if runs is None or follower.name in runs:
+                    await self._schedule(self.jobs, tenant, follower, later, runs)
 
-    async def _tenants(self) -> list[str]:
-        """The tenants as they are now (added or removed since the last round included); a
-        tenant definition that cannot be read is logged, and the default tenant still runs."""
+    async def _tenants(self) -> dict[str, frozenset[str] | None]:
+        """The tenants as they are now (added or removed since the last round included), each
+        with the flows it runs (None: all); a tenant definition that cannot be read is
+        logged, and the default tenant still runs."""
         assert self.hub is not None
         try:
-            return await self.hub.tenants.names()
+            return await self.hub.tenants.flows()
         except ConfigError as exc:
             log.error("tenants could not be listed", error=str(exc))
-            return [DEFAULT] if self.config.tenants.default else []
+            return {DEFAULT: None} if self.config.tenants.default else {}
+
+    async def _running(self, flow: FlowSettings) -> list[str]:
+        """The tenants that run the flow."""
+        tenants = await self._tenants()
+        return [t for t, runs in tenants.items() if runs is None or flow.name in runs]
 
     async def _for_tenants(self, flow: FlowSettings) -> None:
-        """Run the flow for every tenant, at most ``tenants.max_runs`` runs at once."""
-        tenants = await self._tenants()
+        """Run the flow for every tenant that runs it, at most ``tenants.max_runs`` at once."""
+        tenants = await self._running(flow)
+        if not tenants:
+            return
         if len(tenants) == 1:
             await self._run_flow(flow, tenants[0])
             return

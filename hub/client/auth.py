@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -79,11 +79,16 @@ class OAuth2ClientCredentials:
         self._tokens: dict[Scopes, tuple[str, float]] = {}
         self._locks: dict[Scopes, asyncio.Lock] = {}
         self._session: aiohttp.ClientSession | None = None
+        self._pace: Callable[[], Awaitable[None]] | None = None
         register_secret(client_secret.get_secret_value())
 
-    def bind(self, session: aiohttp.ClientSession) -> None:
-        """Use this session (without middlewares) to fetch tokens."""
+    def bind(
+        self, session: aiohttp.ClientSession, pace: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Use this session (without middlewares) to fetch tokens, each paced by ``pace``
+        (the connector's rate: a vendor counts its token requests too)."""
         self._session = session
+        self._pace = pace
 
     def _current(self, scopes: Scopes) -> str | None:
         held = self._tokens.get(scopes)
@@ -115,6 +120,8 @@ class OAuth2ClientCredentials:
         }
         if scopes:
             form["scope"] = " ".join(scopes)
+        if self._pace is not None:
+            await self._pace()
         try:
             async with self._session.post(self.token_url, data=form, middlewares=()) as resp:
                 body = await resp.read()

@@ -76,15 +76,20 @@ class Limits:
         :meth:`release`."""
         await self.semaphore.acquire()
         try:
-            if self.resume_at > self.clock():
-                await self._wait_pause()
-            if self.limiter is not None:
-                await self.limiter.acquire()
-            elif self.shared is not None:
-                await self.shared.acquire()
+            await self.pace()
         except BaseException:
             self.semaphore.release()
             raise
+
+    async def pace(self) -> None:
+        """Wait out a 429 pause and take a rate token, holding no concurrency slot (for a
+        request made on another's behalf: the token a request needs)."""
+        if self.resume_at > self.clock():
+            await self._wait_pause()
+        if self.limiter is not None:
+            await self.limiter.acquire()
+        elif self.shared is not None:
+            await self.shared.acquire()
 
     def release(self) -> None:
         """Give the concurrency slot back."""

@@ -139,7 +139,7 @@ class VendorClient:
             middlewares=(self.auth,) if self.auth is not None else (),
         )
         if isinstance(self.auth, OAuth2ClientCredentials):
-            self.auth.bind(self._session)
+            self.auth.bind(self._session, self.limits.pace)
         return self
 
     async def __aexit__(

@@ -69,6 +69,18 @@ class TenantDirectory:
         named = [name for name, t in sorted((await self.all()).items()) if t.enabled]
         return [DEFAULT, *named] if self.config.tenants.default else named
 
+    async def flows(self) -> dict[str, frozenset[str] | None]:
+        """The tenants that run, as :meth:`names` gives them, each with the flows it runs
+        (None: every enabled flow of the config)."""
+        tenants = await self.all()
+        running: dict[str, frozenset[str] | None] = (
+            {DEFAULT: None} if self.config.tenants.default else {}
+        )
+        for name, tenant in sorted(tenants.items()):
+            if tenant.enabled:
+                running[name] = frozenset(tenant.flows) if tenant.flows is not None else None
+        return running
+
     async def view(self, name: str) -> TenantView:
         """The config as tenant ``name`` runs it (``DEFAULT``: the config itself)."""
         if name == DEFAULT:

@@ -7,7 +7,9 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from procrastinate.jobs import Status
 
+from hub.config import HubConfig
 from hub.jobs import BACKFILL, INCREMENTAL, FlowJobs
 from tests.postgres import fresh_database
 
@@ -85,3 +87,40 @@ async def test_a_running_flow_is_not_queued_again_and_a_silent_workers_run_is(
         assert [run["status"] for run in await jobs.runs()] == ["todo"]
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
+
+
+async def test_a_replica_queues_children_after_their_parents_first_run_and_not_twice(
+    database: str, config: HubConfig
+) -> None:
+    """A flow ranked after another waits for that one's first run for the tenant (which
+    queues it); a flow another replica ran within half its interval is not queued again."""
+    from hub.daemon import Daemon
+
+    flows = [
+        f
+        for f in config.flows
+        if f.name in ("hoa-associations-to-warranty", "hoa-units-to-warranty")
+    ]
+    pg = config.model_copy(
+        update={"flows": flows, "state": config.state.model_copy(update={"url": database})}
+    )
+    daemon = Daemon(pg, handle_signals=False, configure_logs=False)
+    async with daemon._lifespan():
+        jobs, store = daemon.jobs, daemon.hub.store  # type: ignore[union-attr]
+        assert jobs is not None
+        parent, child = daemon._flows()
+        await daemon._schedule(jobs, "", child, 1, None)
+        assert await jobs.runs() == []  # its parent's flow has not run yet
+        await daemon._schedule(jobs, "", parent, 0, None)
+        assert [r["flow"] for r in await jobs.runs()] == [parent.name]
+        await store.finish_run(await store.start_run(parent.name), "ok", {})
+        await daemon._schedule(jobs, "", child, 1, None)
+        assert sorted(r["flow"] for r in await jobs.runs()) == sorted([parent.name, child.name])
+        # Another replica ran the child a moment ago: its next timer queues nothing.
+        await store.finish_run(await store.start_run(child.name), "ok", {})
+        for job in await jobs.runs():
+            await jobs.app.job_manager.finish_job_by_id_async(
+                job["id"], Status.SUCCEEDED, delete_job=True
+            )
+        await daemon._schedule(jobs, "", child, 1, None)
+        assert await jobs.runs() == []
