@@ -369,7 +369,8 @@ class Daemon:
         if await self.hub.store.get_cursor(name) is not None:
             return True
         last = await self.hub.store.last_run(name)
-        return last is not None and last["status"] != "running"
+        # A run a killed replica abandoned ("stale"), or a stop cut short, has not run it.
+        return last is not None and last["status"] not in ("running", "stale", "cancelled")
 
     async def _recover_loop(self, jobs: FlowJobs) -> None:
         """Every heartbeat, queue again the runs of replicas gone silent."""
@@ -390,14 +391,16 @@ class Daemon:
         if rank is None:
             log.warning("queued run of a flow the config no longer has", flow=name)
             return
-        first = not await self._has_run(scoped(tenant, name))
         await self._run_flow(flows[rank], tenant, due=due)
-        if first and self.jobs is not None:
-            # The flows ranked after it waited for this first run: they are queued now.
-            runs = (await self._tenants()).get(tenant)
-            for later, follower in enumerate(flows[rank + 1 :], start=rank + 1):
-                if runs is None or follower.name in runs:
-                    await self._schedule(self.jobs, tenant, follower, later, runs)
+        if self.jobs is None:
+            return
+        # The flows ranked after it that have not run yet for the tenant waited for this one
+        # (a first sync, or one a killed replica left): they are queued now.
+        runs = (await self._tenants()).get(tenant)
+        for later, follower in enumerate(flows[rank + 1 :], start=rank + 1):
+            name = scoped(tenant, follower.name)
+            if (runs is None or follower.name in runs) and not await self._has_run(name):
+                await self._schedule(self.jobs, tenant, follower, later, runs)
 
     async def _tenants(self) -> dict[str, frozenset[str] | None]:
         """The tenants as they are now (added or removed since the last round included), each
