@@ -29,6 +29,8 @@ class SandboxProcess:
         self.options = list(options)
         self.base_url = ""
         self.credentials: dict[str, str] = {}
+        #: the line the sandbox announced itself with
+        self.announced: dict[str, Any] = {}
         self._process: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> SandboxProcess:
@@ -44,8 +46,9 @@ class SandboxProcess:
             stdout=asyncio.subprocess.PIPE,
         )
         assert self._process.stdout is not None
-        ready = json.loads(await self._process.stdout.readline())
-        self.base_url, self.credentials = ready["base_url"], ready["credentials"]
+        self.announced = json.loads(await self._process.stdout.readline())
+        self.base_url = self.announced["base_url"]
+        self.credentials = self.announced["credentials"]
         return self
 
     async def __aexit__(self, *exc: object) -> None:

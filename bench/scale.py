@@ -189,21 +189,8 @@ class TenantSandbox(SandboxProcess):
         self.tenants: list[dict[str, str]] = []
 
     async def __aenter__(self) -> TenantSandbox:
-        self._process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "hub",
-            "sandbox",
-            self.vendor,
-            "--size",
-            str(self.size),
-            *self.options,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        assert self._process.stdout is not None
-        ready = json.loads(await self._process.stdout.readline())
-        self.base_url, self.credentials = ready["base_url"], ready["credentials"]
-        self.tenants = ready.get("tenants") or [self.credentials]
+        await super().__aenter__()
+        self.tenants = self.announced.get("tenants") or [self.credentials]
         return self
 
     @property

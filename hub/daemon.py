@@ -22,6 +22,7 @@ import random
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -34,6 +35,7 @@ from hub.errors import ConfigError, HubError
 from hub.log import configure_logging
 from hub.metrics import CONTENT_TYPE, Metrics
 from hub.state import StateStore, process_owner
+from hub.state.base import aware
 from hub.sync import FlowReport
 from hub.tenants import DEFAULT, scoped
 
@@ -57,15 +59,6 @@ def stop_signals() -> tuple[signal.Signals, ...]:
     """The stop signals to handle: those the process was not started ignoring (``nohup``
     ignores SIGHUP so the daemon outlives its terminal; that choice is kept)."""
     return tuple(sig for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN)
-
-
-def _age(moment: Any) -> float:
-    """Seconds since ``moment`` (a stored timestamp, UTC when it carries no zone)."""
-    from datetime import UTC, datetime
-
-    when = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return (datetime.now(UTC) - when).total_seconds()
 
 
 @contextlib.contextmanager
@@ -353,13 +346,16 @@ class Daemon:
         assert self.hub is not None
         store, name = self.hub.store, scoped(tenant, flow.name)
         last = await store.last_run(name)
-        if last is not None and _age(last["started_at"]) < flow.every_seconds / 2:
-            return
-        for earlier in self._flows()[:rank]:
+        if last is not None:
+            age = datetime.now(UTC) - aware(last["started_at"])
+            if age.total_seconds() < flow.every_seconds / 2:
+                return
+        backfill = await store.get_cursor(name) is None
+        # Only a flow's first sync waits for the flows before it (later ones found them run).
+        for earlier in self._flows()[:rank] if backfill else ():
             mine = runs is None or earlier.name in runs
             if mine and not await self._has_run(scoped(tenant, earlier.name)):
                 return
-        backfill = await store.get_cursor(name) is None
         priority = (BACKFILL if backfill else INCREMENTAL) - rank
         await jobs.schedule(tenant, flow.name, priority=priority)
 

@@ -66,8 +66,7 @@ class TenantDirectory:
     async def names(self) -> list[str]:
         """The tenants that run: the default one (unless the config says not), then every
         enabled tenant by name."""
-        named = [name for name, t in sorted((await self.all()).items()) if t.enabled]
-        return [DEFAULT, *named] if self.config.tenants.default else named
+        return list(await self.flows())
 
     async def flows(self) -> dict[str, frozenset[str] | None]:
         """The tenants that run, as :meth:`names` gives them, each with the flows it runs
