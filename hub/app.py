@@ -147,7 +147,11 @@ class Hub:
         stack = AsyncExitStack()
         await stack.__aenter__()
         try:
-            self._store = await stack.enter_async_context(StateStore.open(self.config.state.url))
+            # Each run holds a connection or two at once; the daemon's loops a few more.
+            connections = self.config.tenants.max_runs + 4
+            self._store = await stack.enter_async_context(
+                StateStore.open(self.config.state.url, connections=connections)
+            )
             for name, settings in self.config.connectors.items():
                 counter = self.counters[name] = RequestCounter(self._observer(DEFAULT, settings))
                 plugin = registry.get(settings.type)

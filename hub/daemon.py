@@ -21,6 +21,7 @@ import importlib.util
 import random
 import signal
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -132,6 +133,10 @@ class Daemon:
         self.address: tuple[str, int] | None = None
         self._runs: set[asyncio.Task[Any]] = set()
         self._slots = asyncio.Semaphore(config.tenants.max_runs)
+        per_tenant = config.tenants.runs_per_tenant
+        self._tenant_slots: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(per_tenant)
+        )
         self.jobs: FlowJobs | None = None
         self.heartbeat = config.daemon.heartbeat
         self.stalled_after = config.daemon.stalled_after
@@ -231,6 +236,7 @@ class Daemon:
             self.config.state.url,
             self._job,
             concurrency=self.config.tenants.max_runs,
+            per_tenant=self.config.tenants.runs_per_tenant,
             heartbeat=self.heartbeat,
             stalled_after=self.stalled_after,
             graceful=self.config.daemon.shutdown_timeout,
@@ -415,18 +421,21 @@ class Daemon:
         return [t for t, runs in tenants.items() if runs is None or flow.name in runs]
 
     async def _for_tenants(self, flow: FlowSettings) -> None:
-        """Run the flow for every tenant that runs it, at most ``tenants.max_runs`` at once."""
+        """Run the flow for every tenant that runs it, at most ``tenants.max_runs`` at once
+        and ``tenants.runs_per_tenant`` of one tenant's flows."""
         tenants = await self._running(flow)
         if not tenants:
             return
         if len(tenants) == 1:
-            await self._run_flow(flow, tenants[0])
+            async with self._tenant_slots[tenants[0]]:
+                await self._run_flow(flow, tenants[0])
             return
 
         due = time.time()
 
         async def one(tenant: str) -> None:
-            async with self._slots:
+            # The tenant's slot first: a run waiting for its tenant holds no daemon slot.
+            async with self._tenant_slots[tenant], self._slots:
                 if not self.stopping.is_set():
                     await self._run_flow(flow, tenant, due=due)
 

@@ -6,23 +6,32 @@ queueing lock: a replica scheduling one already waiting schedules nothing) and o
 time (its lock: a second waits until the first ends). A replica killed mid-run stops sending
 its worker's heartbeat; the others find its job stalled and run it again (the engine's
 idempotency ledger settles what the killed run had sent). Incremental runs go before a
-backfill (a flow's first run, or a full one): they are queued at a higher priority.
+backfill (a flow's first run, or a full one): they are queued at a higher priority. A tenant
+runs at most ``per_tenant`` flows at once over all replicas (:class:`TenantSlots`): a job
+that finds its tenant's slots taken gives its worker up and is queued again a moment later,
+so a tenant with a long backfill never holds every worker.
 Why procrastinate, and not a queue of our own, is in ``docs/architecture.md``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import sqlalchemy as sa
 import structlog
 
 from hub.tenants import scoped
 
-__all__ = ["BACKFILL", "INCREMENTAL", "QUEUE", "TASK", "FlowJobs", "conninfo"]
+if TYPE_CHECKING:
+    from procrastinate import JobContext
+
+__all__ = ["BACKFILL", "INCREMENTAL", "QUEUE", "TASK", "FlowJobs", "TenantSlots", "conninfo"]
 
 log = structlog.get_logger("hub.jobs")
 
@@ -32,6 +41,8 @@ QUEUE = "prophub"
 INCREMENTAL, BACKFILL = 10, 0
 #: held while the job tables are made, so replicas starting together make them once
 SCHEMA_LOCK = 0x70726F70  # "prop"
+#: how long a run whose tenant has no slot free waits before it is tried again
+SLOT_WAIT = 2.0
 
 RunFlow = Callable[[str, str, bool, float | None], Awaitable[None]]
 
@@ -42,12 +53,94 @@ def conninfo(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def _slot_key(tenant: str, slot: int) -> int:
+    """The advisory lock (a signed 64-bit key) of one of a tenant's run slots."""
+    digest = hashlib.blake2b(f"prophub-slot:{tenant}:{slot}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class TenantSlots:
+    """At most ``per_tenant`` runs of one tenant at once, over every replica.
+
+    A slot is a PostgreSQL advisory lock held on this replica's own connection: a replica
+    that dies lets go of its slots with its connection, so none stays taken by a dead run.
+    """
+
+    def __init__(self, url: str, per_tenant: int) -> None:
+        self.url = url
+        self.per_tenant = per_tenant
+        self._conn: Any = None
+        self._lock = asyncio.Lock()
+        self._held: set[int] = set()
+
+    async def close(self) -> None:
+        """Give every slot back (with the connection that holds them)."""
+        async with self._lock:
+            if self._conn is not None:
+                await self._conn.close()
+                self._conn = None
+            self._held.clear()
+
+    @asynccontextmanager
+    async def hold(self, tenant: str) -> AsyncIterator[bool]:
+        """One of the tenant's slots for the block; ``False`` when all are taken."""
+        key = await self._take(tenant)
+        try:
+            yield key is not None
+        finally:
+            if key is not None:
+                await self._give_back(key)
+
+    async def _take(self, tenant: str) -> int | None:
+        import psycopg
+
+        async with self._lock:
+            for slot in range(self.per_tenant):
+                key = _slot_key(tenant, slot)
+                if key in self._held:
+                    continue
+                try:
+                    taken = await self._try_lock(key)
+                except psycopg.OperationalError:
+                    # The connection went, and the slots it held with it: start afresh.
+                    self._conn = None
+                    self._held.clear()
+                    taken = await self._try_lock(key)
+                if taken:
+                    self._held.add(key)
+                    return key
+            return None
+
+    async def _try_lock(self, key: int) -> bool:
+        import psycopg
+
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(conninfo(self.url), autocommit=True)
+        row = await (await self._conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))).fetchone()
+        return bool(row and row[0])
+
+    async def _give_back(self, key: int) -> None:
+        import psycopg
+
+        async with self._lock:
+            if key not in self._held:
+                return  # lost with a connection since
+            self._held.discard(key)
+            try:
+                await self._conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            except psycopg.OperationalError:
+                # Gone with the connection; the slots it held went too.
+                self._conn = None
+                self._held.clear()
+
+
 class FlowJobs:
     """A replica's share of the job queue: it schedules flow runs and works them.
 
     ``run(tenant, flow, full, due)`` runs one flow (``due``: when it was queued);
-    ``concurrency`` is how many this replica runs at once; a worker silent for
-    ``stalled_after`` seconds is presumed dead.
+    ``concurrency`` is how many this replica runs at once, ``per_tenant`` how many of one
+    tenant's all replicas run at once; a worker silent for ``stalled_after`` seconds is
+    presumed dead.
     """
 
     def __init__(
@@ -56,6 +149,7 @@ class FlowJobs:
         run: RunFlow,
         *,
         concurrency: int,
+        per_tenant: int = 2,
         heartbeat: float = 10.0,
         stalled_after: float = 30.0,
         graceful: float = 10.0,
@@ -67,13 +161,25 @@ class FlowJobs:
         self.heartbeat = heartbeat
         self.stalled_after = stalled_after
         self.graceful = graceful
+        self.slots = TenantSlots(url, per_tenant)
         self.app = App(connector=PsycopgConnector(conninfo=conninfo(url)))
 
-        @self.app.task(name=TASK, queue=QUEUE)
+        @self.app.task(name=TASK, queue=QUEUE, pass_context=True)
         async def run_flow(
-            tenant: str, flow: str, full: bool = False, due: float | None = None
+            context: JobContext,
+            tenant: str,
+            flow: str,
+            full: bool = False,
+            due: float | None = None,
         ) -> None:
-            await run(tenant, flow, full, due)
+            async with self.slots.hold(tenant) as held:
+                if held:
+                    await run(tenant, flow, full, due)
+                    return
+            # Every slot of the tenant is running one of its flows: this worker goes to
+            # another tenant's run, and this one waits its turn in the queue.
+            priority = context.job.priority or 0
+            await self._queue(tenant, flow, priority=priority, full=full, due=due, wait=SLOT_WAIT)
 
         self.task = run_flow
 
@@ -88,7 +194,10 @@ class FlowJobs:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.app.close_async()
+        try:
+            await self.app.close_async()
+        finally:
+            await self.slots.close()
 
     async def _ensure_schema(self) -> None:
         """Make procrastinate's tables unless they are there, once across replicas."""
@@ -114,14 +223,32 @@ class FlowJobs:
         self, tenant: str, flow: str, *, priority: int = INCREMENTAL, full: bool = False
     ) -> bool:
         """Queue a run of the tenant's flow unless one is waiting already; whether queued."""
-        from procrastinate.exceptions import AlreadyEnqueued
-
         key = f"flow:{scoped(tenant, flow)}"
         if list(await self.app.job_manager.list_jobs_async(lock=key, status="doing")):
             return False  # running now: its next round comes on the next interval
-        deferrer = self.task.configure(lock=key, queueing_lock=key, priority=priority)
+        return await self._queue(tenant, flow, priority=priority, full=full, due=time.time())
+
+    async def _queue(
+        self,
+        tenant: str,
+        flow: str,
+        *,
+        priority: int,
+        full: bool,
+        due: float | None,
+        wait: float = 0.0,
+    ) -> bool:
+        from procrastinate.exceptions import AlreadyEnqueued
+
+        key = f"flow:{scoped(tenant, flow)}"
+        deferrer = self.task.configure(
+            lock=key,
+            queueing_lock=key,
+            priority=priority,
+            schedule_in={"milliseconds": round(wait * 1000)} if wait else None,
+        )
         try:
-            await deferrer.defer_async(tenant=tenant, flow=flow, full=full, due=time.time())
+            await deferrer.defer_async(tenant=tenant, flow=flow, full=full, due=due)
         except AlreadyEnqueued:
             return False
         return True

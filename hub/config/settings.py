@@ -218,6 +218,9 @@ class TenantSettings(Strict):
     default: bool = True
     #: flow runs a daemon holds at once, across tenants
     max_runs: int = Field(default=8, ge=1, le=1000)
+    #: flow runs one tenant holds at once, over every replica (its other flows wait their
+    #: turn): a tenant's long backfill never takes every worker from the others
+    runs_per_tenant: int = Field(default=2, ge=1, le=100)
 
 
 class HubConfig(Strict):

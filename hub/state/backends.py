@@ -74,14 +74,15 @@ def sqlite_path(url: str) -> str | None:
     return database if database and database != ":memory:" else None
 
 
-def open_database(url: str) -> Database:
-    """The backend for a ``state.url``: SQLite (any driver named: the stdlib's) or PostgreSQL."""
+def open_database(url: str, *, connections: int = 5) -> Database:
+    """The backend for a ``state.url``: SQLite (any driver named: the stdlib's) or PostgreSQL
+    (keeping up to ``connections`` open, as many again for a burst)."""
     if url.startswith("sqlite"):
         return ThreadedSQLite("sqlite://" + url.split("://", 1)[1])
     if importlib.util.find_spec("asyncpg") is None:
         message = "a PostgreSQL state store needs asyncpg: pip install 'property-hub[postgres]'"
         raise ConfigError(message, key="state.url")
-    return AsyncEngine(async_url(url))
+    return AsyncEngine(async_url(url), connections=connections)
 
 
 class ThreadedSQLite:
@@ -125,8 +126,10 @@ class ThreadedSQLite:
 class AsyncEngine:
     """An async driver (asyncpg): the same functions, run through ``run_sync``."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = create_async_engine(url)
+    def __init__(self, url: str, *, connections: int = 5) -> None:
+        # A pool smaller than the runs at once closes a connection each time one comes back
+        # (and asyncpg introspects types on every new one): it is sized to the runs.
+        self.engine = create_async_engine(url, pool_size=connections, max_overflow=connections)
         self.dialect = self.engine.dialect
 
     async def run(self, work: Callable[[sa.Connection], T], write: bool) -> T:

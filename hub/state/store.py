@@ -30,13 +30,16 @@ class StateStore(CrossReferences, SourceRecords, Runs, DeadLetters, Leases, Stor
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, url: str, *, owner: str | None = None) -> AsyncIterator[StateStore]:
-        """Connect, migrate to the current schema, and close every connection afterwards.
+    async def open(
+        cls, url: str, *, owner: str | None = None, connections: int = 5
+    ) -> AsyncIterator[StateStore]:
+        """Connect, migrate to the current schema, and close every connection afterwards
+        (``connections``: how many a PostgreSQL store keeps open for calls at once).
 
         A database that cannot be reached or opened is a ``ConfigError`` on ``state.url``
         (its text never holds the URL, which may hold a password).
         """
-        database = open_database(url)
+        database = open_database(url, connections=connections)
         try:
             store = cls(database, owner=owner)
             try:

@@ -54,6 +54,36 @@ async def test_run_once_runs_every_flow_in_dependency_order(config: HubConfig) -
     assert sum(r.created for r in reports) > 0 and all(r.failed == 0 for r in reports)
 
 
+async def test_one_process_runs_at_most_a_tenants_slots_of_its_flows(config: HubConfig) -> None:
+    """Flows due together run side by side, but never more of one tenant's than
+    ``tenants.runs_per_tenant``: the other tenant's run is not held behind them."""
+    capped = config.model_copy(
+        update={"tenants": config.tenants.model_copy(update={"runs_per_tenant": 1})}
+    )
+    daemon = Daemon(capped, handle_signals=False, configure_logs=False)
+    running: dict[str, int] = {}
+    most: dict[str, int] = {}
+    ran: list[tuple[str, str]] = []
+
+    async def tenants(flow: FlowSettings) -> list[str]:
+        return ["big", "small"] if flow.name == capped.flows[0].name else ["big"]
+
+    async def run(flow: FlowSettings, tenant: str = "", *, due: float | None = None) -> None:
+        running[tenant] = running.get(tenant, 0) + 1
+        most[tenant] = max(most.get(tenant, 0), running[tenant])
+        await asyncio.sleep(0.05)
+        ran.append((tenant, flow.name))
+        running[tenant] -= 1
+
+    daemon._running = tenants  # type: ignore[method-assign]
+    daemon._run_flow = run  # type: ignore[method-assign,assignment]
+    first, second = capped.flows[:2]
+    await asyncio.gather(daemon._for_tenants(first), daemon._for_tenants(second))
+    assert most == {"big": 1, "small": 1}
+    assert sorted(ran) == sorted([("big", first.name), ("big", second.name), ("small", first.name)])
+    assert ran[0][0] != ran[1][0]  # the small tenant did not wait for the big one's second
+
+
 async def test_serves_health_readiness_and_metrics(config: HubConfig) -> None:
     """While running, /healthz and /readyz answer and /metrics shows the counters."""
     daemon = Daemon(config, handle_signals=False, configure_logs=False, rand=lambda: 0.0)

@@ -124,3 +124,63 @@ async def test_a_replica_queues_children_after_their_parents_first_run_and_not_t
             )
         await daemon._schedule(jobs, "", child, 1, None)
         assert await jobs.runs() == []
+
+
+async def test_a_tenant_runs_at_most_its_slots_over_every_replica(database: str) -> None:
+    """With one slot per tenant, a tenant's second flow waits for its first over two replicas
+    while another tenant's run goes ahead; it runs once the first ends."""
+    held = Recorder()
+    held.release.clear()
+    async with (
+        FlowJobs(database, held, concurrency=2, per_tenant=1, graceful=0.1) as one,
+        FlowJobs(database, held, concurrency=2, per_tenant=1, graceful=0.1) as two,
+    ):
+        assert await one.schedule("big", "associations", priority=BACKFILL)
+        assert await one.schedule("big", "units", priority=BACKFILL)
+        assert await two.schedule("acme", "units", priority=INCREMENTAL)
+        workers = [asyncio.create_task(one.work()), asyncio.create_task(two.work())]
+        try:
+            async with asyncio.timeout(30):
+                await held.until(2)
+            # Both replicas had a free worker for the big tenant's second flow: its slot
+            # was taken, so it went back to the queue instead of running.
+            await asyncio.sleep(3)
+            assert len(held.ran) == 2
+            assert ("acme", "units") in held.ran
+            (first,) = [flow for tenant, flow in held.ran if tenant == "big"]
+            waiting = [r["flow"] for r in await one.runs() if r["status"] == "todo"]
+            (second,) = {"associations", "units"} - {first}
+            assert waiting == [f"big/{second}"]
+            held.release.set()
+            async with asyncio.timeout(30):
+                await held.until(3)
+            assert held.ran[2] == ("big", second)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+
+async def test_a_dead_replicas_tenant_slots_are_free_again(database: str) -> None:
+    """A slot is held by its replica's connection: the replica gone, the slot is free."""
+    from hub.jobs import TenantSlots
+
+    first, second = TenantSlots(database, 1), TenantSlots(database, 1)
+    try:
+        async with first.hold("acme") as taken:
+            assert taken
+            async with second.hold("acme") as also:
+                assert not also
+            async with second.hold("other") as elsewhere:
+                assert elsewhere
+            await first.close()  # as a killed process's connection closes
+            # The server lets go of the lock once its backend has seen the connection end.
+            async with asyncio.timeout(10):
+                while True:
+                    async with second.hold("acme") as now:
+                        if now:
+                            break
+                    await asyncio.sleep(0.05)
+    finally:
+        await first.close()
+        await second.close()

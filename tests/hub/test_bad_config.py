@@ -195,6 +195,12 @@ CASES = [
         "daemon.shutdown_timeout",
         "less than or equal",
     ),
+    Case(
+        "no run per tenant",
+        BASE + "\n[tenants]\nruns_per_tenant = 0\n",
+        "tenants.runs_per_tenant",
+        "greater than or equal to 1",
+    ),
     # -- connectors
     Case("connectors not a table", "connectors = 3\n", "connectors", "table"),
     Case("connector not a table", "connectors.a = 3\n", "connectors.a", "must be a table"),
