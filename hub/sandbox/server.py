@@ -46,6 +46,8 @@ __all__ = ["ADMIN_PREFIX", "TENANT", "Handler", "SandboxServer", "TenantTally", 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ADMIN_PREFIX = "/_sandbox/"
+#: the status a request whose client hung up mid-way is counted under (nginx's)
+CLIENT_CLOSED = 499
 #: the tenant the request being handled was routed to (a request runs in its own context)
 TENANT: ContextVar[int] = ContextVar("sandbox_tenant", default=0)
 
@@ -199,7 +201,9 @@ class SandboxServer(ABC):
                 self._inject_faults,
                 self._dispatch,
             ]
-        app = web.Application(middlewares=[*self.outer_middlewares(), *self._added, *middlewares])
+        app = web.Application(
+            middlewares=[self._hung_up, *self.outer_middlewares(), *self._added, *middlewares]
+        )
         self.add_routes(app)
         if len(self.tenants) > 1:
             self._tenant_routes(app)
@@ -259,6 +263,16 @@ class SandboxServer(ABC):
             raise
         self._record(request, response.status)
         return response
+
+    @web.middleware
+    async def _hung_up(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        # A client gone mid-request (a killed process) is counted as nginx's 499 and logged
+        # as nothing more: a vendor's server does not print a traceback for it either.
+        try:
+            return await handler(request)
+        except ConnectionResetError:
+            self._record(request, CLIENT_CLOSED)
+            return web.Response(status=CLIENT_CLOSED)
 
     def _record(self, request: web.Request, status: int) -> None:
         self.by_status[status] += 1

@@ -29,6 +29,7 @@ class Keyed(SandboxServer):
         self.collections["items"] = Collection("items", 5, lambda i: {"id": i, "seed": seed})
         app.router.add_get("/items", self.items)
         app.router.add_post("/items", self.create)
+        app.router.add_put("/items", self.replace)
         app.router.add_post("/token", self.token)
 
     async def credential_of(self, request: web.Request) -> str | None:
@@ -51,6 +52,9 @@ class Keyed(SandboxServer):
             return web.json_response({"error": "who?"}, status=401)
         made = self.collections["items"].create(lambda i: {"id": i, "seed": -1})
         return web.json_response(made)
+
+    async def replace(self, request: web.Request) -> web.Response:
+        return web.json_response(await request.json())
 
     async def token(self, request: web.Request) -> web.Response:
         if request.headers.get("X-Key") != self.credentials["key"]:
@@ -174,3 +178,25 @@ async def test_prophub_sandbox_serves_tenants() -> None:
         await proc.wait()
     keys = [t["api_key"] for t in line["tenants"]]
     assert keys == ["pb-sandbox-key", "pb-sandbox-key-t0001", "pb-sandbox-key-t0002"]
+
+
+async def test_a_client_hanging_up_mid_request_is_counted_not_logged(
+    box: Keyed, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A replica killed while sending a body: the sandbox counts a 499, prints no traceback."""
+    _, port = box.base_url.split("//")[1].split(":")
+    _, writer = await asyncio.open_connection("127.0.0.1", int(port.rstrip("/")))
+    writer.write(
+        b"PUT /items HTTP/1.1\r\nHost: x\r\nX-Key: k\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000\r\n\r\n{"half":'
+    )
+    await writer.drain()
+    writer.close()
+    await writer.wait_closed()
+    for _ in range(1000):  # the server sees the connection end on its next read
+        if box.by_status[499]:
+            break
+        await asyncio.sleep(0.01)
+    assert box.by_status[499] == 1
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert (await call(box, "GET", "/items", key(box, 0)))[0] == 200
