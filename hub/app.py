@@ -22,7 +22,7 @@ from hub.log import configure_logging, register_secret
 from hub.models import ENTITY_ORDER
 from hub.state import StateStore
 from hub.sync import FlowReport, FlowRun, run_flow
-from hub.tenants import DEFAULT, TenantView, scoped
+from hub.tenants import DEFAULT, TenantView, scoped, tenant_of
 from hub.tenants.directory import TenantDirectory
 
 __all__ = ["Hub", "RequestCounter", "dependency_order"]
@@ -213,6 +213,22 @@ class Hub:
         self._scopes[scope.tenant] = (fingerprint, opened, stack)
         return opened
 
+    async def _scope(self, tenant: str) -> tuple[TenantView, dict[str, Connector]]:
+        """The config as the tenant runs it, and its open connectors."""
+        if tenant == DEFAULT:
+            own = TenantView(DEFAULT, dict(self.config.connectors), list(self.config.flows))
+            return own, self.connectors
+        scope = await self.tenants.view(tenant)
+        return scope, await self._connectors_of(scope)
+
+    def _scoped_flow(self, scope: TenantView, name: str) -> FlowSettings:
+        """The tenant's flow called ``name``, under the name its state is kept by."""
+        if scope.tenant == DEFAULT:
+            return self.flow(name)
+        # Its state is the tenant's own: every table keys by connector or flow name.
+        flow = scope.flow(name)
+        return flow.model_copy(update={"name": scoped(scope.tenant, flow.name)})
+
     def flow(self, name: str) -> FlowSettings:
         """The settings of the flow called ``name``."""
         for flow in self.config.flows:
@@ -241,13 +257,9 @@ class Hub:
     ) -> FlowReport:
         """Run one flow once, for one tenant (default: the config's own credentials); never
         two runs of the same (tenant, flow) at once in this process."""
-        flow, connectors, settings = self.flow(name), self.connectors, self.config.connectors
-        if tenant != DEFAULT:
-            scope = await self.tenants.view(tenant)
-            connectors, settings = await self._connectors_of(scope), scope.connectors
-            # Its state is the tenant's own: every table keys by connector or flow name.
-            flow = scope.flow(name)
-            flow = flow.model_copy(update={"name": scoped(tenant, flow.name)})
+        scope, connectors = await self._scope(tenant)
+        flow = self._scoped_flow(scope, name)
+        settings = scope.connectors
         source, target = connectors[flow.source], connectors[flow.target]
         lock = self._locks.setdefault(flow.name, asyncio.Lock())
         async with lock:
@@ -273,10 +285,12 @@ class Hub:
         """Run every enabled flow once, parents' entities first."""
         return [await self.sync(f.name, full=full, dry_run=dry_run) for f in self.ordered()]
 
-    async def check(self) -> dict[str, str | None]:
-        """Each connector's credentials and reachability: None if fine, else the error."""
+    async def check(self, *, tenant: str = DEFAULT) -> dict[str, str | None]:
+        """Each connector's credentials and reachability, as the tenant has them: None if
+        fine, else the error."""
+        _, connectors = await self._scope(tenant)
         results: dict[str, str | None] = {}
-        for name, connector in self.connectors.items():
+        for name, connector in connectors.items():
             try:
                 await connector.check()
             except HubError as exc:
@@ -285,18 +299,27 @@ class Hub:
                 results[name] = None
         return results
 
-    async def retry_dead_letters(self, flow: str | None = None) -> dict[str, int]:
-        """Send dead-lettered records through their flow's write path again."""
+    async def retry_dead_letters(
+        self, flow: str | None = None, *, tenant: str = DEFAULT
+    ) -> dict[str, int]:
+        """Send the tenant's dead-lettered records (of one flow, or all) through their flow's
+        write path again; other tenants' letters are left alone."""
+        scope, connectors = await self._scope(tenant)
+        if flow is not None:
+            self._scoped_flow(scope, flow)  # a flow the tenant does not run is an error
         totals = {"retried": 0, "written": 0, "failed": 0}
         by_flow: dict[str, list[dict[str, Any]]] = {}
-        for letter in await self.store.dead_letters(flow):
-            by_flow.setdefault(letter["flow"], []).append(letter)
+        wanted = None if flow is None else scoped(tenant, flow)
+        for letter in await self.store.dead_letters(wanted):
+            name = letter["flow"]
+            if tenant_of(name) == tenant:
+                by_flow.setdefault(name, []).append(letter)
         for name, letters in by_flow.items():
-            settings = self.flow(name)
+            settings = self._scoped_flow(scope, name.removeprefix(f"{tenant}/"))
             run = FlowRun(
                 settings,
-                self.connectors[settings.source],
-                self.connectors[settings.target],
+                connectors[settings.source],
+                connectors[settings.target],
                 self.store,
                 dry_run=False,
             )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from hub.cli.shared import ConfigOption, JsonOption, load, run_async
+from hub.cli.shared import ConfigOption, JsonOption, TenantOption, load, run_async
 
 if TYPE_CHECKING:
     from hub.config import HubConfig
@@ -21,10 +21,11 @@ def dlq_list(
     config: ConfigOption = Path("prophub.toml"),
     flow: Annotated[str | None, typer.Option(help="Only this flow.")] = None,
     as_json: JsonOption = False,
+    tenant: TenantOption = "",
 ) -> None:
-    """List dead letters with their reasons."""
+    """List the tenant's dead letters with their reasons."""
     cfg = load(config)
-    letters = run_async(_dead_letters(cfg, flow))
+    letters = run_async(_dead_letters(cfg, flow, tenant))
     from hub.secrets import mask
 
     for letter in letters:
@@ -37,22 +38,26 @@ def dlq_list(
             )
 
 
-async def _dead_letters(cfg: HubConfig, flow: str | None) -> list[dict[str, Any]]:
-    """The stored dead letters, of one flow or all."""
+async def _dead_letters(cfg: HubConfig, flow: str | None, tenant: str = "") -> list[dict[str, Any]]:
+    """The tenant's stored dead letters, of one flow or all."""
     from hub.state import StateStore
+    from hub.tenants import scoped, tenant_of
 
+    wanted = None if flow is None else scoped(tenant, flow)
     async with StateStore.open(cfg.state.url) as store:
-        return [dict(letter) for letter in await store.dead_letters(flow=flow)]
+        letters = await store.dead_letters(flow=wanted)
+    return [dict(letter) for letter in letters if tenant_of(letter["flow"]) == tenant]
 
 
 @app.command("retry")
 def dlq_retry(
     config: ConfigOption = Path("prophub.toml"),
     flow: Annotated[str | None, typer.Option(help="Only this flow.")] = None,
+    tenant: TenantOption = "",
 ) -> None:
-    """Send dead-lettered records through their flow's write path again."""
+    """Send the tenant's dead-lettered records through their flow's write path again."""
     cfg = load(config)
-    report = run_async(_dlq_retry(cfg, flow))
+    report = run_async(_dlq_retry(cfg, flow, tenant))
     typer.echo(
         f"retried {report['retried']}, written {report['written']}, "
         f"still failing {report['failed']}"
@@ -61,12 +66,12 @@ def dlq_retry(
         raise typer.Exit(1)
 
 
-async def _dlq_retry(cfg: HubConfig, flow: str | None) -> dict[str, int]:
+async def _dlq_retry(cfg: HubConfig, flow: str | None, tenant: str = "") -> dict[str, int]:
     """Retry dead letters through the library API; what was retried, written, still failing."""
     from hub.app import Hub
 
     async with Hub.from_config(cfg) as hub:
-        return await hub.retry_dead_letters(flow)
+        return await hub.retry_dead_letters(flow, tenant=tenant)
 
 
 @app.command("drop")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from hub.cli.shared import ConfigOption, JsonOption, load, run_async
+from hub.cli.shared import ConfigOption, JsonOption, TenantOption, load, run_async
 from hub.errors import HubError
 
 if TYPE_CHECKING:
@@ -17,20 +17,26 @@ if TYPE_CHECKING:
     from hub.state import Stale
 
 
-def check(config: ConfigOption = Path("prophub.toml")) -> None:
+def check(config: ConfigOption = Path("prophub.toml"), tenant: TenantOption = "") -> None:
     """Validate the config, then check each connector's credentials and reachability."""
     cfg = load(config)
-    results = run_async(_check(cfg))
+    results = run_async(_check(cfg, tenant))
     for name, error in results.items():
         typer.echo(f"{name}: {'ok' if error is None else error}")
     if any(error is not None for error in results.values()):
         raise typer.Exit(1)
 
 
-async def _check(cfg: HubConfig) -> dict[str, str | None]:
-    """Each configured connector's check: None where it passed, else the error's line."""
+async def _check(cfg: HubConfig, tenant: str = "") -> dict[str, str | None]:
+    """Each of the tenant's connectors checked: None where it passed, else the error's line.
+    The config's own need no state store; a tenant's are defined in it."""
     from hub import registry
 
+    if tenant:
+        from hub.app import Hub
+
+        async with Hub.from_config(cfg) as hub:
+            return await hub.check(tenant=tenant)
     results: dict[str, str | None] = {}
     for name, settings in cfg.connectors.items():
         connector = registry.get(settings.type).connector(settings, name=name)
@@ -44,14 +50,18 @@ async def _check(cfg: HubConfig) -> dict[str, str | None]:
     return results
 
 
-def status(config: ConfigOption = Path("prophub.toml"), as_json: JsonOption = False) -> None:
+def status(
+    config: ConfigOption = Path("prophub.toml"),
+    as_json: JsonOption = False,
+    tenant: TenantOption = "",
+) -> None:
     """Show flows with their cursors, last runs and dead-letter counts.
 
     Runs and leases left behind by a process that is gone (killed, say) are cleared first:
     such a run shows as ``stale``, with a line saying whose it was and why.
     """
     cfg = load(config)
-    rows, cleared = run_async(_status(cfg))
+    rows, cleared = run_async(_status(cfg, tenant))
     notes = [_cleared_line(stale) for stale in cleared]
     if as_json:
         for row in rows:
@@ -85,23 +95,28 @@ def _cleared_line(stale: Stale) -> str:
     return f"cleared stale lease {stale.name}: {stale.reason}"
 
 
-async def _status(cfg: HubConfig) -> tuple[list[dict[str, Any]], list[Stale]]:
-    """One row per flow from the state store, after clearing what dead processes left."""
+async def _status(cfg: HubConfig, tenant: str = "") -> tuple[list[dict[str, Any]], list[Stale]]:
+    """One row per flow of the tenant from the state store, after clearing what dead
+    processes left."""
     from hub.state import StateStore
+    from hub.tenants import scoped
+    from hub.tenants.directory import TenantDirectory
 
     rows = []
     async with StateStore.open(cfg.state.url) as store:
         cleared = await store.clear_stale()
-        for flow in cfg.flows:
-            last = await store.last_run(flow.name)
+        flows = (await TenantDirectory(cfg, store).view(tenant)).flows if tenant else cfg.flows
+        for flow in flows:
+            name = scoped(tenant, flow.name)
+            last = await store.last_run(name)
             row = {
-                "flow": flow.name,
-                "cursor": await store.get_cursor(flow.name),
+                "flow": name,
+                "cursor": await store.get_cursor(name),
                 "last_run": last.get("finished_at") if last else None,
                 "status": last.get("status") if last else "never run",
                 "read": last.get("read", 0) if last else 0,
                 "written": (last.get("created", 0) + last.get("updated", 0)) if last else 0,
-                "dead_letters": len(await store.dead_letters(flow=flow.name)),
+                "dead_letters": len(await store.dead_letters(flow=name)),
             }
             if last and last.get("status") == "stale":
                 row["stale"] = last.get("error")

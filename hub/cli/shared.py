@@ -27,6 +27,9 @@ ConfigOption = Annotated[
     typer.Option("--config", "-c", envvar="PROPHUB_CONFIG", help="The TOML configuration file."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object per flow per line.")]
+TenantOption = Annotated[
+    str, typer.Option("--tenant", help="As this tenant (default: the config's own).")
+]
 
 
 #: commands that log nothing, so need no logging set up (structlog is a tenth of a second)

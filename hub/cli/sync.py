@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hub.cli.shared import ConfigOption, JsonOption, config_error, fail, load, run_async
+from hub.cli.shared import (
+    ConfigOption,
+    JsonOption,
+    TenantOption,
+    config_error,
+    fail,
+    load,
+    run_async,
+)
 from hub.errors import ConfigError, HubError
 
 if TYPE_CHECKING:
@@ -29,9 +37,7 @@ def sync(
         ),
     ] = False,
     as_json: JsonOption = False,
-    tenant: Annotated[
-        str, typer.Option("--tenant", help="Run as this tenant (default: the config's own).")
-    ] = "",
+    tenant: TenantOption = "",
 ) -> None:
     """Run flows once, in dependency order, and report what each did."""
     from hub.cli.output import console, report_table

@@ -22,8 +22,13 @@ def cross_check(
 ) -> None:
     """Check what no single table shows; ``capabilities`` by connector type, None to skip
     what the plugins declare."""
+    for name in config.connectors:
+        if "/" in name:
+            raise ConfigError(_SLASH.format("connector"), key=f"connectors.{name}")
     seen: set[str] = set()
     for i, flow in enumerate(config.flows):
+        if "/" in flow.name:
+            raise ConfigError(_SLASH.format("flow"), key=f"flows[{i}].name")
         for end in ("source", "target"):
             if getattr(flow, end) not in config.connectors:
                 raise ConfigError(
@@ -46,6 +51,9 @@ def cross_check(
         )
     _check_state(config.state)
 
+
+#: a tenant's state is kept under "TENANT/NAME": a config's own name with a slash would clash
+_SLASH = "a {}'s name cannot hold '/': it separates a tenant's name from it in the state store"
 
 #: canonical fields no option may set: the record's identity
 _IDENTITY = frozenset({"entity", "key"})

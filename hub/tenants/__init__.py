@@ -9,7 +9,16 @@ its names unprefixed.
 
 from __future__ import annotations
 
-from hub.tenants.model import DEFAULT, Tenant, TenantView, scoped, view
+from hub.tenants.model import DEFAULT, Tenant, TenantView, scoped, tenant_of, view
 from hub.tenants.sealing import SecretBox, seal_tenant
 
-__all__ = ["DEFAULT", "SecretBox", "Tenant", "TenantView", "scoped", "seal_tenant", "view"]
+__all__ = [
+    "DEFAULT",
+    "SecretBox",
+    "Tenant",
+    "TenantView",
+    "scoped",
+    "seal_tenant",
+    "tenant_of",
+    "view",
+]

@@ -15,7 +15,7 @@ from hub.config.messages import validation_error
 from hub.config.substitution import interpolate, read_secret_files
 from hub.errors import ConfigError
 
-__all__ = ["DEFAULT", "NAME_PATTERN", "Tenant", "TenantView", "scoped", "view"]
+__all__ = ["DEFAULT", "NAME_PATTERN", "Tenant", "TenantView", "scoped", "tenant_of", "view"]
 
 #: the implicit tenant of a config that defines none: its names carry no prefix
 DEFAULT = ""
@@ -39,6 +39,12 @@ class Tenant(BaseModel):
 def scoped(tenant: str, name: str) -> str:
     """A connector's or flow's name as the tenant's state knows it."""
     return f"{tenant}/{name}" if tenant else name
+
+
+def tenant_of(name: str) -> str:
+    """The tenant a connector's or flow's name in the state store belongs to."""
+    tenant, slash, _ = name.partition("/")
+    return tenant if slash else DEFAULT
 
 
 @dataclass(frozen=True)

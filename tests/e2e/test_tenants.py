@@ -214,3 +214,46 @@ async def test_the_daemon_runs_each_flow_for_every_tenant_and_picks_up_new_ones(
     again = await Daemon(config, handle_signals=False, configure_logs=False).run_once()
     assert {r.flow: r.created for r in again}[f"zen/{FLOWS[1]}"] == 40
     assert all(r.created == 0 for r in again if not r.flow.startswith("zen/"))
+
+
+async def test_status_check_and_dead_letters_are_each_tenants_own(
+    config: HubConfig,
+    boxes: dict[str, SandboxServer],
+    other_boxes: list[dict[str, SandboxServer]],
+    keys: list[str],
+) -> None:
+    """A record acme's target refuses is acme's dead letter: `status`, `dlq list` and
+    `dlq retry` with --tenant acme see it and retry it with acme's credentials; without,
+    they leave it alone."""
+    from hub.cli.dlq import _dead_letters, _dlq_retry
+    from hub.cli.health import _check, _status
+
+    acme, _ = other_boxes
+    units = acme["hoa"].collections["association-units"]
+    good = units.get(1) or {}
+    foreign = {**good["Address"], "Country": "Canada", "State": "Nowhere Province"}
+    units.put(1, {**good, "Address": foreign})
+    async with Hub.from_config(config) as hub:
+        await hub.tenants.add(tenant("acme", acme))
+        for flow in FLOWS:
+            await hub.sync(flow, tenant="acme")
+            await hub.sync(flow)
+    [letter] = await _dead_letters(config, None, "acme")
+    assert letter["flow"] == f"acme/{FLOWS[1]}" and "2-letter" in letter["reason"]
+    assert await _dead_letters(config, None, "") == []
+    rows, _ = await _status(config, "acme")
+    assert [(r["flow"], r["status"], r["dead_letters"]) for r in rows] == [
+        (f"acme/{FLOWS[0]}", "ok", 0),
+        (f"acme/{FLOWS[1]}", "ok", 1),
+    ]
+    assert all(r["dead_letters"] == 0 for r in (await _status(config, ""))[0])
+    assert set((await _check(config, "acme")).values()) == {None}
+
+    # The retry goes to acme's target (which refuses it again), never the default's.
+    refused = {name: sum(n for s, n in box.by_status.items() if s >= 400) for name, box in
+               (("acme", acme["warranty"]), ("default", boxes["warranty"]))}  # fmt: skip
+    assert await _dlq_retry(config, None, "") == {"retried": 0, "written": 0, "failed": 0}
+    assert await _dlq_retry(config, FLOWS[1], "acme") == {"retried": 1, "written": 0, "failed": 1}
+    assert sum(n for s, n in acme["warranty"].by_status.items() if s >= 400) == refused["acme"] + 1
+    assert sum(n for s, n in boxes["warranty"].by_status.items() if s >= 400) == refused["default"]
+    assert len(await _dead_letters(config, None, "acme")) == 1

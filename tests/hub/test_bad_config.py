@@ -201,6 +201,18 @@ CASES = [
         "tenants.runs_per_tenant",
         "greater than or equal to 1",
     ),
+    Case(
+        "flow name with a slash",
+        sub('name = "homes"', 'name = "acme/homes"'),
+        "flows[0].name",
+        "cannot hold '/'",
+    ),
+    Case(
+        "connector name with a slash",
+        sub("[connectors.crm]", '[connectors."acme/crm"]'),
+        "connectors.acme/crm",
+        "cannot hold '/'",
+    ),
     # -- connectors
     Case("connectors not a table", "connectors = 3\n", "connectors", "table"),
     Case("connector not a table", "connectors.a = 3\n", "connectors.a", "must be a table"),
