@@ -16,6 +16,7 @@ Why procrastinate, and not a queue of our own, is in ``docs/architecture.md``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,6 +42,15 @@ QUEUE = "prophub"
 INCREMENTAL, BACKFILL = 10, 0
 #: held while the job tables are made, so replicas starting together make them once
 SCHEMA_LOCK = 0x70726F70  # "prop"
+#: a job still running for a worker silent for the given seconds, its row held till commit
+_STILL_STALLED = """
+SELECT 1 FROM procrastinate_jobs job
+ WHERE job.id = %s AND job.status = 'doing' AND job.worker_id IS NOT DISTINCT FROM %s
+   AND NOT EXISTS (
+       SELECT 1 FROM procrastinate_workers w
+        WHERE w.id = job.worker_id AND w.last_heartbeat >= now() - make_interval(secs => %s))
+ FOR UPDATE OF job
+"""
 #: how long a run whose tenant has no slot free waits before it is tried again
 SLOT_WAIT = 2.0
 
@@ -76,9 +86,7 @@ class TenantSlots:
     async def close(self) -> None:
         """Give every slot back (with the connection that holds them)."""
         async with self._lock:
-            if self._conn is not None:
-                await self._conn.close()
-                self._conn = None
+            await self._drop_connection()
             self._held.clear()
 
     @asynccontextmanager
@@ -92,46 +100,60 @@ class TenantSlots:
                 await self._give_back(key)
 
     async def _take(self, tenant: str) -> int | None:
-        import psycopg
-
         async with self._lock:
             for slot in range(self.per_tenant):
                 key = _slot_key(tenant, slot)
-                if key in self._held:
-                    continue
-                try:
-                    taken = await self._try_lock(key)
-                except psycopg.OperationalError:
-                    # The connection went, and the slots it held with it: start afresh.
-                    self._conn = None
-                    self._held.clear()
-                    taken = await self._try_lock(key)
-                if taken:
+                if key not in self._held and await self._locked(key):
                     self._held.add(key)
                     return key
             return None
 
+    async def _locked(self, key: int) -> bool:
+        """Try the advisory lock; on a connection that failed, on a new one (which takes
+        again the slots this replica's runs hold, so the cap outlives the old one)."""
+        import psycopg
+
+        try:
+            return await self._try_lock(key)
+        except psycopg.OperationalError as exc:
+            log.warning("tenant slots reconnecting", error=str(exc).splitlines()[0])
+            await self._drop_connection()
+            for held in sorted(self._held):
+                if not await self._try_lock(held):
+                    # Taken by another replica while ours was gone: both run till one ends.
+                    log.warning("a running flow's tenant slot was taken meanwhile")
+            return await self._try_lock(key)
+
     async def _try_lock(self, key: int) -> bool:
         import psycopg
 
-        if self._conn is None or self._conn.closed:
+        if self._conn is None:
             self._conn = await psycopg.AsyncConnection.connect(conninfo(self.url), autocommit=True)
         row = await (await self._conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))).fetchone()
         return bool(row and row[0])
+
+    async def _drop_connection(self) -> None:
+        import psycopg
+
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            # Closed, not just forgotten: a connection a cancelled statement left alive
+            # would hold its slots until the replica exits.
+            with contextlib.suppress(psycopg.Error, OSError):
+                await conn.close()
 
     async def _give_back(self, key: int) -> None:
         import psycopg
 
         async with self._lock:
-            if key not in self._held:
-                return  # lost with a connection since
             self._held.discard(key)
+            if self._conn is None:
+                return
             try:
                 await self._conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
             except psycopg.OperationalError:
-                # Gone with the connection; the slots it held went too.
-                self._conn = None
-                self._held.clear()
+                # Gone with the connection; the next take opens a new one.
+                await self._drop_connection()
 
 
 class FlowJobs:
@@ -174,7 +196,8 @@ class FlowJobs:
         ) -> None:
             async with self.slots.hold(tenant) as held:
                 if held:
-                    await run(tenant, flow, full, due)
+                    async with self._alive(context.job.worker_id):
+                        await run(tenant, flow, full, due)
                     return
             # Every slot of the tenant is running one of its flows: this worker goes to
             # another tenant's run, and this one waits its turn in the queue.
@@ -182,6 +205,32 @@ class FlowJobs:
             await self._queue(tenant, flow, priority=priority, full=full, due=due, wait=SLOT_WAIT)
 
         self.task = run_flow
+
+    @asynccontextmanager
+    async def _alive(self, worker: int | None) -> AsyncIterator[None]:
+        """Say the worker is alive while a run lasts: procrastinate stops its own heartbeat
+        when a drain begins, and a run draining past ``stalled_after`` must not be taken
+        for a dead replica's and run again elsewhere."""
+        if worker is None:
+            yield
+            return
+
+        async def beat() -> None:
+            from procrastinate.exceptions import ProcrastinateException
+
+            while True:
+                await asyncio.sleep(self.heartbeat)
+                try:
+                    await self.app.job_manager.update_heartbeat(worker)
+                except (OSError, ProcrastinateException) as exc:
+                    log.warning("heartbeat failed", error=str(exc).splitlines()[0])
+
+        beating = asyncio.create_task(beat(), name=f"heartbeat:{worker}")
+        try:
+            yield
+        finally:
+            beating.cancel()
+            await asyncio.gather(beating, return_exceptions=True)
 
     async def __aenter__(self) -> Self:
         await self._ensure_schema()
@@ -269,28 +318,47 @@ class FlowJobs:
     async def recover(self) -> int:
         """Queue again the jobs of workers gone silent (a replica killed mid-run); how many
         this replica took over."""
-        from procrastinate.exceptions import ConnectorException, UniqueViolation
-        from procrastinate.jobs import Status
+        import psycopg
 
         manager = self.app.job_manager
         stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=self.stalled_after))
+        if not stalled:
+            return 0
         taken = 0
-        for job in stalled:
-            assert job.id is not None
-            try:
-                try:
-                    await manager.retry_job(job)
-                except UniqueViolation:
-                    # A run of the flow was queued while this one ran (its queueing lock is
-                    # taken): that one does the work once the stalled job lets go of the lock.
-                    await manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=False)
-            except ConnectorException:
-                # Every replica sees the same stalled jobs: another one took this job first
-                # (it is no longer "doing"), and the others must still be taken over.
-                continue
-            log.warning("stalled flow run taken over", flow=_flow_of(job.task_kwargs))
-            taken += 1
+        async with await psycopg.AsyncConnection.connect(
+            conninfo(self.url), autocommit=True
+        ) as conn:
+            for job in stalled:
+                if await self._take_over(conn, job.id, job.worker_id):
+                    log.warning("stalled flow run taken over", flow=_flow_of(job.task_kwargs))
+                    taken += 1
         return taken
+
+    async def _take_over(self, conn: Any, job: int | None, worker: int | None) -> bool:
+        """Queue the job again if it is still running for its silent worker: checked and
+        changed in one transaction holding the job's row, so of the replicas that saw it
+        stalled only the first takes it (the others find it queued, or running for a live
+        worker, and leave it)."""
+        import psycopg
+
+        async with conn.transaction():
+            row = await (
+                await conn.execute(_STILL_STALLED, (job, worker, self.stalled_after))
+            ).fetchone()
+            if row is None:
+                return False
+            try:
+                async with conn.transaction():
+                    await conn.execute(
+                        "SELECT procrastinate_retry_job_v2(%s, now(), NULL, NULL, NULL)", (job,)
+                    )
+            except psycopg.errors.UniqueViolation:
+                # A run of the flow was queued while this one ran (its queueing lock is
+                # taken): that one does the work once the stalled job lets go of the lock.
+                await conn.execute(
+                    "SELECT procrastinate_finish_job_v1(%s, 'failed', false)", (job,)
+                )
+        return True
 
     async def runs(self) -> list[dict[str, Any]]:
         """The queue as it stands: each flow job's status, tenant, flow and priority."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import Field, PrivateAttr, StringConstraints, field_validator
+from pydantic import Field, PrivateAttr, StringConstraints, ValidationInfo, field_validator
 
 from hub.client.settings import MAX_CONCURRENCY, MAX_WAIT, ConnectorSettings, Strict, shown
 from hub.models import ENTITIES, Location
@@ -86,6 +86,15 @@ class DaemonSettings(Strict):
     #: its runs are taken over by another
     heartbeat: float = Field(default=10.0, gt=0, le=300)
     stalled_after: float = Field(default=30.0, gt=0, le=MAX_WAIT)
+
+    @field_validator("stalled_after")
+    @classmethod
+    def _stalled_after(cls, value: float, info: ValidationInfo) -> float:
+        # One late heartbeat must not make a live replica's runs look abandoned.
+        heartbeat = info.data.get("heartbeat")
+        if heartbeat is not None and value < 2 * heartbeat:
+            raise ValueError(f"must be at least twice daemon.heartbeat ({2 * heartbeat:g}s)")
+        return value
 
     @field_validator("listen")
     @classmethod

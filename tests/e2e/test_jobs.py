@@ -78,10 +78,11 @@ async def test_a_running_flow_is_not_queued_again_and_a_silent_workers_run_is(
         async with asyncio.timeout(30):
             await held.until(1)
         assert not await jobs.schedule("acme", "homes")  # running now
-        # The worker stops sending its heartbeat without ending the job, as a killed
-        # process would: its job stays "doing" until another replica recovers it.
-        worker_task = next(t for t in asyncio.all_tasks() if t.get_name() == "update_heartbeats")
-        worker_task.cancel()
+        # The worker and its run stop sending heartbeats without ending the job, as a
+        # killed process would: its job stays "doing" until another replica recovers it.
+        for task in asyncio.all_tasks():
+            if task.get_name() == "update_heartbeats" or task.get_name().startswith("heartbeat:"):
+                task.cancel()
         await asyncio.sleep(1.5)
         assert await jobs.recover() == 1
         assert [run["status"] for run in await jobs.runs()] == ["todo"]
@@ -184,3 +185,94 @@ async def test_a_dead_replicas_tenant_slots_are_free_again(database: str) -> Non
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_stalled_run_is_taken_over_by_one_replica_only(database: str) -> None:
+    """Replicas that saw the same job stalled: the first queues it again and its worker runs
+    it; another one, acting on what it saw a moment before, leaves it running."""
+    dead, alive = Recorder(), Recorder()
+    dead.release.clear()
+    alive.release.clear()
+    quick = {"concurrency": 1, "heartbeat": 0.2, "stalled_after": 1, "graceful": 0.1}
+    async with (
+        FlowJobs(database, dead, **quick) as a,
+        FlowJobs(database, alive, **quick) as b,
+        FlowJobs(database, alive, **quick) as c,
+    ):
+        assert await a.schedule("acme", "homes")
+        worker_a = asyncio.create_task(a.work())
+        async with asyncio.timeout(30):
+            await dead.until(1)
+        # Replica A falls silent mid-run, as a killed one does (only B and C work on).
+        for task in asyncio.all_tasks():
+            if task.get_name() == "update_heartbeats" or task.get_name().startswith("heartbeat:"):
+                task.cancel()
+        await asyncio.sleep(1.5)
+        seen = list(await c.app.job_manager.get_stalled_jobs(seconds_since_heartbeat=1))
+        assert len(seen) == 1
+        assert await b.recover() == 1
+        worker_b = asyncio.create_task(b.work())
+        try:
+            async with asyncio.timeout(30):
+                await alive.until(1)
+
+            async def as_seen(**_: object) -> list[object]:
+                return seen
+
+            c.app.job_manager.get_stalled_jobs = as_seen  # type: ignore[method-assign,assignment]
+            assert await c.recover() == 0
+            assert [r["status"] for r in await b.runs()] == ["doing"]
+        finally:
+            alive.release.set()
+            worker_b.cancel()
+            worker_a.cancel()
+            await asyncio.gather(worker_b, worker_a, return_exceptions=True)
+
+
+async def test_a_run_draining_past_stalled_after_is_not_taken_over(database: str) -> None:
+    """SIGTERM: the worker stops its own heartbeat and waits for its runs; a run still going
+    after ``stalled_after`` is alive, and no other replica runs it again meanwhile."""
+    held, other = Recorder(), Recorder()
+    held.release.clear()
+    async with (
+        FlowJobs(database, held, concurrency=1, heartbeat=0.2, stalled_after=1, graceful=5) as a,
+        FlowJobs(database, other, concurrency=1, heartbeat=0.2, stalled_after=1) as b,
+    ):
+        assert await a.schedule("acme", "homes")
+        worker = asyncio.create_task(a.work())
+        async with asyncio.timeout(30):
+            await held.until(1)
+        worker.cancel()  # the drain begins
+        await asyncio.sleep(1.5)
+        assert not worker.done()
+        assert await b.recover() == 0
+        held.release.set()
+        await asyncio.gather(worker, return_exceptions=True)
+    assert other.ran == []
+
+
+async def test_the_tenant_cap_outlives_a_lost_slot_connection(database: str) -> None:
+    """The slots' connection dropped (a restarted server, a cut link) while a run holds one:
+    the replica takes its runs' slots again on a new connection, so the cap still holds."""
+    import psycopg
+
+    from hub.jobs import TenantSlots, conninfo
+
+    mine, theirs = TenantSlots(database, 2), TenantSlots(database, 2)
+    try:
+        async with mine.hold("acme") as first:
+            assert first
+            pid = await (await mine._conn.execute("SELECT pg_backend_pid()")).fetchone()
+            async with await psycopg.AsyncConnection.connect(
+                conninfo(database), autocommit=True
+            ) as admin:
+                await admin.execute("SELECT pg_terminate_backend(%s)", pid)
+            async with mine.hold("acme") as second:
+                assert second
+                async with theirs.hold("acme") as third:
+                    assert not third  # two of acme's runs are going: its cap
+        async with theirs.hold("acme") as now:
+            assert now  # both ended: their slots were given back on the new connection
+    finally:
+        await mine.close()
+        await theirs.close()

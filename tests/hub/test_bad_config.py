@@ -196,6 +196,12 @@ CASES = [
         "less than or equal",
     ),
     Case(
+        "stalled before two heartbeats",
+        sub("[daemon]\n", "[daemon]\nheartbeat = 20\nstalled_after = 30\n"),
+        "daemon.stalled_after",
+        "at least twice daemon.heartbeat (40s)",
+    ),
+    Case(
         "no run per tenant",
         BASE + "\n[tenants]\nruns_per_tenant = 0\n",
         "tenants.runs_per_tenant",
