@@ -78,16 +78,31 @@ async def _dlq_retry(cfg: HubConfig, flow: str | None, tenant: str = "") -> dict
 def dlq_drop(
     ids: Annotated[list[int], typer.Argument(help="Dead-letter ids to drop.")],
     config: ConfigOption = Path("prophub.toml"),
+    tenant: TenantOption = "",
 ) -> None:
-    """Drop dead letters by id."""
+    """Drop the tenant's dead letters by id; another tenant's are refused and named."""
     cfg = load(config)
-    dropped = run_async(_dlq_drop(cfg, ids))
+    dropped, refused = run_async(_dlq_drop(cfg, ids, tenant))
+    if refused:
+        typer.echo(f"dropped {dropped}; not this tenant's: {', '.join(map(str, refused))}")
+        raise typer.Exit(1)
     typer.echo(f"dropped {dropped}")
 
 
-async def _dlq_drop(cfg: HubConfig, ids: list[int]) -> int:
-    """Drop dead letters by id; how many there were."""
-    from hub.state import StateStore
+async def _dlq_drop(cfg: HubConfig, ids: list[int], tenant: str = "") -> tuple[int, list[int]]:
+    """Drop the tenant's dead letters by id; how many there were, and the ids refused as
+    another tenant's."""
+    import sqlalchemy as sa
 
+    from hub.state import StateStore
+    from hub.state.schema import dead_letters
+    from hub.tenants import tenant_of
+
+    query = sa.select(dead_letters.c.id, dead_letters.c.flow).where(dead_letters.c.id.in_(ids))
     async with StateStore.open(cfg.state.url) as store:
-        return sum([await store.drop_dead_letter(i) for i in ids])
+        flows = dict(await store.run(lambda conn: conn.execute(query).all()))
+        # A letter's flow never changes (a repeat updates the row of the same flow), so what
+        # is read here still holds when it is dropped.
+        mine = {i for i, flow in flows.items() if tenant_of(flow) == tenant}
+        dropped = sum([await store.drop_dead_letter(i) for i in sorted(mine)])
+    return dropped, sorted(set(flows) - mine)

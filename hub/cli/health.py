@@ -105,9 +105,9 @@ async def _status(cfg: HubConfig, tenant: str = "") -> tuple[list[dict[str, Any]
     rows = []
     async with StateStore.open(cfg.state.url) as store:
         cleared = await store.clear_stale()
-        flows = (await TenantDirectory(cfg, store).view(tenant)).flows if tenant else cfg.flows
-        for flow in flows:
-            name = scoped(tenant, flow.name)
+        # Names only: a tenant's view would open its secrets, which status never needs.
+        for flow in await TenantDirectory(cfg, store).flow_names(tenant):
+            name = scoped(tenant, flow)
             last = await store.last_run(name)
             row = {
                 "flow": name,

@@ -45,7 +45,9 @@ def _definition(name: str, file: Path | None, settings: list[str]) -> dict[str, 
 
 @app.command("add")
 def add(
-    name: Annotated[str, typer.Argument(help="The tenant's name (a-z, 0-9, - and _).")],
+    name: Annotated[
+        str, typer.Argument(help="The tenant's name (a-z, 0-9, - and _; not 'default').")
+    ],
     config: ConfigOption = Path("prophub.toml"),
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="A TOML tenant definition.")

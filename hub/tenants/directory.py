@@ -13,8 +13,8 @@ from hub.config import HubConfig
 from hub.config.messages import validation_error
 from hub.errors import ConfigError
 from hub.state import StateStore
-from hub.tenants.model import DEFAULT, Tenant, TenantView, view
-from hub.tenants.sealing import SecretBox, seal_tenant
+from hub.tenants.model import DEFAULT, Tenant, TenantView, flows_of, view
+from hub.tenants.sealing import KEYS_ENV, KEYS_FILE_ENV, SecretBox, seal_tenant
 
 __all__ = ["TenantDirectory"]
 
@@ -26,7 +26,15 @@ class TenantDirectory:
     def __init__(self, config: HubConfig, store: StateStore, box: SecretBox | None = None) -> None:
         self.config = config
         self.store = store
-        self.box = box or SecretBox.from_env()
+        self._box = box
+
+    @property
+    def box(self) -> SecretBox:
+        """The operator's keys, read from the environment when first needed: what needs no
+        secret (``status``, listing) then works without them."""
+        if self._box is None:
+            self._box = SecretBox.from_env()
+        return self._box
 
     def _kinds(self) -> dict[str, type[Any]]:
         return {name: type(settings) for name, settings in self.config.connectors.items()}
@@ -80,6 +88,16 @@ class TenantDirectory:
                 running[name] = frozenset(tenant.flows) if tenant.flows is not None else None
         return running
 
+    async def flow_names(self, name: str) -> list[str]:
+        """The names of the flows tenant ``name`` runs (``DEFAULT``: every flow of the
+        config), found without opening any of its secrets."""
+        if name == DEFAULT:
+            return [flow.name for flow in flows_of(self.config)]
+        tenants = await self.all()
+        if name not in tenants:
+            raise ConfigError(f"no tenant named {name!r}", key="tenants")
+        return [flow.name for flow in flows_of(self.config, tenants[name])]
+
     async def view(self, name: str) -> TenantView:
         """The config as tenant ``name`` runs it (``DEFAULT``: the config itself)."""
         if name == DEFAULT:
@@ -105,12 +123,28 @@ class TenantDirectory:
         return await self.store.remove_tenant(name)
 
     async def rotate(self) -> int:
-        """Seal every stored tenant's secrets again under the newest key; how many."""
-        bodies = await self.store.tenant_bodies()
-        for name, body in bodies.items():
-            resealed = seal_tenant(body, self._kinds(), self.box, reseal=True)
-            await self.store.put_tenant(name, resealed)
-        return len(bodies)
+        """Seal every stored tenant's secrets again under the newest key; how many.
+
+        All or nothing: a secret no key opens stops the rotation before any tenant is
+        written, so what is stored stays readable with the keys that read it before.
+        """
+        if not self.box.has_keys:
+            raise ConfigError(
+                f"not set, nor {KEYS_FILE_ENV}: there is no key to seal under", key=KEYS_ENV
+            )
+        resealed = {}
+        for name, body in (await self.store.tenant_bodies()).items():
+            try:
+                resealed[name] = seal_tenant(body, self._kinds(), self.box, reseal=True)
+            except ConfigError:
+                raise ConfigError(
+                    f"tenant {name!r} has a secret that none of the keys opens (was its key "
+                    "dropped before the rotation?); no tenant was changed",
+                    key=KEYS_ENV,
+                ) from None
+        for name, body in resealed.items():
+            await self.store.put_tenant(name, body)
+        return len(resealed)
 
 
 def _parse(body: dict[str, Any], where: str) -> Tenant:

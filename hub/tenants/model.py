@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.client.settings import ConnectorSettings
 from hub.config import FlowOptions, FlowSettings, HubConfig
@@ -15,12 +15,24 @@ from hub.config.messages import validation_error
 from hub.config.substitution import interpolate, read_secret_files
 from hub.errors import ConfigError
 
-__all__ = ["DEFAULT", "NAME_PATTERN", "Tenant", "TenantView", "scoped", "tenant_of", "view"]
+__all__ = [
+    "DEFAULT",
+    "NAME_PATTERN",
+    "RESERVED",
+    "Tenant",
+    "TenantView",
+    "flows_of",
+    "scoped",
+    "tenant_of",
+    "view",
+]
 
 #: the implicit tenant of a config that defines none: its names carry no prefix
 DEFAULT = ""
 #: a tenant's name: it prefixes its connectors' and flows' names in the state store
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+#: the default tenant's name in metric labels and messages, so no tenant may take it
+RESERVED = "default"
 
 
 class Tenant(BaseModel):
@@ -34,6 +46,13 @@ class Tenant(BaseModel):
     flows: list[str] | None = None
     options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     enabled: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name == RESERVED:
+            raise ValueError(f"{RESERVED!r} is the default tenant's name: choose another")
+        return name
 
 
 def scoped(tenant: str, name: str) -> str:
@@ -61,7 +80,7 @@ class TenantView:
         for flow in self.flows:
             if flow.name == name:
                 return flow
-        raise ConfigError(f"no flow named {name!r} for tenant {self.tenant or 'default'}")
+        raise ConfigError(f"no flow named {name!r} for tenant {self.tenant or RESERVED}")
 
 
 def view(
@@ -77,7 +96,7 @@ def view(
     resolved from ``env`` (default: the process's environment) when the view is made.
     """
     if tenant is None:
-        return TenantView(DEFAULT, dict(config.connectors), list(config.flows))
+        return TenantView(DEFAULT, dict(config.connectors), flows_of(config))
     where = f"tenants.{tenant.name}"
     connectors: dict[str, ConnectorSettings] = {}
     unknown = sorted(set(tenant.connectors) - set(config.connectors))
@@ -99,17 +118,30 @@ def view(
             connectors[name] = type(base).model_validate({**dict(base), **table})
         except ValidationError as exc:
             raise validation_error(exc, key) from None
+    flows = [
+        _with_options(flow, tenant.options.get(flow.name), f"{where}.options.{flow.name}")
+        for flow in flows_of(config, tenant)
+    ]
+    return TenantView(tenant.name, connectors, flows)
+
+
+def flows_of(config: HubConfig, tenant: Tenant | None = None) -> list[FlowSettings]:
+    """The config's flows ``tenant`` runs, as the config defines them (None: every flow of
+    the config, as the default tenant has them); needs none of the tenant's secrets."""
+    if tenant is None:
+        return list(config.flows)
     names = {flow.name for flow in config.flows}
     wanted = tenant.flows if tenant.flows is not None else [f.name for f in config.flows]
     missing = sorted((set(wanted) | set(tenant.options)) - names)
     if missing:
-        raise ConfigError(f"no flow named {missing[0]!r} in the config", key=where)
-    flows = [
-        _with_options(flow, tenant.options.get(flow.name), f"{where}.options.{flow.name}")
+        raise ConfigError(
+            f"no flow named {missing[0]!r} in the config", key=f"tenants.{tenant.name}"
+        )
+    return [
+        flow
         for flow in config.flows
         if flow.name in wanted and (tenant.flows is not None or flow.enabled)
     ]
-    return TenantView(tenant.name, connectors, flows)
 
 
 def _with_options(flow: FlowSettings, changes: dict[str, Any] | None, key: str) -> FlowSettings:

@@ -55,6 +55,11 @@ class SecretBox:
                 raise ConfigError(message, key=KEYS_FILE_ENV) from None
         return cls([key for key in text.split(",") if key.strip()])
 
+    @property
+    def has_keys(self) -> bool:
+        """Whether there is a key to seal with."""
+        return self._fernet is not None
+
     @staticmethod
     def new_key() -> str:
         """A new random key."""
@@ -91,7 +96,15 @@ class SecretBox:
         """A sealed value sealed again under the newest key (rotation)."""
         if not value.startswith(SEALED) or self._fernet is None:
             return value
-        return SEALED + self._fernet.rotate(value.removeprefix(SEALED).encode()).decode()
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return SEALED + self._fernet.rotate(value.removeprefix(SEALED).encode()).decode()
+        except InvalidToken:
+            raise ConfigError(
+                "a secret cannot be opened with the keys given (was its key dropped?)",
+                key=KEYS_ENV,
+            ) from None
 
 
 def secret_fields(settings: type[Any]) -> set[str]:
