@@ -105,6 +105,10 @@ def freeze_startup_heap() -> None:
     gc.set_threshold(YOUNG_GENERATION, older, oldest)
 
 
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 class Daemon:
     """Runs every enabled flow on its ``every`` schedule until told to stop."""
 
@@ -129,6 +133,8 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.force = False
         self.ready = False
+        #: 1 when the daemon stopped because its job worker failed, not because it was asked
+        self.exit_code = 0
         self.hub: Hub | None = None
         self.address: tuple[str, int] | None = None
         self._runs: set[asyncio.Task[Any]] = set()
@@ -149,7 +155,7 @@ class Daemon:
             configure_logging(level=self.config.log_level, fmt=self.config.daemon.log_format)
         freeze_startup_heap()
         asyncio.run(self.serve())
-        return 0
+        return self.exit_code
 
     async def serve(self) -> None:
         """Capture signals, start, loop over the flows' schedules, shut down."""
@@ -174,6 +180,8 @@ class Daemon:
             self.force = True
             for task in self._runs:
                 task.cancel()
+            if self.jobs is not None:
+                self.jobs.abort_running()
         self.stopping.set()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -319,6 +327,14 @@ class Daemon:
         stopped = asyncio.ensure_future(self.stopping.wait())
         await asyncio.wait({stopped, worker}, return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
+        if worker.done() and not self.stopping.is_set():
+            # procrastinate ends its worker when one of its own tasks fails (its heartbeat
+            # during a long database outage, say): a replica that runs nothing must exit
+            # non-zero, so its supervisor starts it again.
+            error = None if worker.cancelled() else worker.exception()
+            log.error("job worker stopped, stopping", error=str(error) if error else None)
+            self.exit_code = 1
+            self.stopping.set()
         for task in side:
             task.cancel()
         await asyncio.gather(*side, return_exceptions=True)
@@ -328,10 +344,17 @@ class Daemon:
 
     async def _schedule_loop(self, jobs: FlowJobs, flow: FlowSettings, rank: int) -> None:
         """Queue the flow for every tenant now, then on each interval."""
+        from hub.jobs import UNREACHABLE
+
         while not self.stopping.is_set():
-            for tenant, runs in (await self._tenants()).items():
-                if runs is None or flow.name in runs:
-                    await self._schedule(jobs, tenant, flow, rank, runs)
+            try:
+                for tenant, runs in (await self._tenants()).items():
+                    if runs is None or flow.name in runs:
+                        await self._schedule(jobs, tenant, flow, rank, runs)
+            except UNREACHABLE as exc:
+                # The database is away (a restart, a failover): the next round tries again;
+                # a loop that ended here would never queue this flow again.
+                log.warning("flow not scheduled", flow=flow.name, error=_first_line(exc))
             await self.sleep(self.next_delay(flow))
 
     async def _schedule(
@@ -376,14 +399,14 @@ class Daemon:
 
     async def _recover_loop(self, jobs: FlowJobs) -> None:
         """Every heartbeat, queue again the runs of replicas gone silent."""
-        from procrastinate.exceptions import ProcrastinateException
+        from hub.jobs import UNREACHABLE
 
         while True:
             try:
                 await jobs.recover()
-            except (OSError, HubError, ProcrastinateException) as exc:
+            except UNREACHABLE as exc:
                 # A failed check must not end the loop: no stalled run would be taken over again.
-                log.warning("stalled runs could not be checked", error=str(exc))
+                log.warning("stalled runs could not be checked", error=_first_line(exc))
             await self.sleep(self.heartbeat)
 
     async def _job(self, tenant: str, name: str, full: bool, due: float | None) -> None:
@@ -439,9 +462,13 @@ class Daemon:
                 if not self.stopping.is_set():
                     await self._run_flow(flow, tenant, due=due)
 
-        async with asyncio.TaskGroup() as group:
-            for tenant in tenants:
-                group.create_task(one(tenant), name=f"run:{scoped(tenant, flow.name)}")
+        runs = [asyncio.create_task(one(t), name=f"run:{scoped(t, flow.name)}") for t in tenants]
+        results = await asyncio.gather(*runs, return_exceptions=True)
+        for tenant, result in zip(tenants, results, strict=True):
+            if isinstance(result, Exception):
+                # One tenant's unexpected failure must not cut the others' runs short.
+                self.metrics.record_failure(flow.name, tenant)
+                log.error("flow failed", flow=scoped(tenant, flow.name), exc_info=result)
 
     async def _tracked(self, work: Coroutine[Any, Any, Any], name: str) -> None:
         """Run work as a task that a stop does not cancel: ``_drain`` decides its fate."""

@@ -24,15 +24,27 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+import psycopg
 import sqlalchemy as sa
 import structlog
+from procrastinate.exceptions import ProcrastinateException
 
+from hub.errors import HubError
 from hub.tenants import scoped
 
 if TYPE_CHECKING:
     from procrastinate import JobContext
 
-__all__ = ["BACKFILL", "INCREMENTAL", "QUEUE", "TASK", "FlowJobs", "TenantSlots", "conninfo"]
+__all__ = [
+    "BACKFILL",
+    "INCREMENTAL",
+    "QUEUE",
+    "TASK",
+    "UNREACHABLE",
+    "FlowJobs",
+    "TenantSlots",
+    "conninfo",
+]
 
 log = structlog.get_logger("hub.jobs")
 
@@ -42,6 +54,14 @@ QUEUE = "prophub"
 INCREMENTAL, BACKFILL = 10, 0
 #: held while the job tables are made, so replicas starting together make them once
 SCHEMA_LOCK = 0x70726F70  # "prop"
+#: what a replica's loops meet while the database is away (restarting, failing over)
+UNREACHABLE: tuple[type[Exception], ...] = (
+    OSError,
+    HubError,
+    sa.exc.SQLAlchemyError,
+    psycopg.Error,
+    ProcrastinateException,
+)
 #: a job still running for a worker silent for the given seconds, its row held till commit
 _STILL_STALLED = """
 SELECT 1 FROM procrastinate_jobs job
@@ -111,8 +131,6 @@ class TenantSlots:
     async def _locked(self, key: int) -> bool:
         """Try the advisory lock; on a connection that failed, on a new one (which takes
         again the slots this replica's runs hold, so the cap outlives the old one)."""
-        import psycopg
-
         try:
             return await self._try_lock(key)
         except psycopg.OperationalError as exc:
@@ -125,16 +143,12 @@ class TenantSlots:
             return await self._try_lock(key)
 
     async def _try_lock(self, key: int) -> bool:
-        import psycopg
-
         if self._conn is None:
             self._conn = await psycopg.AsyncConnection.connect(conninfo(self.url), autocommit=True)
         row = await (await self._conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))).fetchone()
         return bool(row and row[0])
 
     async def _drop_connection(self) -> None:
-        import psycopg
-
         conn, self._conn = self._conn, None
         if conn is not None:
             # Closed, not just forgotten: a connection a cancelled statement left alive
@@ -143,8 +157,6 @@ class TenantSlots:
                 await conn.close()
 
     async def _give_back(self, key: int) -> None:
-        import psycopg
-
         async with self._lock:
             self._held.discard(key)
             if self._conn is None:
@@ -184,6 +196,7 @@ class FlowJobs:
         self.stalled_after = stalled_after
         self.graceful = graceful
         self.slots = TenantSlots(url, per_tenant)
+        self._running: set[asyncio.Task[Any]] = set()
         self.app = App(connector=PsycopgConnector(conninfo=conninfo(url)))
 
         @self.app.task(name=TASK, queue=QUEUE, pass_context=True)
@@ -196,8 +209,14 @@ class FlowJobs:
         ) -> None:
             async with self.slots.hold(tenant) as held:
                 if held:
-                    async with self._alive(context.job.worker_id):
-                        await run(tenant, flow, full, due)
+                    task = asyncio.current_task()
+                    assert task is not None
+                    self._running.add(task)
+                    try:
+                        async with self._alive(context.job.worker_id):
+                            await run(tenant, flow, full, due)
+                    finally:
+                        self._running.discard(task)
                     return
             # Every slot of the tenant is running one of its flows: this worker goes to
             # another tenant's run, and this one waits its turn in the queue.
@@ -205,6 +224,12 @@ class FlowJobs:
             await self._queue(tenant, flow, priority=priority, full=full, due=due, wait=SLOT_WAIT)
 
         self.task = run_flow
+
+    def abort_running(self) -> None:
+        """Cancel this replica's runs now (a second stop signal): the drain ends at once,
+        and the ledger and cursor make a cut-short run safe to run again."""
+        for task in self._running:
+            task.cancel()
 
     @asynccontextmanager
     async def _alive(self, worker: int | None) -> AsyncIterator[None]:
@@ -216,8 +241,6 @@ class FlowJobs:
             return
 
         async def beat() -> None:
-            from procrastinate.exceptions import ProcrastinateException
-
             while True:
                 await asyncio.sleep(self.heartbeat)
                 try:
@@ -250,8 +273,6 @@ class FlowJobs:
 
     async def _ensure_schema(self) -> None:
         """Make procrastinate's tables unless they are there, once across replicas."""
-        import psycopg
-
         async with await psycopg.AsyncConnection.connect(
             conninfo(self.url), autocommit=True
         ) as conn:
@@ -318,8 +339,6 @@ class FlowJobs:
     async def recover(self) -> int:
         """Queue again the jobs of workers gone silent (a replica killed mid-run); how many
         this replica took over."""
-        import psycopg
-
         manager = self.app.job_manager
         stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=self.stalled_after))
         if not stalled:
@@ -339,8 +358,6 @@ class FlowJobs:
         changed in one transaction holding the job's row, so of the replicas that saw it
         stalled only the first takes it (the others find it queued, or running for a live
         worker, and leave it)."""
-        import psycopg
-
         async with conn.transaction():
             row = await (
                 await conn.execute(_STILL_STALLED, (job, worker, self.stalled_after))

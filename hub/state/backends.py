@@ -128,8 +128,12 @@ class AsyncEngine:
 
     def __init__(self, url: str, *, connections: int = 5) -> None:
         # A pool smaller than the runs at once closes a connection each time one comes back
-        # (and asyncpg introspects types on every new one): it is sized to the runs.
-        self.engine = create_async_engine(url, pool_size=connections, max_overflow=connections)
+        # (and asyncpg introspects types on every new one): it is sized to the runs. A
+        # connection is pinged as it leaves the pool, so one a server restart cut is
+        # replaced before a run's call fails on it.
+        self.engine = create_async_engine(
+            url, pool_size=connections, max_overflow=connections, pool_pre_ping=True
+        )
         self.dialect = self.engine.dialect
 
     async def run(self, work: Callable[[sa.Connection], T], write: bool) -> T:

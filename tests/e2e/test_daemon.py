@@ -84,6 +84,31 @@ async def test_one_process_runs_at_most_a_tenants_slots_of_its_flows(config: Hub
     assert ran[0][0] != ran[1][0]  # the small tenant did not wait for the big one's second
 
 
+async def test_one_tenants_unexpected_failure_leaves_the_others_runs_alone(
+    config: HubConfig,
+) -> None:
+    """A run that raises what no one expected (a bug) is logged and counted; the other
+    tenants' runs of the flow go on to their end."""
+    daemon = Daemon(config, handle_signals=False, configure_logs=False)
+    finished: list[str] = []
+
+    async def tenants(flow: FlowSettings) -> list[str]:
+        return ["broken", "fine"]
+
+    async def run(flow: FlowSettings, tenant: str = "", *, due: float | None = None) -> None:
+        if tenant == "broken":
+            raise RuntimeError("a bug")
+        await asyncio.sleep(0.05)
+        finished.append(tenant)
+
+    daemon._running = tenants  # type: ignore[method-assign]
+    daemon._run_flow = run  # type: ignore[method-assign,assignment]
+    await daemon._for_tenants(config.flows[0])
+    assert finished == ["fine"]
+    metrics = daemon.metrics.render().decode()
+    assert 'prophub_tenant_runs_total{result="error",tenant="broken"} 1.0' in metrics
+
+
 async def test_serves_health_readiness_and_metrics(config: HubConfig) -> None:
     """While running, /healthz and /readyz answer and /metrics shows the counters."""
     daemon = Daemon(config, handle_signals=False, configure_logs=False, rand=lambda: 0.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from procrastinate.jobs import Status
@@ -276,3 +277,80 @@ async def test_the_tenant_cap_outlives_a_lost_slot_connection(database: str) -> 
     finally:
         await mine.close()
         await theirs.close()
+
+
+async def test_a_second_stop_ends_a_replicas_drain_at_once(database: str) -> None:
+    """Asked twice to stop, a replica cuts its runs short instead of waiting out the drain."""
+    held = Recorder()
+    held.release.clear()
+    async with FlowJobs(database, held, concurrency=1, graceful=60) as jobs:
+        assert await jobs.schedule("acme", "homes")
+        worker = asyncio.create_task(jobs.work())
+        async with asyncio.timeout(30):
+            await held.until(1)
+        worker.cancel()  # the first stop: a drain of up to 60 s
+        await asyncio.sleep(0.2)
+        assert not worker.done()
+        jobs.abort_running()  # the second
+        async with asyncio.timeout(10):
+            await asyncio.gather(worker, return_exceptions=True)
+
+
+def pg_daemon(config: HubConfig, database: str) -> Any:
+    from hub.daemon import Daemon
+
+    flows = [f for f in config.flows if f.name == "hoa-associations-to-warranty"]
+    pg = config.model_copy(
+        update={"flows": flows, "state": config.state.model_copy(update={"url": database})}
+    )
+    return Daemon(pg, handle_signals=False, configure_logs=False)
+
+
+async def test_a_replica_whose_worker_fails_stops_with_exit_code_1(
+    database: str, config: HubConfig
+) -> None:
+    """procrastinate ends its worker when its heartbeat fails for long: the replica, running
+    nothing any more, stops non-zero so that its supervisor starts it again."""
+    daemon = pg_daemon(config, database)
+    async with daemon._lifespan():
+        jobs = daemon.jobs
+        assert jobs is not None
+
+        async def failing() -> None:
+            raise RuntimeError("side task update_heartbeats failed")
+
+        jobs.work = failing  # type: ignore[method-assign]
+        async with asyncio.timeout(10):
+            await daemon._replica_loop(jobs)
+    assert daemon.exit_code == 1 and daemon.stopping.is_set()
+
+
+async def test_scheduling_goes_on_after_the_database_was_away(
+    database: str, config: HubConfig
+) -> None:
+    """A round that meets a database error (a restart, a failover) is logged; the next
+    round queues the flow as usual."""
+    import sqlalchemy as sa
+
+    daemon = pg_daemon(config, database)
+    rounds: list[int] = []
+
+    async def tenants() -> dict[str, frozenset[str] | None]:
+        rounds.append(len(rounds))
+        if len(rounds) == 1:
+            raise sa.exc.OperationalError("SELECT 1", {}, OSError("server closed the connection"))
+        return {"": None}
+
+    async def sleep(seconds: float) -> None:
+        if len(rounds) >= 2:
+            daemon.stopping.set()
+        await asyncio.sleep(0)
+
+    async with daemon._lifespan():
+        jobs = daemon.jobs
+        assert jobs is not None
+        daemon._tenants = tenants  # type: ignore[method-assign]
+        daemon.sleep = sleep
+        async with asyncio.timeout(10):
+            await daemon._schedule_loop(jobs, daemon._flows()[0], 0)
+        assert [r["flow"] for r in await jobs.runs()] == ["hoa-associations-to-warranty"]

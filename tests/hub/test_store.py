@@ -272,3 +272,32 @@ async def hold_lease(store: StateStore, name: str, owner: str, ttl: float) -> No
         ),
         write=True,
     )
+
+
+async def test_a_store_outlives_its_connections_being_cut(url: str) -> None:
+    """The server dropped every connection (a restart, a failover): the next calls work on
+    new ones instead of failing on the dead ones the pool still held."""
+    if not url.startswith("postgresql"):
+        pytest.skip("a SQLite store holds no server connection")
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from hub.state import async_url
+
+    async with StateStore.open(url, connections=3) as store:
+        first = await store.start_run("flow")
+        name = sa.engine.make_url(url).database
+        admin = create_async_engine(async_url(url), isolation_level="AUTOCOMMIT")
+        try:
+            async with admin.connect() as conn:
+                await conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+        finally:
+            await admin.dispose()
+        await store.finish_run(first, "ok", {})
+        last = await store.last_run("flow")
+        assert last is not None and last["status"] == "ok"
