@@ -179,7 +179,9 @@ class SharedBudget:
     async def acquire(self) -> None:
         """Wait for this request's slot (and out any pause every replica shares)."""
         if self._pausing:
-            await asyncio.gather(*self._pausing)
+            # Shielded: a request cancelled while it waits must not cancel the pause every
+            # replica is to see.
+            await asyncio.shield(asyncio.gather(*self._pausing))
         loop = asyncio.get_running_loop()
         second_chance = True
         while True:

@@ -257,6 +257,10 @@ class VendorClient:
             delay = min(exc.retry_after, self.retry.max_retry_after)
         else:
             delay = retry_delay(budget.attempt, policy=self.retry)
+        if isinstance(exc, RateLimited):
+            # The vendor's word holds for every request of the credential, this one's
+            # retries spent or not: paused before giving up, too.
+            self.limits.pause(delay)
         if not budget.allows(delay):
             raise exc
         if self.observer is not None:
@@ -270,9 +274,7 @@ class VendorClient:
             delay_s=round(delay, 3),
             reason=type(exc).__name__,
         )
-        if isinstance(exc, RateLimited):
-            self.limits.pause(delay)  # every request of this connector waits, this one too
-        else:
+        if not isinstance(exc, RateLimited):  # paused above: this one waits with the rest
             await self.sleep(delay)
 
     def _observe(

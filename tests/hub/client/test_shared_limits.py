@@ -334,3 +334,37 @@ async def test_a_slot_woken_late_is_given_up_once_not_sent_with_the_next_ones(
         assert len(reserved) == 4
     finally:
         await budget.aclose()
+
+
+async def test_a_request_cancelled_while_a_pause_is_written_leaves_the_pause(
+    prefix: str,
+) -> None:
+    """A 429's pause goes to Redis in the background; a request of the connector cancelled
+    while it waits for that write (its flow stopped, say) does not cancel the write."""
+    from hub.client.shared_limits import SharedBudget
+
+    mine = SharedBudget(REDIS, "cancelled", rate=5, prefix=prefix)
+    theirs = SharedBudget(REDIS, "cancelled", rate=5, prefix=prefix)
+    written = mine.pause_now
+    arrived = asyncio.Event()
+
+    async def slow_write(seconds: float) -> None:
+        arrived.set()
+        await asyncio.sleep(0.2)  # a slow round trip to Redis
+        await written(seconds)
+
+    mine.pause_now = slow_write  # type: ignore[method-assign]
+    try:
+        mine.pause(5.0)
+        request = asyncio.create_task(mine.acquire())
+        await arrived.wait()
+        request.cancel()
+        await asyncio.gather(request, return_exceptions=True)
+        for _ in range(100):  # the write lands a moment later
+            if await theirs.paused_for() > 0:
+                break
+            await asyncio.sleep(0.05)
+        assert await theirs.paused_for() > 4
+    finally:
+        await mine.aclose()
+        await theirs.aclose()

@@ -106,6 +106,19 @@ async def test_retry_after_seconds_is_honoured_and_pauses_the_connector(
     assert sleeps.delays == [3.0] and limits.resume_at == 3.0
 
 
+async def test_a_429_on_the_last_attempt_still_pauses_the_connector(
+    serve: Serve, sleeps: Sleeps
+) -> None:
+    """Out of retries, the request fails; the others of the credential still wait out the
+    vendor's Retry-After."""
+    app, _ = scripted(status(429, headers={"Retry-After": "7"}))
+    limits = Limits(100, clock=sleeps.clock, sleep=sleeps)
+    async with client(await serve(app), sleeps, limits=limits, retry=RetryPolicy(1)) as c:
+        with pytest.raises(errors.RateLimited):
+            await c.request("GET", "/things")
+    assert limits.resume_at == 7.0
+
+
 async def test_retry_after_http_date_is_honoured(serve: Serve, sleeps: Sleeps) -> None:
     """A Retry-After given as an HTTP-date becomes the seconds until then."""
     from datetime import UTC, datetime, timedelta
