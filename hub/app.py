@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -93,6 +95,17 @@ class RequestCounter:
             self.forward.on_retry(vendor, method, path, attempt, reason)
 
 
+@dataclass(eq=False)
+class _Opened:
+    """A tenant's open connectors: the settings they were opened with, and the runs using
+    them."""
+
+    fingerprint: str
+    connectors: dict[str, Connector]
+    stack: AsyncExitStack
+    users: int = 0
+
+
 class Hub:
     """The engine, its state store and its connectors, opened and closed together."""
 
@@ -112,7 +125,10 @@ class Hub:
         self._opened = False
         self._tenants: TenantDirectory | None = None
         #: each named tenant's open connectors, with the settings they were opened with
-        self._scopes: dict[str, tuple[str, dict[str, Connector], AsyncExitStack]] = {}
+        self._scopes: dict[str, _Opened] = {}
+        #: connectors a tenant's changed settings replaced, closed once their runs end
+        self._retired: list[_Opened] = []
+        self._opening: dict[str, asyncio.Lock] = {}
 
     @classmethod
     def from_config(cls, config: HubConfig | str | Path, **kw: Any) -> Hub:
@@ -169,9 +185,10 @@ class Hub:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for _, _, scope in self._scopes.values():
-            await scope.aclose()
+        for opened in [*self._scopes.values(), *self._retired]:
+            await opened.stack.aclose()
         self._scopes.clear()
+        self._retired.clear()
         if self._stack is not None:
             await self._stack.aclose()
         self._store = None
@@ -184,42 +201,58 @@ class Hub:
         observer: RequestObserver = scoped(tenant, settings.credential_id(), settings.rate_limit)
         return observer
 
-    async def _connectors_of(self, scope: TenantView) -> dict[str, Connector]:
+    async def _connectors_of(self, scope: TenantView) -> _Opened:
         """A named tenant's open connectors, opened on first use and again when the
-        tenant's settings change."""
+        tenant's settings change (the old ones closed once no run uses them)."""
         fingerprint = repr(sorted((n, _revealed(s)) for n, s in scope.connectors.items()))
-        held = self._scopes.get(scope.tenant)
-        if held is not None and held[0] == fingerprint:
-            return held[1]
-        if held is not None:
-            self._scopes.pop(scope.tenant)
-            await held[2].aclose()
-        stack = AsyncExitStack()
-        opened: dict[str, Connector] = {}
-        try:
-            for name, settings in scope.connectors.items():
-                for value in _secrets_of(settings):
-                    register_secret(value)
-                full = scoped(scope.tenant, name)
-                counter = self.counters.setdefault(
-                    full, RequestCounter(self._observer(scope.tenant, settings))
-                )
-                plugin = registry.get(settings.type)
-                connector = plugin.connector(settings, name=full, observer=counter)
-                opened[name] = await stack.enter_async_context(connector)
-        except BaseException:
-            await stack.aclose()
-            raise
-        self._scopes[scope.tenant] = (fingerprint, opened, stack)
-        return opened
+        async with self._opening.setdefault(scope.tenant, asyncio.Lock()):
+            held = self._scopes.get(scope.tenant)
+            if held is not None and held.fingerprint == fingerprint:
+                return held
+            if held is not None:
+                self._scopes.pop(scope.tenant)
+                if held.users:
+                    self._retired.append(held)
+                else:
+                    await held.stack.aclose()
+            stack = AsyncExitStack()
+            opened: dict[str, Connector] = {}
+            try:
+                for name, settings in scope.connectors.items():
+                    for value in _secrets_of(settings):
+                        register_secret(value)
+                    full = scoped(scope.tenant, name)
+                    # A new counter: a changed credential is counted under its own hash.
+                    counter = self.counters[full] = RequestCounter(
+                        self._observer(scope.tenant, settings)
+                    )
+                    plugin = registry.get(settings.type)
+                    connector = plugin.connector(settings, name=full, observer=counter)
+                    opened[name] = await stack.enter_async_context(connector)
+            except BaseException:
+                await stack.aclose()
+                raise
+            self._scopes[scope.tenant] = held = _Opened(fingerprint, opened, stack)
+            return held
 
-    async def _scope(self, tenant: str) -> tuple[TenantView, dict[str, Connector]]:
-        """The config as the tenant runs it, and its open connectors."""
+    @asynccontextmanager
+    async def _using(self, tenant: str) -> AsyncIterator[tuple[TenantView, dict[str, Connector]]]:
+        """The config as the tenant runs it, and its open connectors, held open for the
+        block (a change of the tenant's settings meanwhile closes them afterwards)."""
         if tenant == DEFAULT:
             own = TenantView(DEFAULT, dict(self.config.connectors), list(self.config.flows))
-            return own, self.connectors
+            yield own, self.connectors
+            return
         scope = await self.tenants.view(tenant)
-        return scope, await self._connectors_of(scope)
+        opened = await self._connectors_of(scope)
+        opened.users += 1
+        try:
+            yield scope, opened.connectors
+        finally:
+            opened.users -= 1
+            if not opened.users and opened in self._retired:
+                self._retired.remove(opened)
+                await opened.stack.aclose()
 
     def _scoped_flow(self, scope: TenantView, name: str) -> FlowSettings:
         """The tenant's flow called ``name``, under the name its state is kept by."""
@@ -257,28 +290,40 @@ class Hub:
     ) -> FlowReport:
         """Run one flow once, for one tenant (default: the config's own credentials); never
         two runs of the same (tenant, flow) at once in this process."""
-        scope, connectors = await self._scope(tenant)
-        flow = self._scoped_flow(scope, name)
-        settings = scope.connectors
-        source, target = connectors[flow.source], connectors[flow.target]
-        lock = self._locks.setdefault(flow.name, asyncio.Lock())
-        async with lock:
-            involved = {source.name, target.name}
-            before = {n: (self.counters[n].requests, self.counters[n].throttled) for n in involved}
-            report = await run_flow(
-                flow,
-                source,
-                target,
-                self.store,
-                full=full,
-                dry_run=dry_run,
-                allow_mass_delete=allow_mass_delete,
-                # a create's unknown outcome is settled as often as the target's policy
-                # retries a request: one policy for both layers
-                settles=settings[flow.target].max_retries + 1,
-            )
-            report.requests = sum(self.counters[n].requests - before[n][0] for n in involved)
-            report.throttled = sum(self.counters[n].throttled - before[n][1] for n in involved)
+        async with self._using(tenant) as (scope, connectors):
+            flow = self._scoped_flow(scope, name)
+            source, target = connectors[flow.source], connectors[flow.target]
+            async with self._locks.setdefault(flow.name, asyncio.Lock()):
+                return await self._run(
+                    flow, source, target, scope, full, dry_run, allow_mass_delete
+                )
+
+    async def _run(
+        self,
+        flow: FlowSettings,
+        source: Connector,
+        target: Connector,
+        scope: TenantView,
+        full: bool,
+        dry_run: bool,
+        allow_mass_delete: bool,
+    ) -> FlowReport:
+        counters = [self.counters[n] for n in {source.name, target.name}]
+        before = [(c.requests, c.throttled) for c in counters]
+        report = await run_flow(
+            flow,
+            source,
+            target,
+            self.store,
+            full=full,
+            dry_run=dry_run,
+            allow_mass_delete=allow_mass_delete,
+            # a create's unknown outcome is settled as often as the target's policy
+            # retries a request: one policy for both layers
+            settles=scope.connectors[flow.target].max_retries + 1,
+        )
+        report.requests = sum(c.requests - b[0] for c, b in zip(counters, before, strict=True))
+        report.throttled = sum(c.throttled - b[1] for c, b in zip(counters, before, strict=True))
         return report
 
     async def sync_all(self, *, full: bool = False, dry_run: bool = False) -> list[FlowReport]:
@@ -288,15 +333,15 @@ class Hub:
     async def check(self, *, tenant: str = DEFAULT) -> dict[str, str | None]:
         """Each connector's credentials and reachability, as the tenant has them: None if
         fine, else the error."""
-        _, connectors = await self._scope(tenant)
         results: dict[str, str | None] = {}
-        for name, connector in connectors.items():
-            try:
-                await connector.check()
-            except HubError as exc:
-                results[name] = str(exc)
-            else:
-                results[name] = None
+        async with self._using(tenant) as (_, connectors):
+            for name, connector in connectors.items():
+                try:
+                    await connector.check()
+                except HubError as exc:
+                    results[name] = str(exc)
+                else:
+                    results[name] = None
         return results
 
     async def retry_dead_letters(
@@ -304,25 +349,24 @@ class Hub:
     ) -> dict[str, int]:
         """Send the tenant's dead-lettered records (of one flow, or all) through their flow's
         write path again; other tenants' letters are left alone."""
-        scope, connectors = await self._scope(tenant)
-        if flow is not None:
-            self._scoped_flow(scope, flow)  # a flow the tenant does not run is an error
         totals = {"retried": 0, "written": 0, "failed": 0}
-        by_flow: dict[str, list[dict[str, Any]]] = {}
-        wanted = None if flow is None else scoped(tenant, flow)
-        for letter in await self.store.dead_letters(wanted):
-            name = letter["flow"]
-            if tenant_of(name) == tenant:
-                by_flow.setdefault(name, []).append(letter)
-        for name, letters in by_flow.items():
-            settings = self._scoped_flow(scope, name.removeprefix(f"{tenant}/"))
-            run = FlowRun(
-                settings,
-                connectors[settings.source],
-                connectors[settings.target],
-                self.store,
-                dry_run=False,
-            )
-            for key, count in (await run.retry_letters(letters)).items():
-                totals[key] += count
+        async with self._using(tenant) as (scope, connectors):
+            if flow is not None:
+                self._scoped_flow(scope, flow)  # a flow the tenant does not run is an error
+            by_flow: dict[str, list[dict[str, Any]]] = {}
+            wanted = None if flow is None else scoped(tenant, flow)
+            for letter in await self.store.dead_letters(wanted):
+                if tenant_of(letter["flow"]) == tenant:
+                    by_flow.setdefault(letter["flow"], []).append(letter)
+            for name, letters in by_flow.items():
+                settings = self._scoped_flow(scope, name.removeprefix(f"{tenant}/"))
+                run = FlowRun(
+                    settings,
+                    connectors[settings.source],
+                    connectors[settings.target],
+                    self.store,
+                    dry_run=False,
+                )
+                for key, count in (await run.retry_letters(letters)).items():
+                    totals[key] += count
         return totals

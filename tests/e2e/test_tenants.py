@@ -257,3 +257,26 @@ async def test_status_check_and_dead_letters_are_each_tenants_own(
     assert sum(n for s, n in acme["warranty"].by_status.items() if s >= 400) == refused["acme"] + 1
     assert sum(n for s, n in boxes["warranty"].by_status.items() if s >= 400) == refused["default"]
     assert len(await _dead_letters(config, None, "acme")) == 1
+
+
+async def test_a_tenants_changed_settings_leave_its_running_flows_their_connectors(
+    config: HubConfig,
+    other_boxes: list[dict[str, SandboxServer]],
+    keys: list[str],
+) -> None:
+    """Settings changed while a flow of the tenant runs: its next run opens connectors with
+    the new ones, the running one keeps its own till it ends, and then they are closed."""
+    acme, _ = other_boxes
+    async with Hub.from_config(config) as hub:
+        await hub.tenants.add(tenant("acme", acme))
+        async with hub._using("acme") as (_, running):
+            changed = tenant("acme", acme)
+            changed["connectors"]["hoa"]["page_size"] = 50
+            await hub.tenants.add(changed)
+            report = await hub.sync(FLOWS[0], tenant="acme")
+            assert report.failed == 0
+            assert hub._scopes["acme"].connectors["hoa"] is not running["hoa"]
+            await running["hoa"].check()  # still open for the run that holds it
+        assert not hub._retired
+        with pytest.raises(RuntimeError):
+            await running["hoa"].check()
