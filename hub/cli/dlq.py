@@ -92,15 +92,11 @@ def dlq_drop(
 async def _dlq_drop(cfg: HubConfig, ids: list[int], tenant: str = "") -> tuple[int, list[int]]:
     """Drop the tenant's dead letters by id; how many there were, and the ids refused as
     another tenant's."""
-    import sqlalchemy as sa
-
     from hub.state import StateStore
-    from hub.state.schema import dead_letters
     from hub.tenants import tenant_of
 
-    query = sa.select(dead_letters.c.id, dead_letters.c.flow).where(dead_letters.c.id.in_(ids))
     async with StateStore.open(cfg.state.url) as store:
-        flows = dict(await store.run(lambda conn: conn.execute(query).all()))
+        flows = await store.dead_letter_flows(ids)
         # A letter's flow never changes (a repeat updates the row of the same flow), so what
         # is read here still holds when it is dropped.
         mine = {i for i, flow in flows.items() if tenant_of(flow) == tenant}

@@ -85,6 +85,13 @@ class DeadLetters(StoreBase):
         rows = await self.run(lambda conn: conn.execute(query).mappings().all())
         return [{**row, "body": json.loads(row["body"]) if row["body"] else None} for row in rows]
 
+    async def dead_letter_flows(self, letter_ids: list[int]) -> dict[int, str]:
+        """The flow of each of these dead letters that exists, by id."""
+        query = sa.select(dead_letters.c.id, dead_letters.c.flow).where(
+            dead_letters.c.id.in_(letter_ids)
+        )
+        return await self.run(lambda conn: {row.id: row.flow for row in conn.execute(query)})
+
     async def drop_dead_letter(self, letter_id: int) -> bool:
         """Delete one dead letter; False if there was none with that id."""
         statement = dead_letters.delete().where(dead_letters.c.id == letter_id)
