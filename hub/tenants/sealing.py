@@ -129,11 +129,13 @@ def seal_tenant(
         secrets = secret_fields(kinds[name]) if name in kinds else set()
         table = dict(changes)
         for field, value in changes.items():
-            if field not in secrets or not isinstance(value, str):
+            if not isinstance(value, str):
                 continue
             if value.startswith(SEALED):
+                # Whichever field holds it (one of a connector the config has since dropped
+                # too): after a rotation no value is left under an old key.
                 table[field] = box.reseal(value) if reseal else value
-            elif "${" not in value:
+            elif field in secrets and "${" not in value:
                 table[field] = box.seal(value)
         connectors[name] = table
     sealed["connectors"] = connectors
