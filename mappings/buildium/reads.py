@@ -146,8 +146,15 @@ def _person(
     )
 
 
+def _current(status: Any) -> bool:
+    """Whether an ownership account or lease is in force now: ``Active`` (the documents
+    list ``Past`` and ``Future`` too; a message without a status is taken as it stands)."""
+    return status in (None, "Active")
+
+
 def to_association_owner(payload: Mapping[str, Any]) -> Person:
-    """An AssociationOwnerMessage as a homeowner of each unit it owns."""
+    """An AssociationOwnerMessage as a homeowner of each unit it owns now (an account
+    ``Past`` is a unit sold, ``Future`` one not yet bought)."""
     roles = []
     accounts = wrapped(
         "person",
@@ -155,6 +162,8 @@ def to_association_owner(payload: Mapping[str, Any]) -> Person:
         lambda: objects_at(payload.get("OwnershipAccounts"), "OwnershipAccounts"),
     )
     for account in accounts:
+        if not _current(account.get("Status")):
+            continue
         unit = account.get("UnitId")
         home = key("association-unit", unit) if unit is not None else None
         roles.append(PersonRole(kind=RoleKind.ASSOCIATION_OWNER, home_key=home))
@@ -172,7 +181,8 @@ def to_rental_owner(payload: Mapping[str, Any]) -> Person:
 
 
 def to_tenant(payload: Mapping[str, Any]) -> Person:
-    """A TenantMessage as a tenant of the units its leases name."""
+    """A TenantMessage as a tenant of the units its current leases name (Buildium lists
+    its leases "regardless of status": a past lease is a unit moved out of)."""
     roles = [
         PersonRole(kind=RoleKind.TENANT, home_key=key("rental-unit", lease["UnitId"]))
         for lease in wrapped(
@@ -180,6 +190,6 @@ def to_tenant(payload: Mapping[str, Any]) -> Person:
             f"tenant {id_of(payload)}",
             lambda: objects_at(payload.get("Leases"), "Leases"),
         )
-        if lease.get("UnitId") is not None
+        if lease.get("UnitId") is not None and _current(lease.get("LeaseStatus"))
     ]
     return _person("tenant", payload, roles, "Address")

@@ -45,7 +45,7 @@ def from_association(location: Location, bank_account_id: int) -> dict[str, Any]
 def from_association_unit(home: Home, association_id: int | None) -> dict[str, Any]:
     """A home as an AssociationUnitsPostMessage (``association_id`` None: a PutMessage)."""
     bedrooms = {v: k for k, v in BEDROOMS.items() if v is not None}
-    bathrooms = {v: k for k, v in BATHROOMS.items() if v is not None}
+    bathrooms: dict[float, str] = {v: k for k, v in BATHROOMS.items() if v is not None}
     body: dict[str, Any] = {
         "UnitNumber": home.name or home.address.line2 or home.key,
         "Address": from_address(home.address),
@@ -57,7 +57,11 @@ def from_association_unit(home: Home, association_id: int | None) -> dict[str, A
     if home.bedrooms is not None:
         body["UnitBedrooms"] = bedrooms.get(min(home.bedrooms, 9), "NotSet")
     if home.bathrooms is not None:
-        body["UnitBathrooms"] = bathrooms.get(home.bathrooms, "NotSet")
+        # "FivePlusBath" is any count past five; a count the enum has no value for (2.25)
+        # is left out rather than sent as "NotSet", which would wipe Buildium's own.
+        count = min(home.bathrooms, 5.5) if home.bathrooms > 5 else home.bathrooms
+        if count in bathrooms:
+            body["UnitBathrooms"] = bathrooms[count]
     return body
 
 

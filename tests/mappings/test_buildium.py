@@ -112,6 +112,33 @@ def test_owner_maps_roles_phones_and_emails() -> None:
 
 
 @pytest.mark.parametrize(
+    ("status", "homes"),
+    [
+        ("Active", {"buildium:association-unit:12"}),
+        (None, {"buildium:association-unit:12"}),
+        ("Past", set()),  # sold: no longer its homeowner
+        ("Future", set()),  # not bought yet
+    ],
+)
+def test_an_owner_is_a_homeowner_of_the_units_it_owns_now(
+    status: str | None, homes: set[str]
+) -> None:
+    accounts = [{**account, "Status": status} for account in OWNER["OwnershipAccounts"]]
+    person = m.to_association_owner({**OWNER, "OwnershipAccounts": accounts})
+    assert {r.home_key for r in person.roles} == homes
+
+
+def test_a_tenant_is_a_tenant_of_its_current_leases_only() -> None:
+    leases = [
+        {"Id": 1, "UnitId": 100003, "LeaseStatus": "Past"},
+        {"Id": 2, "UnitId": 100004, "LeaseStatus": "Active"},
+        {"Id": 3, "UnitId": 100005, "LeaseStatus": "Future"},
+    ]
+    tenant = m.to_tenant({"Id": 4, "FirstName": "T", "LastName": "U", "Leases": leases})
+    assert [r.home_key for r in tenant.roles] == ["buildium:rental-unit:100004"]
+
+
+@pytest.mark.parametrize(
     ("subtype", "expected", "raw"),
     [
         ("SingleFamily", HomeType.SINGLE_FAMILY, None),
@@ -136,6 +163,26 @@ def test_tenants_and_rental_owners_link_to_their_homes() -> None:
         {"Id": 2, "IsCompany": True, "CompanyName": "RO LLC", "PropertyIds": [100000, 100001]}
     )
     assert owner.is_company and owner.full_name == "RO LLC" and len(owner.roles) == 2
+
+
+@pytest.mark.parametrize(
+    ("bathrooms", "sent"),
+    [
+        (2.5, "TwoPointFiveBath"),
+        (5.0, "FiveBath"),
+        (5.5, "FivePlusBath"),
+        (7.0, "FivePlusBath"),  # past five: the enum's last value
+        (2.25, None),  # no value for it: left out, Buildium's own kept
+        (0.5, None),
+    ],
+)
+def test_bathrooms_go_out_as_the_enums_value_or_not_at_all(
+    bathrooms: float, sent: str | None
+) -> None:
+    home = m.to_association_unit(UNIT).model_copy(update={"bathrooms": bathrooms})
+    assert m.from_association_unit(home, 1).get("UnitBathrooms") == sent
+    current = {**UNIT, "UnitBathrooms": "ThreeBath"}
+    assert m.unit_put(current, home)["UnitBathrooms"] == (sent or "ThreeBath")
 
 
 def test_writes_use_the_spec_messages() -> None:
