@@ -35,19 +35,25 @@ class Counted:
 class ReadTally:
     """What a paged read learnt about its own completeness, for the caller to judge.
 
-    ``stated_total`` is the total the latest page stated (None: the vendor stated none, or a
-    value no list can have, such as a negative count); ``items`` counts what the pages held.
+    ``stated_total`` is the total every page stated (None: the vendor stated none, a value
+    no list can have, such as a negative count, or totals that moved during the read);
+    ``items`` counts what the pages held.
     """
 
     stated_total: int | None = None
     items: int = 0
     pages: int = 0
+    #: the total changed between pages: records came or went mid-read, and offset paging
+    #: then skips or repeats one, so counts that match at the end prove nothing
+    moved: bool = False
 
     def add(self, page: Page, total: int | None) -> None:
         """Count one page and keep the total it stated."""
+        if self.pages and total != self.stated_total:
+            self.moved = True
         self.pages += 1
         self.items += len(page.items)
-        self.stated_total = total
+        self.stated_total = None if self.moved else total
 
 
 class Paginator(Protocol):

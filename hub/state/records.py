@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.state.base import StoreBase
-from hub.state.schema import records
+from hub.state.schema import records, runs
 
 __all__ = ["SourceRecords"]
 
@@ -50,15 +50,20 @@ class SourceRecords(StoreBase):
         return await self.run(lambda conn: conn.execute(query).first() is not None)
 
     async def unseen_records(
-        self, source: str, entity: str, run_id: int | None = None
+        self, source: str, entity: str, run_id: int | None = None, *, flow: str | None = None
     ) -> list[tuple[str, str]]:
         """(key, source_id) of records read earlier from ``source`` but not in run ``run_id``
-        (every record remembered, for None)."""
+        (every record remembered, for None); with ``flow``, only those a run of that flow
+        saw last (another flow reading other collections of the source has its own)."""
         query = sa.select(records.c.key, records.c.source_id).where(
             records.c.source == source, records.c.entity == entity
         )
         if run_id is not None:
             query = query.where(records.c.seen_run != run_id)
+        if flow is not None:
+            query = query.where(
+                records.c.seen_run.in_(sa.select(runs.c.id).where(runs.c.flow == flow))
+            )
         return await self.run(lambda conn: [(r.key, r.source_id) for r in conn.execute(query)])
 
     async def forget_record(self, source: str, entity: str, key: str) -> None:

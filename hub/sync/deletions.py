@@ -29,7 +29,9 @@ class Deletions(Reading):
         if self.flow.on_delete == "ignore":
             return
         source, entity = self.source.name, self.flow.entity
-        known = await self.store.unseen_records(source, entity)  # every record remembered
+        # Every record this flow's runs remembered: another flow reading other collections
+        # of the same source and entity did not see its records here, nor they its.
+        known = await self.store.unseen_records(source, entity, flow=self.flow.name)
         gone = [(key, sid) for key, sid in known if key not in self.read_keys]
         if not gone:
             return

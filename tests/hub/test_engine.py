@@ -259,6 +259,42 @@ async def test_deletions_follow_on_delete(store: StateStore) -> None:
     assert "home-0" not in target.data["home"]
 
 
+class ByCollection(FakeConnector):
+    """A source of two collections of homes: ``home-900`` and after are collection ``b``."""
+
+    async def read(
+        self, entity: str, since: datetime | None = None, *, collections: Any = None
+    ) -> AsyncIterator[SourceRecord | ReadEnd]:
+        count = 0
+        for stored in list(self.data.get(entity, {}).values()):
+            number = int(stored.record.key.rsplit("-", 1)[1])
+            if collections and ("b" if number >= 900 else "a") not in collections:
+                continue
+            count += 1
+            yield SourceRecord(stored.record, stored.ref, stored.updated_at)
+        yield ReadEnd(entity, count, count)
+
+
+async def test_a_flow_deletes_none_of_another_flows_records_of_the_same_source(
+    store: StateStore,
+) -> None:
+    """Two flows read other collections of one source and entity: what one flow's read does
+    not see is not gone, it is the other flow's."""
+    source, target = ByCollection(name="s"), FakeConnector(name="t")
+    for i in [*range(40), *range(900, 903)]:  # b's few: under a's mass-deletion guard
+        source.put("home", home(i, hood=None))
+    a = flow(mode="full", on_delete="delete", options={"collections": ["a"]})
+    b = a.model_copy(update={"name": "s-to-t-b", "options": a.options.model_copy(
+        update={"collections": ["b"]})})  # fmt: skip
+    await run_flow(b, source, target, store)
+    report = await run_flow(a, source, target, store)
+    assert report.deleted == 0 and "home-900" in target.data["home"]
+    del source.data["home"]["home-900"]  # gone at the source: its own flow deletes it
+    assert (await run_flow(a, source, target, store)).deleted == 0
+    assert (await run_flow(b, source, target, store, allow_mass_delete=True)).deleted == 1
+    assert "home-900" not in target.data["home"]
+
+
 async def test_a_record_already_gone_at_the_target_counts_as_deleted(store: StateStore) -> None:
     """A delete that meets 404 got what it wanted: deleted, its cross-reference dropped, no
     dead letter, and the next run does not try again."""

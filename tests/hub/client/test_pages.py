@@ -97,6 +97,21 @@ async def test_a_short_page_ends_the_plan_and_skips_nothing(serve: Serve, sleeps
     assert rows == list(range(10))
 
 
+async def test_a_record_deleted_mid_read_leaves_the_read_unproven(
+    serve: Serve, sleeps: Sleeps
+) -> None:
+    """A record read on the first page is deleted before the second is asked for: offset
+    paging then skips the record that moved into its place, and the counts still match (11
+    stated, 11 read). The total moved, so the tally states none and no deletion follows."""
+    endpoint = ListEndpoint(12)
+    endpoint.after[0] = lambda rows: rows.remove(1)
+    async with client(await serve(endpoint.app()), sleeps, concurrency=1) as c:
+        tally = ReadTally()
+        rows = await read(c, 3, tally)
+    assert 3 not in rows and len(rows) == 11  # the skipped one
+    assert tally.moved and tally.stated_total is None
+
+
 async def test_a_read_closed_early_leaves_no_request_behind(serve: Serve, sleeps: Sleeps) -> None:
     """A consumer that stops after two pages leaves no page being fetched."""
     endpoint = ListEndpoint(60)
