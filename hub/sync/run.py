@@ -91,8 +91,11 @@ class FlowRun(Deletions):
         if full:
             await self._handle_deletions()
         if not self.dry_run and self.flow.entity in self.source.capabilities.incremental:
-            # Stored with the run's end (one transaction): see run_flow.
-            self.cursor = self.max_updated or read_started
+            # Stored with the run's end (one transaction): see run_flow. Never past the read's
+            # start: a record edited after its page was read, before a later page's newest
+            # edit, would otherwise be behind the cursor for good (a re-read costs no write).
+            newest = self.max_updated or read_started
+            self.cursor = min(newest, read_started)
         return self.report
 
     def _prepare_writes(self) -> asyncio.Task[None] | None:

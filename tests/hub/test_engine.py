@@ -117,6 +117,41 @@ async def test_incremental_reads_since_cursor(store: StateStore) -> None:
     assert report.created == 1
 
 
+class EditedMidRead(FakeConnector):
+    """A source where, once home-0 was read, it is edited, and after that home-1 (read
+    later): both edits newer than the read's start, home-0's older than home-1's."""
+
+    async def read(
+        self, entity: str, since: datetime | None = None, *, collections: Any = None
+    ) -> AsyncIterator[SourceRecord | ReadEnd]:
+        held = self.data.get(entity, {})
+        count = 0
+        for key in list(held):  # each record as it is when its page is read
+            stored = held[key]
+            if since is not None and stored.updated_at < since:
+                continue
+            count += 1
+            yield SourceRecord(stored.record, stored.ref, stored.updated_at)
+            if key == "home-0" and since is None:
+                now = datetime.now(UTC)
+                self.put("home", home(0, model="Edited"), ref=stored.ref, updated_at=now)
+                later = now + timedelta(seconds=1)
+                self.put("home", home(1, model="Later"), ref=held["home-1"].ref, updated_at=later)
+        yield ReadEnd(entity, count, count)
+
+
+async def test_an_edit_made_during_the_read_is_read_by_the_next_run(store: StateStore) -> None:
+    """The cursor never passes the read's start: home-0's edit, made after its page was read
+    and before home-1's, is not left behind it."""
+    source, target = EditedMidRead(name="s"), FakeConnector(name="t")
+    source.put("home", home(0), updated_at=T0)
+    source.put("home", home(1), updated_at=T0)
+    await run_flow(flow(), source, target, store)
+    assert target.data["home"]["home-1"].record.model == "Later"
+    await run_flow(flow(), source, target, store)
+    assert target.data["home"]["home-0"].record.model == "Edited"
+
+
 async def test_rejected_record_is_dead_lettered_and_others_written(store: StateStore) -> None:
     """A record the target rejects lands in the DLQ with the vendor's message; the rest land."""
     source, target = pair()
