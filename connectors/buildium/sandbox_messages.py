@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from connectors.buildium.contract import UNIT_NUMBER_LENGTH, address_errors, too_long
 from connectors.buildium.sandbox_data import BATHROOMS, BEDROOMS
 
 __all__ = [
@@ -145,25 +146,11 @@ def unit_errors(body: Mapping[str, Any], parent: str, creating: bool) -> list[tu
     needed = ["Address", "UnitNumber"] + ([parent] if creating else [])
     return (
         required(body, needed)
+        + too_long(body, ("UnitNumber",), UNIT_NUMBER_LENGTH)
         + address_errors(body, "Address")
         + enum_errors(body, "UnitBedrooms", BEDROOMS)
         + enum_errors(body, "UnitBathrooms", BATHROOMS)
     )
-
-
-def address_errors(body: Mapping[str, Any], name: str) -> list[tuple[str, str]]:
-    """The errors of the message's address field, when it has one."""
-    address = body.get(name)
-    if address is None:
-        return []
-    if not isinstance(address, dict):
-        return [(name, f"The {name} field is invalid.")]
-    errors = required(address, ("AddressLine1", "Country"), f"{name}.")
-    if address.get("Country") not in (None, "UnitedStates") and not isinstance(
-        address.get("Country"), str
-    ):
-        errors.append((f"{name}.Country", "The Country field is invalid."))
-    return errors
 
 
 def stamp(moment: datetime) -> str:

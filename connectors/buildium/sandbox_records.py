@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from connectors.buildium.contract import phone_errors, rental_owner_errors
 from connectors.buildium.sandbox_data import MANAGERS, SUBTYPES
 from connectors.buildium.sandbox_messages import (
     BANK_ACCOUNTS,
@@ -91,7 +92,7 @@ class BuildiumRecords:
             needed += ["IsOwnerOccupied", "OwnershipAccountId", "SendWelcomeEmail"]
         check(
             required(body, needed)
-            + address_errors(body, "PrimaryAddress")
+            + _person_errors(body, "PrimaryAddress", "AlternateAddress")
             + enum_errors(body, "MailingPreference", MAILING)
         )
         base = current
@@ -160,7 +161,7 @@ class BuildiumRecords:
         for new in body.get("AssociationOwners") or []:
             check(
                 required(new, ["FirstName", "LastName", "PrimaryAddress", "IsOwnerOccupied"])
-                + address_errors(new, "PrimaryAddress")
+                + _person_errors(new, "PrimaryAddress", "AlternateAddress")
             )
 
             def owner(oid: int, new: dict[str, Any] = new) -> dict[str, Any]:
@@ -248,7 +249,8 @@ class BuildiumRecords:
         """A rental owner of rental properties that exist."""
         check(
             required(body, ["Address", "IsCompany", "PropertyIds"])
-            + address_errors(body, "Address")
+            + rental_owner_errors(body)
+            + _person_errors(body, "Address")
         )
         missing = [
             p for p in body["PropertyIds"] if self.collections["rentals"].get(int(p)) is None
@@ -274,3 +276,9 @@ class BuildiumRecords:
         numbers = phones(body.get("PhoneNumbers"))
         base = current or {"Id": i, "IsActive": True}
         return {**base, **kept, **({"PhoneNumbers": numbers} if numbers is not None else {})}
+
+
+def _person_errors(body: Mapping[str, Any], *addresses: str) -> list[tuple[str, str]]:
+    """The errors of an owner message's addresses and phone numbers."""
+    errors = [e for name in addresses for e in address_errors(body, name)]
+    return errors + phone_errors(body)
