@@ -20,6 +20,9 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Unpack
 
+import structlog
+
+from connectors.buildium.contract import message_errors, phone_fits
 from connectors.buildium.lookups import Lookups
 from connectors.buildium.refs import id_of, is_rental_owner
 from connectors.buildium.settings import BuildiumSettings
@@ -54,6 +57,7 @@ COLLECTIONS: dict[str, tuple[str, str, Callable[[Mapping[str, Any]], CanonicalRe
     "rental-owners": ("person", "/v1/rentals/owners", m.to_rental_owner),
     "tenants": ("person", "/v1/leases/tenants", m.to_tenant),
 }
+log = structlog.get_logger("connectors.buildium")
 DEFAULT_READS = {
     "location": ("associations",),
     "home": ("association-units", "rental-units"),
@@ -171,7 +175,20 @@ class BuildiumConnector(HTTPConnector):
             return await self._write_owner(record, known_ref)
         raise UnsupportedValue(f"Buildium connector cannot write {entity!r}", vendor=self.vendor)
 
+    def _refuse_broken(self, method: str, path: str, body: Mapping[str, Any]) -> None:
+        """Buildium would answer this message with a 422: the record fails here, unsent."""
+        errors = message_errors(path, body)
+        if errors:
+            raise UnsupportedValue(
+                "Buildium's document does not accept this record's message",
+                vendor=self.vendor,
+                method=method,
+                path=path,
+                messages=[f"{k}: {v}" for k, v in errors],
+            )
+
     async def _create(self, path: str, body: dict[str, Any]) -> WriteResult:
+        self._refuse_broken("POST", path, body)
         response = await self.client.request("POST", path, json=body, create=True, expect_json=True)
         created = response.json()
         if not isinstance(created, dict) or not isinstance(created.get("Id"), int):
@@ -193,6 +210,7 @@ class BuildiumConnector(HTTPConnector):
         body = change(current)
         if body == m.put_from_get(resource, current):
             return WriteResult(ref, WriteAction.UNCHANGED)
+        self._refuse_broken("PUT", f"{path}/{record}", body)
         await self.client.request("PUT", f"{path}/{record}", json=body, expect_json=True)
         return WriteResult(ref, WriteAction.UPDATED)
 
@@ -231,8 +249,17 @@ class BuildiumConnector(HTTPConnector):
             ) from None
 
     async def _write_owner(self, person: Person, ref: str | None) -> WriteResult:
+        person = self._fitting_phones(person)
         if is_rental_owner(person):
             properties = [i for r in person.roles if (i := id_of(r.home_key, "rental"))]
+            if ref is None and not properties:
+                # Buildium refuses a rental owner of no property ("At least one property ID
+                # must be provided"); a rental made there later lets a next run write it.
+                raise MissingParent(
+                    "a rental owner needs one of its homes to be a Buildium rental property",
+                    vendor=self.vendor,
+                    messages=[person.key],
+                )
             if ref is not None:
                 return await self._update(
                     "/v1/rentals/owners",
@@ -265,6 +292,27 @@ class BuildiumConnector(HTTPConnector):
         created = await self._create("/v1/associations/owners", body)
         # The cross-reference keeps the chain: the owner, in the unit's ownership account.
         return WriteResult(f"{created.ref}/{account}", created.action)
+
+    def _fitting_phones(self, person: Person) -> Person:
+        """The person without the phone numbers Buildium refuses (not 10 to 20 characters).
+
+        Leaving a number out loses only that number (another of its kind, when the person
+        has one, takes its place); refusing the record would lose the name, address, emails
+        and every other number with it. Each number left out is logged, never dropped unsaid.
+        """
+        kept = [p for p in person.phones if phone_fits(p.number)]
+        if len(kept) == len(person.phones):
+            return person
+        for phone in person.phones:
+            if not phone_fits(phone.number):
+                log.warning(
+                    "phone number left out: Buildium takes 10 to 20 characters",
+                    vendor=self.vendor,
+                    key=person.key,
+                    kind=phone.kind,
+                    length=len(phone.number),
+                )
+        return person.model_copy(update={"phones": kept})
 
     async def _ownership_account(self, unit: dict[str, Any]) -> int:
         """The unit's one active ownership account, which a new owner joins."""

@@ -60,7 +60,10 @@ class Lookups:
             if not person.emails:
                 return None
             email = str(person.emails[0])
-            params = {"ownername": person.full_name} if rental else {"email": email}
+            # The document offers /v1/rentals/owners no email filter, and any filter it does
+            # offer (a name, a property, a status) would hide the owner whose is not the
+            # hub's: the whole list is read, at the page size, and matched by email here.
+            params = {} if rental else {"email": email}
             return await self.one(
                 path,
                 params,
