@@ -139,6 +139,13 @@ class Reading(Writing):
         if not staged.good:
             return staged
         keys = [item.record.key for item in staged.good]
+        if len(set(keys)) < len(keys):
+            # A key twice in one batch (a page-numbered read repeats a record when one is
+            # added before it mid-read): its copies would go out at once, each a create.
+            # The one read last is written.
+            latest = {item.record.key: item for item in staged.good}
+            staged.good = list(latest.values())
+            keys = list(latest)
         mine = set(keys)
         for item in staged.good:
             record = item.record

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from pydantic import ValidationError
 
 from hub.config import FlowSettings
 from hub.connector import (
@@ -249,10 +250,27 @@ class FlowRun(Deletions):
         and each run's parked records alike)."""
         totals = {"retried": 0, "written": 0, "failed": 0}
         for letter in letters:
-            if letter["body"] is None:
+            if letter["body"] is None or letter["error_type"] == "ReadFailure":
+                # What the vendor sent, not a record: a read brings it back once it is fixed.
                 continue
             totals["retried"] += 1
-            record = entity_of(letter["entity"]).model_validate(letter["body"])
+            try:
+                record = entity_of(letter["entity"]).model_validate(letter["body"])
+            except ValidationError as exc:
+                # Parked by an older version whose model took it: it stays, with why.
+                totals["failed"] += 1
+                reason = f"no longer a valid {letter['entity']}: {exc.errors()[0]['msg']}"
+                await self.store.add_dead_letter(
+                    self.flow.name,
+                    letter["entity"],
+                    letter["key"],
+                    letter["source_id"],
+                    reason,
+                    "MappingError",
+                    letter["body"],
+                    letter["category"],
+                )
+                continue
             try:
                 action = await self._write(self.flow.entity, record)
             except (PermanentError, TransientError, ProtocolError, MappingError) as exc:

@@ -80,10 +80,15 @@ class Settling(RunState):
         return rows, failed
 
     async def _known(self, entity: str, key: str) -> XRef | None:
-        """The target's cross-reference for a key: from the batch cache, else the store."""
+        """The target's cross-reference for a key: from the batch cache, else the store
+        (with its ledger: a create an earlier run sent with no known outcome is pending, to
+        be looked up before another is sent, as a batch's own lookup finds)."""
         if (entity, key) in self.cache:
             return self.cache[(entity, key)]
-        found = await self.store.get_xref(self.target.name, entity, key)
+        target = self.target.name
+        found = await self.store.get_xref(target, entity, key)
+        if found is None and await self.store.ledger_pending(target, entity, key):
+            self.pending.add((entity, key))
         self.cache[(entity, key)] = found
         return found
 

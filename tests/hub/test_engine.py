@@ -14,8 +14,8 @@ import pytest
 import structlog
 
 from hub.config import FlowSettings
-from hub.connector import ReadEnd, ReadFailure, SourceRecord, WriteResult
-from hub.errors import AuthFailed, HubError, TokenUnavailable
+from hub.connector import ReadEnd, ReadFailure, SourceRecord, WriteAction, WriteResult
+from hub.errors import AuthFailed, HubError, TokenUnavailable, Unavailable
 from hub.models import Address, CanonicalRecord, Home, Location, LocationKind, Person
 from hub.state import StateStore
 from hub.sync import reading, run_flow
@@ -150,6 +150,117 @@ async def test_an_edit_made_during_the_read_is_read_by_the_next_run(store: State
     assert target.data["home"]["home-1"].record.model == "Later"
     await run_flow(flow(), source, target, store)
     assert target.data["home"]["home-0"].record.model == "Edited"
+
+
+class StoresThenFails(FakeConnector):
+    """A vendor with no 409 (each create is a new record): home-1's first creates answer
+    503 unstored, the last one is stored and still answers 503."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.copies: list[str] = []
+        self.fails = 3
+
+    async def write(
+        self, entity: str, record: CanonicalRecord, known_ref: str | None
+    ) -> WriteResult:
+        if known_ref is not None:
+            return await super().write(entity, record, known_ref)
+        if record.key == "home-1" and self.fails > 0:
+            self.fails -= 1
+            raise Unavailable("down", vendor="fake", status=503, outcome_unknown=True)
+        self.copies.append(record.key)
+        stored = self.put(entity, record)
+        if record.key == "home-1" and self.fails == 0:
+            self.fails = -1
+            raise Unavailable("down", vendor="fake", status=503, outcome_unknown=True)
+        return WriteResult(stored.ref, WriteAction.CREATED)
+
+
+async def test_a_parked_create_whose_outcome_is_unknown_is_looked_up_not_sent_again(
+    store: StateStore,
+) -> None:
+    """A create that may have landed (503 after the vendor stored it) is parked; the next
+    run's retry of the parked record finds it at the target instead of creating a copy,
+    even with natural-key matching off."""
+    source, target = FakeConnector(name="s"), StoresThenFails(name="t")
+    source.put("home", home(1, hood=None))
+    settings = flow(mode="full", options={"match_on": "none"})
+    first = await run_flow(settings, source, target, store)
+    assert first.failed == 1 and await store.ledger_pending("t", "home", "home-1")
+    await run_flow(settings, source, target, store)
+    assert target.copies == ["home-1"]
+    assert await store.get_xref("t", "home", "home-1") is not None
+
+
+class Repeating(FakeConnector):
+    """A source whose read yields home-1 twice in a row, its second copy the newer."""
+
+    async def read(
+        self, entity: str, since: datetime | None = None, *, collections: Any = None
+    ) -> AsyncIterator[SourceRecord | ReadEnd]:
+        for stored in list(self.data.get(entity, {}).values()):
+            yield SourceRecord(stored.record, stored.ref, stored.updated_at)
+            if stored.record.key == "home-1":
+                newer = stored.record.model_copy(update={"model": "Newer"})
+                yield SourceRecord(newer, stored.ref, stored.updated_at)
+
+
+class SlowCreates(StoresThenFails):
+    """Creates take a moment (so copies of one key would be in flight together)."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.fails = -1
+
+    async def write(
+        self, entity: str, record: CanonicalRecord, known_ref: str | None
+    ) -> WriteResult:
+        await asyncio.sleep(0.01)
+        return await super().write(entity, record, known_ref)
+
+
+async def test_a_key_read_twice_in_one_batch_is_created_once(store: StateStore) -> None:
+    """The later copy is the one written, once."""
+    source, target = Repeating(name="s"), SlowCreates(name="t")
+    for i in range(4):
+        source.put("home", home(i, hood=None))
+    await run_flow(flow(mode="full", options={"match_on": "none"}), source, target, store)
+    assert sorted(target.copies) == ["home-0", "home-1", "home-2", "home-3"]
+    assert target.data["home"]["home-1"].record.model == "Newer"
+
+
+class OneUnreadable(FakeConnector):
+    """A source whose first record cannot be read (its raw payload is dead-lettered)."""
+
+    async def read(
+        self, entity: str, since: datetime | None = None, *, collections: Any = None
+    ) -> AsyncIterator[SourceRecord | ReadFailure | ReadEnd]:
+        yield ReadFailure("7", "malformed payload: bad zip", raw={"Id": 7, "Zip": "x"})
+        async for item in super().read(entity, since, collections=collections):
+            yield item
+
+
+async def test_a_retry_leaves_read_failures_for_a_read_and_goes_on_with_the_rest(
+    store: StateStore,
+) -> None:
+    """`dlq retry`: a letter holding what the vendor sent (not a record) is left for a read
+    to bring back; the records parked beside it are retried."""
+    from hub.sync.run import FlowRun
+
+    source, target = OneUnreadable(name="s"), FakeConnector(name="t")
+    source.put("home", home(1, hood=None))
+    target.fail_keys["home-1"] = "refused"
+    settings = flow(mode="full")
+    await run_flow(settings, source, target, store)
+    letters = await store.dead_letters(settings.name)
+    assert sorted(letter["error_type"] for letter in letters) == ["InvalidRecord", "ReadFailure"]
+    del target.fail_keys["home-1"]
+    totals = await FlowRun(settings, source, target, store, dry_run=False).retry_letters(letters)
+    assert totals == {"retried": 1, "written": 1, "failed": 0}
+    assert [letter["error_type"] for letter in await store.dead_letters(settings.name)] == [
+        "ReadFailure"
+    ]
 
 
 async def test_rejected_record_is_dead_lettered_and_others_written(store: StateStore) -> None:
