@@ -107,16 +107,26 @@ def to_address(payload: Mapping[str, Any] | None) -> Address | None:
     )
 
 
+#: the canonical country of an address whose vendor named one the hub has no code for
+UNKNOWN_COUNTRY = "ZZ"
+
+
 def from_address(address: Address) -> dict[str, Any]:
-    """An Address as a Propertybase address object."""
+    """An Address as a Propertybase address object: its one street line holds every line
+    (an apartment number must not be lost), and a country the hub has no code for goes as
+    its source named it."""
+    street = ", ".join(line for line in (address.line1, address.line2, address.line3) if line)
+    country: str | None = address.country
+    if country == UNKNOWN_COUNTRY:
+        country = address.country_raw
     return {
         k: v
         for k, v in {
-            "street": address.line1,
+            "street": street,
             "city": address.city,
             "state": address.state,
             "zip": address.postal_code,
-            "country": address.country,
+            "country": country,
         }.items()
         if v is not None
     }
@@ -303,7 +313,14 @@ def to_floor_plans(
     at the development's first nested address."""
     development = to_development(payload, addresses)
     if development.address is None:
-        return []
+        if not plans:
+            return []
+        # Homes need an address: plans without one would vanish without a word.
+        raise MappingError(
+            f"development {payload.get('id')} has {len(plans)} floor plan(s) and no address",
+            vendor=VENDOR,
+            entity="home",
+        )
     homes = []
     for plan in plans:
         try:

@@ -212,14 +212,18 @@ class BuilderBackedConnector(HTTPConnector):
             found = payload.get("externalId")
             return [ReadFailure(str(found), f"malformed payload: externalId {found!r:.40}")]
         home = payload["externalId"]
-        return document_records(await self.documents.of_home(home), home)
+        try:
+            documents = await self.documents.of_home(home)
+        except ProtocolError as exc:
+            # One home's malformed answer is that home's failure; the read goes on.
+            return [ReadFailure(home, f"malformed documents of home {home}: {exc}")]
+        return document_records(documents, home)
 
     async def _read_locations(
         self, name: str, since: datetime | None, tally: ReadTally
     ) -> AsyncIterator[SourceRecord | ReadFailure]:
         if name == "regions":
-            regions = (await self.client.request("GET", "/api/v2/locations/regions")).json()
-            for region in regions if isinstance(regions, list) else []:
+            for region in await self._regions():
                 yield safe_record(
                     lambda r=region: m.to_location(r, LocationKind.REGION),  # type: ignore[misc]
                     str(payload_field(region, "id")),
@@ -280,11 +284,21 @@ class BuilderBackedConnector(HTTPConnector):
         level, _ = m.LEVELS[location.kind]
         return await self._upsert(f"/api/v2/locations/{level}", body, known_ref, level)
 
+    async def _regions(self) -> list[Any]:
+        """The account's regions, as one list (the guide's answer: no page, no total)."""
+        response = await self.client.request("GET", "/api/v2/locations/regions")
+        regions = response.json()
+        if not isinstance(regions, list):
+            # Read as none, the regions would count as a complete read of nothing.
+            raise response.unexpected("expected a list of regions")
+        return regions
+
     async def _region_name(self, key: str) -> str:
-        regions = (await self.client.request("GET", "/api/v2/locations/regions")).json()
-        for region in regions:
-            if m.region_key(region["id"]) == key:
-                return str(region["name"])
+        for region in await self._regions():
+            if isinstance(region, dict) and m.region_key(region.get("id")) == key:
+                name = region.get("name")
+                if isinstance(name, str) and name:
+                    return name
         raise MissingParent("region not found", vendor=self.vendor, messages=[key])
 
     async def _upsert(

@@ -24,8 +24,12 @@ class Documents:
 
     async def of_home(self, home: str) -> list[dict[str, Any]]:
         """The home's documents as the vendor lists them."""
-        data = (await self.client.request("GET", f"/api/v2/documents/externalHome/{home}")).json()
-        return data if isinstance(data, list) else []
+        response = await self.client.request("GET", f"/api/v2/documents/externalHome/{home}")
+        data = response.json()
+        # Read as none, a home's documents would look gone (and a write would add copies).
+        if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+            raise response.unexpected("expected a list of document objects")
+        return data
 
     async def find(self, home: str, key: str) -> dict[str, Any] | None:
         """The home's document of that externalId; a home the vendor lacks is a MissingParent."""

@@ -109,7 +109,9 @@ class PropertybaseSettings(ConnectorSettings):
     type: Literal["propertybase"] = "propertybase"
     api_key: SecretStr
     api_prefix: str = "/api/v2"
-    page_size: int | None = Field(default=100, ge=1)
+    #: at most 100 (the stated assumption): a server capping a larger page silently would
+    #: end a page-numbered read on its first "short" page
+    page_size: int | None = Field(default=100, ge=1, le=100)
     page_param: str = "page"
     per_page_param: str = "per_page"
     updated_since_param: str = "updated_since"
@@ -310,7 +312,17 @@ class PropertybaseConnector(HTTPConnector):
         if ref is None:
             flags = self._flags() if resource == "leads" else {}
             created = await self._call("POST", f"/{resource}", json={**body, **flags}, create=True)
-            return WriteResult(str(created["id"]), WriteAction.CREATED)
+            made = created.get("id") if isinstance(created, dict) else None
+            if isinstance(made, bool) or not isinstance(made, int | str) or made == "":
+                # Created, maybe, but with no id to find it by: settled by a look-up.
+                raise ProtocolError(
+                    f"the created {resource} came back with no id",
+                    vendor=self.vendor,
+                    method="POST",
+                    path=f"/{resource}",
+                    outcome_unknown=True,
+                )
+            return WriteResult(str(made), WriteAction.CREATED)
         current = await self._call("GET", f"/{resource}/{ref}")
         if all(current.get(k) == v for k, v in body.items()):
             return WriteResult(ref, WriteAction.UNCHANGED)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.errors import MappingError
-from hub.models import Location, Person, Phone
+from hub.models import Address, Location, Person, Phone
 from mappings import propertybase as m
 from tests.mappings.strategies import addresses, emails, names, words
 
@@ -94,7 +94,9 @@ def test_floor_plans_are_home_models() -> None:
     plans = m.to_floor_plans({"id": 5, "name": "Estates"}, [ADDRESS], [plan])
     assert plans[0].model == "The Preston" and plans[0].details["price"] == 400000
     assert (plans[0].bedrooms, plans[0].bathrooms, plans[0].square_feet) == (3, 2.5, 1800)
-    assert m.to_floor_plans({"id": 6, "name": "No address"}, [], [plan]) == []
+    assert m.to_floor_plans({"id": 6, "name": "No address"}, [], []) == []
+    with pytest.raises(MappingError, match="1 floor plan"):  # never dropped without a word
+        m.to_floor_plans({"id": 6, "name": "No address"}, [], [plan])
     with pytest.raises(MappingError, match="floor plan 1"):
         m.to_floor_plans({"id": 5, "name": "E"}, [ADDRESS], [{**plan, "bedrooms": -1}])
 
@@ -189,3 +191,26 @@ def test_development_round_trip(name: str, description: str | None, address: Any
     )
     nested = [m.from_address(address)]
     assert m.to_development({**m.from_development(location), "id": 1}, nested) == location
+
+
+@pytest.mark.parametrize(
+    ("address", "sent"),
+    [
+        (
+            Address(line1="1 Main St", line2="Apt 2", city="Austin", state="TX"),
+            {"street": "1 Main St, Apt 2", "city": "Austin", "state": "TX", "country": "US"},
+        ),
+        (
+            Address(line1="1 Main St", city="Austin", country="ZZ", country_raw="Nowhereland"),
+            {"street": "1 Main St", "city": "Austin", "country": "Nowhereland"},
+        ),
+        (
+            Address(line1="1 Main St", city="Austin", country="ZZ"),
+            {"street": "1 Main St", "city": "Austin"},
+        ),
+    ],
+)
+def test_an_address_goes_out_whole(address: Address, sent: dict[str, Any]) -> None:
+    """Every street line (an apartment number is not lost), and a country the hub has no
+    code for as its source named it, never "ZZ"."""
+    assert m.from_address(address) == sent

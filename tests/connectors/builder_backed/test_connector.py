@@ -9,7 +9,7 @@ import pytest
 
 from connectors.builder_backed import BuilderBackedSandbox
 from hub import errors
-from hub.connector import ReadEnd, SourceRecord, WriteAction
+from hub.connector import ReadEnd, ReadFailure, SourceRecord, WriteAction
 from hub.models import (
     Address,
     Document,
@@ -270,3 +270,37 @@ async def test_updates_keep_what_the_hub_does_not_manage(box: BuilderBackedSandb
     found = box._find("neighborhoods", HOOD)
     assert found is not None and found[1]["name"] == "Renamed"
     assert found[1]["abbreviatedName"] == "NH1" and found[1]["displayName"]
+
+
+def answering(path: str, body: object) -> object:
+    """A sandbox middleware answering GET ``path`` with ``body`` instead."""
+    from aiohttp import web
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: object) -> web.StreamResponse:
+        if request.method == "GET" and request.path == path:
+            return web.json_response(body)
+        return await handler(request)  # type: ignore[operator,no-any-return]
+
+    return middleware
+
+
+async def test_regions_that_are_not_a_list_fail_the_read_not_read_as_none() -> None:
+    """Read as none, the regions would count as a complete read of nothing."""
+    box = BuilderBackedSandbox(SandboxOptions(size=3, seed=3))
+    box.add_middleware(answering("/api/v2/locations/regions", {"content": "?"}))
+    async with box, connector(box) as warranty:
+        with pytest.raises(errors.ProtocolError, match="list of regions"):
+            [i async for i in warranty.read("location", collections=["regions"])]
+
+
+async def test_a_homes_malformed_documents_are_its_read_failure_the_rest_are_read() -> None:
+    box = BuilderBackedSandbox(SandboxOptions(size=3, seed=3))
+    box.add_middleware(
+        answering("/api/v2/documents/externalHome/bb-home-000002", {"not": "a list"})
+    )
+    async with box, connector(box) as warranty:
+        items = [i async for i in warranty.read("document")]
+    failures = [i for i in items if isinstance(i, ReadFailure)]
+    assert [f.source_id for f in failures] == ["bb-home-000002"]
+    assert "malformed documents" in failures[0].reason

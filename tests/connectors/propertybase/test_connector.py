@@ -213,3 +213,43 @@ async def test_errors(box: PropertybaseSandbox, sleeps: Sleeps) -> None:
         with pytest.raises(errors.Unavailable):
             await crm.check()
     assert len(sleeps.delays) == 2
+
+
+def test_a_page_size_past_100_is_refused() -> None:
+    """Past the stated maximum, a server capping pages silently would end the read early."""
+    from pydantic import ValidationError
+
+    from connectors.propertybase import PropertybaseSettings
+
+    table = {"base_url": "http://127.0.0.1:9", "api_key": "k"}
+    assert PropertybaseSettings.model_validate({**table, "page_size": 100}).page_size == 100
+    with pytest.raises(ValidationError, match="less than or equal to 100"):
+        PropertybaseSettings.model_validate({**table, "page_size": 101})
+
+
+async def test_a_create_answered_without_an_id_is_an_unknown_outcome() -> None:
+    """The lead may be made, and there is no id to find it by: a typed error the engine
+    settles by a look-up, not a KeyError that stops the run."""
+    import json
+
+    from aiohttp import web
+
+    from hub.sandbox.options import SandboxOptions
+
+    @web.middleware
+    async def no_id(request: web.Request, handler: object) -> web.StreamResponse:
+        response = await handler(request)  # type: ignore[operator]
+        if request.method == "POST" and request.path.endswith("/leads"):
+            body = json.loads(response.body)
+            body["data"].pop("id", None)
+            return web.json_response(body, status=response.status)
+        return response  # type: ignore[no-any-return]
+
+    box = PropertybaseSandbox(SandboxOptions(size=3, seed=3))
+    box.add_middleware(no_id)
+    person = Person(key="p", first_name="Ada", last_name="Lee", emails=["ada.lee@example.org"])
+    async with box, connector(box) as crm:
+        with pytest.raises(errors.ProtocolError, match="no id") as raised:
+            await crm.write("person", person, None)
+        assert raised.value.outcome_unknown
+        assert await crm.lookup("person", person) is not None  # it was made: found so
