@@ -295,7 +295,7 @@ class BuilderBackedConnector(HTTPConnector):
 
     async def _region_name(self, key: str) -> str:
         for region in await self._regions():
-            if isinstance(region, dict) and m.region_key(region.get("id")) == key:
+            if isinstance(region, dict) and m.region_key(region.get("id", "")) == key:
                 name = region.get("name")
                 if isinstance(name, str) and name:
                     return name

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import structlog
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
@@ -44,6 +45,18 @@ def _stdlib_logs() -> Iterator[_Kept]:
         root.setLevel(level)
 
 
+@contextmanager
+def _structlog_every_level() -> Iterator[None]:
+    """structlog lets every level through meanwhile: a secret in a debug line is a leak
+    even where the plugin's own tests configured logging at warning."""
+    previous = structlog.get_config()["wrapper_class"]
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        yield
+    finally:
+        structlog.configure(wrapper_class=previous)
+
+
 def _texts(exc: BaseException) -> list[str]:
     shown = [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
     if isinstance(exc, VendorError):
@@ -65,7 +78,7 @@ async def check_credentials(subject: Subject, entity: str) -> None:
     401 echoing the request's headers and a read retried through 5xx show no secret; nothing
     logged or raised shows one."""
     errors: list[BaseException] = []
-    with capture_logs() as events, _stdlib_logs() as lines:
+    with _structlog_every_level(), capture_logs() as events, _stdlib_logs() as lines:
         async with Harness(subject) as harness:
             right = harness.secrets(harness.settings())
             wrong_table = {
