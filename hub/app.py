@@ -102,6 +102,7 @@ class _Opened:
 
     fingerprint: str
     connectors: dict[str, Connector]
+    counters: dict[str, RequestCounter]
     stack: AsyncExitStack
     users: int = 0
 
@@ -217,13 +218,14 @@ class Hub:
                     await held.stack.aclose()
             stack = AsyncExitStack()
             opened: dict[str, Connector] = {}
+            counters: dict[str, RequestCounter] = {}
             try:
                 for name, settings in scope.connectors.items():
                     for value in _secrets_of(settings):
                         register_secret(value)
                     full = scoped(scope.tenant, name)
                     # A new counter: a changed credential is counted under its own hash.
-                    counter = self.counters[full] = RequestCounter(
+                    counter = self.counters[full] = counters[full] = RequestCounter(
                         self._observer(scope.tenant, settings)
                     )
                     plugin = registry.get(settings.type)
@@ -232,22 +234,23 @@ class Hub:
             except BaseException:
                 await stack.aclose()
                 raise
-            self._scopes[scope.tenant] = held = _Opened(fingerprint, opened, stack)
+            self._scopes[scope.tenant] = held = _Opened(fingerprint, opened, counters, stack)
             return held
 
     @asynccontextmanager
-    async def _using(self, tenant: str) -> AsyncIterator[tuple[TenantView, dict[str, Connector]]]:
-        """The config as the tenant runs it, and its open connectors, held open for the
-        block (a change of the tenant's settings meanwhile closes them afterwards)."""
+    async def _using(self, tenant: str) -> AsyncIterator[tuple[TenantView, _Opened]]:
+        """The config as the tenant runs it, and its open connectors (with their request
+        counters), held open for the block (a change of the tenant's settings meanwhile
+        closes them afterwards)."""
         if tenant == DEFAULT:
             own = TenantView(DEFAULT, dict(self.config.connectors), list(self.config.flows))
-            yield own, self.connectors
+            yield own, _Opened("", self.connectors, self.counters, AsyncExitStack())
             return
         scope = await self.tenants.view(tenant)
         opened = await self._connectors_of(scope)
         opened.users += 1
         try:
-            yield scope, opened.connectors
+            yield scope, opened
         finally:
             opened.users -= 1
             if not opened.users and opened in self._retired:
@@ -290,12 +293,14 @@ class Hub:
     ) -> FlowReport:
         """Run one flow once, for one tenant (default: the config's own credentials); never
         two runs of the same (tenant, flow) at once in this process."""
-        async with self._using(tenant) as (scope, connectors):
+        async with self._using(tenant) as (scope, opened):
             flow = self._scoped_flow(scope, name)
-            source, target = connectors[flow.source], connectors[flow.target]
+            source, target = opened.connectors[flow.source], opened.connectors[flow.target]
+            # The counters of these connectors (a change of settings meanwhile has new ones).
+            counters = [opened.counters[source.name], opened.counters[target.name]]
             async with self._locks.setdefault(flow.name, asyncio.Lock()):
                 return await self._run(
-                    flow, source, target, scope, full, dry_run, allow_mass_delete
+                    flow, source, target, counters, scope, full, dry_run, allow_mass_delete
                 )
 
     async def _run(
@@ -303,12 +308,12 @@ class Hub:
         flow: FlowSettings,
         source: Connector,
         target: Connector,
+        counters: list[RequestCounter],
         scope: TenantView,
         full: bool,
         dry_run: bool,
         allow_mass_delete: bool,
     ) -> FlowReport:
-        counters = [self.counters[n] for n in {source.name, target.name}]
         before = [(c.requests, c.throttled) for c in counters]
         report = await run_flow(
             flow,
@@ -334,8 +339,8 @@ class Hub:
         """Each connector's credentials and reachability, as the tenant has them: None if
         fine, else the error."""
         results: dict[str, str | None] = {}
-        async with self._using(tenant) as (_, connectors):
-            for name, connector in connectors.items():
+        async with self._using(tenant) as (_, opened):
+            for name, connector in opened.connectors.items():
                 try:
                     await connector.check()
                 except HubError as exc:
@@ -350,7 +355,8 @@ class Hub:
         """Send the tenant's dead-lettered records (of one flow, or all) through their flow's
         write path again; other tenants' letters are left alone."""
         totals = {"retried": 0, "written": 0, "failed": 0}
-        async with self._using(tenant) as (scope, connectors):
+        async with self._using(tenant) as (scope, opened):
+            connectors = opened.connectors
             if flow is not None:
                 self._scoped_flow(scope, flow)  # a flow the tenant does not run is an error
             by_flow: dict[str, list[dict[str, Any]]] = {}

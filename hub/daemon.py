@@ -451,7 +451,8 @@ class Daemon:
             return
         if len(tenants) == 1:
             async with self._tenant_slots[tenants[0]]:
-                await self._run_flow(flow, tenants[0])
+                if not self.stopping.is_set():  # a stop came while it waited its turn
+                    await self._run_flow(flow, tenants[0])
             return
 
         due = time.time()

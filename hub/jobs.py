@@ -136,15 +136,18 @@ class TenantSlots:
         except psycopg.OperationalError as exc:
             log.warning("tenant slots reconnecting", error=str(exc).splitlines()[0])
             await self._drop_connection()
-            for held in sorted(self._held):
-                if not await self._try_lock(held):
-                    # Taken by another replica while ours was gone: both run till one ends.
-                    log.warning("a running flow's tenant slot was taken meanwhile")
             return await self._try_lock(key)
 
     async def _try_lock(self, key: int) -> bool:
         if self._conn is None:
             self._conn = await psycopg.AsyncConnection.connect(conninfo(self.url), autocommit=True)
+            for held in sorted(self._held):
+                if not await self._try(held):
+                    # Taken by another replica while ours was gone: both run till one ends.
+                    log.warning("a running flow's tenant slot was taken meanwhile")
+        return await self._try(key)
+
+    async def _try(self, key: int) -> bool:
         row = await (await self._conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))).fetchone()
         return bool(row and row[0])
 

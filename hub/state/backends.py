@@ -76,7 +76,7 @@ def sqlite_path(url: str) -> str | None:
 
 def open_database(url: str, *, connections: int = 5) -> Database:
     """The backend for a ``state.url``: SQLite (any driver named: the stdlib's) or PostgreSQL
-    (keeping up to ``connections`` open, as many again for a burst)."""
+    (keeping up to ``connections`` open, and a few more for a burst)."""
     if url.startswith("sqlite"):
         return ThreadedSQLite("sqlite://" + url.split("://", 1)[1])
     if importlib.util.find_spec("asyncpg") is None:
@@ -131,8 +131,10 @@ class AsyncEngine:
         # (and asyncpg introspects types on every new one): it is sized to the runs. A
         # connection is pinged as it leaves the pool, so one a server restart cut is
         # replaced before a run's call fails on it.
+        # A few more for a burst, no more: replicas share the server's max_connections (100
+        # by default) with their job queues.
         self.engine = create_async_engine(
-            url, pool_size=connections, max_overflow=connections, pool_pre_ping=True
+            url, pool_size=connections, max_overflow=4, pool_pre_ping=True
         )
         self.dialect = self.engine.dialect
 

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import structlog
 from pydantic import ValidationError
 
 from hub.config import HubConfig
@@ -17,6 +18,8 @@ from hub.tenants.model import DEFAULT, Tenant, TenantView, flows_of, view
 from hub.tenants.sealing import KEYS_ENV, KEYS_FILE_ENV, SecretBox, seal_tenant
 
 __all__ = ["TenantDirectory"]
+
+log = structlog.get_logger("hub.tenants")
 
 
 class TenantDirectory:
@@ -40,11 +43,31 @@ class TenantDirectory:
         return {name: type(settings) for name, settings in self.config.connectors.items()}
 
     async def all(self) -> dict[str, Tenant]:
-        """Every tenant, stored or in the directory (a name in both is an error)."""
-        found = {
-            name: _parse(body, f"tenant {name!r} in the state store")
-            for name, body in (await self.store.tenant_bodies()).items()
-        }
+        """Every tenant, stored or in the directory (a name in both is an error); a stored
+        one that cannot be read is logged and left out, the others run."""
+        found, broken = await self._read()
+        for name, error in broken.items():
+            log.error("tenant cannot be read, skipped", tenant=name, error=str(error))
+        return found
+
+    async def _one(self, name: str) -> Tenant:
+        found, broken = await self._read()
+        if name in broken:
+            raise broken[name]
+        if name not in found:
+            raise ConfigError(f"no tenant named {name!r}", key="tenants")
+        return found[name]
+
+    async def _read(self) -> tuple[dict[str, Tenant], dict[str, ConfigError]]:
+        found: dict[str, Tenant] = {}
+        broken: dict[str, ConfigError] = {}
+        for name, body in (await self.store.tenant_bodies()).items():
+            try:
+                found[name] = _parse(body, f"tenant {name!r} in the state store")
+            except ConfigError as exc:
+                # Stored by an older version under a name now reserved, say: one tenant's
+                # definition must not stop every other tenant's runs.
+                broken[name] = exc
         for name, tenant in self._files().items():
             if name in found:
                 raise ConfigError(
@@ -52,7 +75,7 @@ class TenantDirectory:
                     key="tenants.dir",
                 )
             found[name] = tenant
-        return found
+        return found, broken
 
     def _files(self) -> dict[str, Tenant]:
         folder = self.config.tenants.dir
@@ -93,19 +116,13 @@ class TenantDirectory:
         config), found without opening any of its secrets."""
         if name == DEFAULT:
             return [flow.name for flow in flows_of(self.config)]
-        tenants = await self.all()
-        if name not in tenants:
-            raise ConfigError(f"no tenant named {name!r}", key="tenants")
-        return [flow.name for flow in flows_of(self.config, tenants[name])]
+        return [flow.name for flow in flows_of(self.config, await self._one(name))]
 
     async def view(self, name: str) -> TenantView:
         """The config as tenant ``name`` runs it (``DEFAULT``: the config itself)."""
         if name == DEFAULT:
             return view(self.config)
-        tenants = await self.all()
-        if name not in tenants:
-            raise ConfigError(f"no tenant named {name!r}", key="tenants")
-        return view(self.config, tenants[name], open_secret=self.box.open)
+        return view(self.config, await self._one(name), open_secret=self.box.open)
 
     async def add(self, definition: dict[str, Any]) -> Tenant:
         """Store a tenant (replacing one of its name), its secrets sealed; it is checked

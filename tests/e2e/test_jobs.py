@@ -279,6 +279,36 @@ async def test_the_tenant_cap_outlives_a_lost_slot_connection(database: str) -> 
         await theirs.close()
 
 
+async def test_the_tenant_cap_holds_when_a_run_ends_on_a_lost_connection(
+    database: str,
+) -> None:
+    """A run gives its slot back on a connection that is gone: the replica's next take, on a
+    new one, first takes again the slot its other run still holds."""
+    import psycopg
+
+    from hub.jobs import TenantSlots, conninfo
+
+    mine, theirs = TenantSlots(database, 2), TenantSlots(database, 2)
+    try:
+        async with mine.hold("acme") as first:
+            assert first
+            async with mine.hold("acme") as second:
+                assert second
+                pid = await (await mine._conn.execute("SELECT pg_backend_pid()")).fetchone()
+                async with await psycopg.AsyncConnection.connect(
+                    conninfo(database), autocommit=True
+                ) as admin:
+                    await admin.execute("SELECT pg_terminate_backend(%s)", pid)
+            # The second run ended; its slot went back with the connection.
+            async with mine.hold("acme") as third:
+                assert third
+                async with theirs.hold("acme") as fourth:
+                    assert not fourth  # the first and the third run: acme's cap
+    finally:
+        await mine.close()
+        await theirs.close()
+
+
 async def test_a_second_stop_ends_a_replicas_drain_at_once(database: str) -> None:
     """Asked twice to stop, a replica cuts its runs short instead of waiting out the drain."""
     held = Recorder()

@@ -269,7 +269,8 @@ async def test_a_tenants_changed_settings_leave_its_running_flows_their_connecto
     acme, _ = other_boxes
     async with Hub.from_config(config) as hub:
         await hub.tenants.add(tenant("acme", acme))
-        async with hub._using("acme") as (_, running):
+        async with hub._using("acme") as (_, opened):
+            running = opened.connectors
             changed = tenant("acme", acme)
             changed["connectors"]["hoa"]["page_size"] = 50
             await hub.tenants.add(changed)

@@ -198,6 +198,18 @@ async def test_the_library_refuses_a_tenant_called_default(config: Path) -> None
             await hub.tenants.add({"name": "default"})
 
 
+async def test_a_stored_tenant_an_older_version_allowed_stops_no_other(config: Path) -> None:
+    """A tenant stored as "default" before the name was reserved: left out (logged) while
+    the others run, and naming it says why."""
+    async with Hub.from_config(load_config(config)) as hub:
+        await hub.tenants.add({"name": "acme"})
+        await hub.store.put_tenant("default", {"name": "default"})
+        assert list(await hub.tenants.flows()) == ["", "acme"]
+        with pytest.raises(ConfigError, match="'default'"):
+            await hub.tenants.view("default")
+        assert await hub.tenants.remove("default")
+
+
 async def _letters(config: Path) -> dict[str, int]:
     """A dead letter of the default tenant and one of acme's, by flow: their ids."""
     async with StateStore.open(f"sqlite:///{config.parent / 'state.db'}") as store:
