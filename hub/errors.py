@@ -214,9 +214,15 @@ class NotFound(PermanentError):
 
 
 class MissingParent(NotFound):
-    """404 for the parent of the record being written; the engine may create the parent."""
+    """404 for the parent of the record being written; the engine may create the parent
+    (unless ``repairable`` is False: a parent the hub cannot write there, which only the
+    vendor's own users can make)."""
 
     category = PARKED
+
+    def __init__(self, message: str = "", *, repairable: bool = True, **kw: object) -> None:
+        self.repairable = repairable
+        super().__init__(message, **kw)  # type: ignore[arg-type]
 
 
 class Conflict(PermanentError):

@@ -259,6 +259,7 @@ class BuildiumConnector(HTTPConnector):
                     "a rental owner needs one of its homes to be a Buildium rental property",
                     vendor=self.vendor,
                     messages=[person.key],
+                    repairable=False,  # the hub writes no rental properties to Buildium
                 )
             if ref is not None:
                 return await self._update(

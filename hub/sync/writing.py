@@ -85,8 +85,8 @@ class Writing(DeadLetters):
                 result = await self._settling(
                     partial(self._create, entity, translated, digest), exc
                 )
-        except MissingParent:
-            if heal == 0:
+        except MissingParent as exc:
+            if heal == 0 or not exc.repairable:
                 raise
             # A parent we thought was there is gone: write it again, then this record.
             await self._forget_parents(record)

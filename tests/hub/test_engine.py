@@ -15,7 +15,7 @@ import structlog
 
 from hub.config import FlowSettings
 from hub.connector import ReadEnd, ReadFailure, SourceRecord, WriteAction, WriteResult
-from hub.errors import AuthFailed, HubError, TokenUnavailable, Unavailable
+from hub.errors import AuthFailed, HubError, MissingParent, TokenUnavailable, Unavailable
 from hub.models import Address, CanonicalRecord, Home, Location, LocationKind, Person
 from hub.state import StateStore
 from hub.sync import reading, run_flow
@@ -261,6 +261,30 @@ async def test_a_retry_leaves_read_failures_for_a_read_and_goes_on_with_the_rest
     assert [letter["error_type"] for letter in await store.dead_letters(settings.name)] == [
         "ReadFailure"
     ]
+
+
+class NoSuchParentThere(FakeConnector):
+    """A target that needs a parent of the record the hub cannot write there."""
+
+    attempts = 0
+
+    async def write(
+        self, entity: str, record: CanonicalRecord, known_ref: str | None
+    ) -> WriteResult:
+        self.attempts += 1
+        raise MissingParent("needs a rental property", vendor="fake", repairable=False)
+
+
+async def test_a_parent_the_hub_cannot_write_is_parked_without_repair_attempts(
+    store: StateStore,
+) -> None:
+    """No rewrite of parents and no repeated attempts: one attempt, one dead letter."""
+    source, target = FakeConnector(name="s"), NoSuchParentThere(name="t")
+    source.put("home", home(1, hood=None))
+    report = await run_flow(flow(), source, target, store)
+    assert report.failed == 1 and target.attempts == 1
+    [letter] = await store.dead_letters(flow().name)
+    assert letter["error_type"] == "MissingParent" and letter["category"] == "parked"
 
 
 async def test_rejected_record_is_dead_lettered_and_others_written(store: StateStore) -> None:
