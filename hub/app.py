@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -103,7 +103,8 @@ class _Opened:
     fingerprint: str
     connectors: dict[str, Connector]
     counters: dict[str, RequestCounter]
-    stack: AsyncExitStack
+    #: what closes them (the config's own: the hub's, so none here)
+    stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     users: int = 0
 
 
@@ -244,7 +245,8 @@ class Hub:
         closes them afterwards)."""
         if tenant == DEFAULT:
             own = TenantView(DEFAULT, dict(self.config.connectors), list(self.config.flows))
-            yield own, _Opened("", self.connectors, self.counters, AsyncExitStack())
+            # The config's own connectors: opened and closed with the hub, never replaced.
+            yield own, _Opened("", self.connectors, self.counters)
             return
         scope = await self.tenants.view(tenant)
         opened = await self._connectors_of(scope)

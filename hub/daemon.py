@@ -33,7 +33,7 @@ from aiohttp import web
 from hub.app import Hub, dependency_order
 from hub.config import FlowSettings, HubConfig
 from hub.errors import ConfigError, HubError
-from hub.log import configure_logging
+from hub.log import configure_logging, first_line
 from hub.metrics import CONTENT_TYPE, Metrics
 from hub.state import StateStore, process_owner
 from hub.state.base import aware
@@ -103,10 +103,6 @@ def freeze_startup_heap() -> None:
     gc.freeze()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_GENERATION, older, oldest)
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 class Daemon:
@@ -354,7 +350,7 @@ class Daemon:
             except UNREACHABLE as exc:
                 # The database is away (a restart, a failover): the next round tries again;
                 # a loop that ended here would never queue this flow again.
-                log.warning("flow not scheduled", flow=flow.name, error=_first_line(exc))
+                log.warning("flow not scheduled", flow=flow.name, error=first_line(exc))
             await self.sleep(self.next_delay(flow))
 
     async def _schedule(
@@ -406,7 +402,7 @@ class Daemon:
                 await jobs.recover()
             except UNREACHABLE as exc:
                 # A failed check must not end the loop: no stalled run would be taken over again.
-                log.warning("stalled runs could not be checked", error=_first_line(exc))
+                log.warning("stalled runs could not be checked", error=first_line(exc))
             await self.sleep(self.heartbeat)
 
     async def _job(self, tenant: str, name: str, full: bool, due: float | None) -> None:
@@ -513,7 +509,7 @@ class Daemon:
                 await store.renew_runs(self.run_ttl)
             except (OSError, sa.exc.SQLAlchemyError) as exc:
                 # The store is out of reach for now: the run lasts a while yet, try again.
-                log.warning("run renewal failed", error=str(exc).splitlines()[0])
+                log.warning("run renewal failed", error=first_line(exc))
 
     async def _clear_stale(self, store: StateStore) -> None:
         """Clear the runs of processes that are gone (and leases older versions left), so

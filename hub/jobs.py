@@ -30,6 +30,7 @@ import structlog
 from procrastinate.exceptions import ProcrastinateException
 
 from hub.errors import HubError
+from hub.log import first_line
 from hub.tenants import scoped
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ class TenantSlots:
         try:
             return await self._try_lock(key)
         except psycopg.OperationalError as exc:
-            log.warning("tenant slots reconnecting", error=str(exc).splitlines()[0])
+            log.warning("tenant slots reconnecting", error=first_line(exc))
             await self._drop_connection()
             return await self._try_lock(key)
 
@@ -249,7 +250,7 @@ class FlowJobs:
                 try:
                     await self.app.job_manager.update_heartbeat(worker)
                 except (OSError, ProcrastinateException) as exc:
-                    log.warning("heartbeat failed", error=str(exc).splitlines()[0])
+                    log.warning("heartbeat failed", error=first_line(exc))
 
         beating = asyncio.create_task(beat(), name=f"heartbeat:{worker}")
         try:

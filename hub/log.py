@@ -21,6 +21,7 @@ __all__ = [
     "clear_context",
     "clear_secrets",
     "configure_logging",
+    "first_line",
     "redact_secrets",
     "register_secret",
     "registered_secrets",
@@ -70,6 +71,12 @@ def _sensitive(key: object) -> bool:
 def redact_secrets(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
     """Processor: mask sensitive keys and registered secret values everywhere in the event."""
     return {k: MASK if _sensitive(k) else _redact(v) for k, v in event_dict.items()}
+
+
+def first_line(exc: BaseException) -> str:
+    """An error as one log field: its message's first line (its type where it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def bind_context(**values: Any) -> None:

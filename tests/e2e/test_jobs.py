@@ -252,22 +252,27 @@ async def test_a_run_draining_past_stalled_after_is_not_taken_over(database: str
     assert other.ran == []
 
 
+async def cut_off(slots: Any, database: str) -> None:
+    """The server ends the slots' connection (a restart, a cut link)."""
+    import psycopg
+
+    from hub.jobs import conninfo
+
+    pid = await (await slots._conn.execute("SELECT pg_backend_pid()")).fetchone()
+    async with await psycopg.AsyncConnection.connect(conninfo(database), autocommit=True) as admin:
+        await admin.execute("SELECT pg_terminate_backend(%s)", pid)
+
+
 async def test_the_tenant_cap_outlives_a_lost_slot_connection(database: str) -> None:
     """The slots' connection dropped (a restarted server, a cut link) while a run holds one:
     the replica takes its runs' slots again on a new connection, so the cap still holds."""
-    import psycopg
-
-    from hub.jobs import TenantSlots, conninfo
+    from hub.jobs import TenantSlots
 
     mine, theirs = TenantSlots(database, 2), TenantSlots(database, 2)
     try:
         async with mine.hold("acme") as first:
             assert first
-            pid = await (await mine._conn.execute("SELECT pg_backend_pid()")).fetchone()
-            async with await psycopg.AsyncConnection.connect(
-                conninfo(database), autocommit=True
-            ) as admin:
-                await admin.execute("SELECT pg_terminate_backend(%s)", pid)
+            await cut_off(mine, database)
             async with mine.hold("acme") as second:
                 assert second
                 async with theirs.hold("acme") as third:
@@ -284,9 +289,7 @@ async def test_the_tenant_cap_holds_when_a_run_ends_on_a_lost_connection(
 ) -> None:
     """A run gives its slot back on a connection that is gone: the replica's next take, on a
     new one, first takes again the slot its other run still holds."""
-    import psycopg
-
-    from hub.jobs import TenantSlots, conninfo
+    from hub.jobs import TenantSlots
 
     mine, theirs = TenantSlots(database, 2), TenantSlots(database, 2)
     try:
@@ -294,11 +297,7 @@ async def test_the_tenant_cap_holds_when_a_run_ends_on_a_lost_connection(
             assert first
             async with mine.hold("acme") as second:
                 assert second
-                pid = await (await mine._conn.execute("SELECT pg_backend_pid()")).fetchone()
-                async with await psycopg.AsyncConnection.connect(
-                    conninfo(database), autocommit=True
-                ) as admin:
-                    await admin.execute("SELECT pg_terminate_backend(%s)", pid)
+                await cut_off(mine, database)
             # The second run ended; its slot went back with the connection.
             async with mine.hold("acme") as third:
                 assert third
